@@ -1,0 +1,1 @@
+"""Benchmarks of sklearn_kcm; run as scripts, never collected by pytest."""

@@ -1,0 +1,13 @@
+"""sklearn_kcm: KAN-judged collaboration of a cheap and an expensive model.
+
+A small KAN judge scores how hard each input is; easy inputs are answered by a
+cheap small model, hard ones by a large model that gets the small model's answer
+as a hint, and the large model's soft outputs are distilled back into the small
+one (the KCM method).
+"""
+
+from ._kan_classifier import KANClassifier, KANJudgeClassifier, MLPJudgeClassifier
+
+__version__ = "0.1.0"
+
+__all__ = ["KANClassifier", "KANJudgeClassifier", "MLPJudgeClassifier"]

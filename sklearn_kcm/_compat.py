@@ -1,0 +1,13 @@
+"""The one place that imports private scikit-learn helpers.
+
+scikit-learn offers no public home for its parameter-constraint machinery or
+for ``_check_sample_weight``; every third-party estimator library imports them
+from the private modules. Keeping the imports here means one file to mend when
+they move.
+"""
+
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import _check_sample_weight
+
+__all__ = ["HasMethods", "Interval", "StrOptions", "_check_sample_weight", "_fit_context"]

@@ -1,0 +1,329 @@
+"""KAN and MLP classifiers, and the judges built on them."""
+
+from numbers import Integral, Real
+
+import numpy as np
+
+from ._compat import Interval
+from ._torch_classifier import TorchClassifier
+from .nn import KAN, MLP
+
+
+def _widths(n_features, hidden_layer_sizes, n_classes):
+    return [n_features, *(int(h) for h in hidden_layer_sizes), n_classes]
+
+
+class KANClassifier(TorchClassifier):
+    """Classifier whose network is a Kolmogorov–Arnold Network.
+
+    Every edge of the network learns its own function, a B-spline on a grid
+    plus a SiLU term (see :class:`sklearn_kcm.nn.KANLinear`). Inputs are
+    standardised, then each layer's grid is fitted to the range of its inputs
+    on the training data. Training runs through :class:`skorch.NeuralNet` with
+    Adam on the soft-target cross-entropy, so ``fit`` and ``partial_fit`` take
+    hard labels or soft labels (teacher probabilities) alike.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(64,)
+        Widths of the hidden KAN layers; ``()`` gives a single layer.
+    grid_size : int, default=5
+        Grid intervals ``G`` per edge.
+    spline_order : int, default=3
+        B-spline order ``k`` (3, cubic, has a closed-form fast path).
+    regularization : float, default=0.0
+        Weight of pykan's sparsity penalty (L1 of edge scales plus twice their
+        entropy) added to the loss.
+    max_epochs : int, default=50
+        Epochs of ``fit``. ``partial_fit`` runs one epoch per call.
+    lr : float, default=1e-2
+        Adam learning rate.
+    batch_size : int, default=128
+    weight_decay : float, default=0.0
+        L2 penalty of Adam.
+    device : str or torch.device, default="cpu"
+        Where to train, e.g. ``"cuda"``. A model trained on a GPU unpickles on
+        a machine without one (on the CPU, with a warning from skorch).
+    callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks (early stopping, learning-rate schedules...);
+        copied at each ``fit``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation and shuffling; the global torch random
+        state is left untouched.
+    verbose : int, default=0
+        Print skorch's per-epoch log when positive.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (``0..n_classes-1`` after ``fit`` on soft labels).
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when X had string column names.
+    net_ : skorch.NeuralNet
+        The trained net; ``net_.module_`` is the :class:`~sklearn_kcm.nn.KAN`
+        and ``net_.history`` its training log.
+
+    See Also
+    --------
+    KANJudgeClassifier : A small KAN that scores how hard each input is.
+    sklearn.neural_network.MLPClassifier : The MLP analogue in scikit-learn.
+
+    Notes
+    -----
+    ``sample_weight`` multiplies each sample's loss; weights are rescaled to a
+    mean of 1 so that ``lr`` keeps its meaning. Soft labels of width
+    ``n_classes`` whose rows sum to 1 train on the cross-entropy to them, which
+    equals the KL divergence up to a constant: this is how a teacher's
+    probabilities are distilled.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_kcm import KANClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = KANClassifier(hidden_layer_sizes=(), max_epochs=20, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X[:2]).shape
+    (2, 3)
+    >>> bool(clf.score(X, y) > 0.9)
+    True
+    """
+
+    _parameter_constraints = {
+        **TorchClassifier._parameter_constraints,
+        "grid_size": [Interval(Integral, 1, None, closed="left")],
+        "spline_order": [Interval(Integral, 1, None, closed="left")],
+        "regularization": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(64,),
+        *,
+        grid_size=5,
+        spline_order=3,
+        regularization=0.0,
+        max_epochs=50,
+        lr=1e-2,
+        batch_size=128,
+        weight_decay=0.0,
+        device="cpu",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.grid_size = grid_size
+        self.spline_order = spline_order
+        self.regularization = regularization
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.device = device
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _build_module(self, n_features, n_classes):
+        return KAN(
+            _widths(n_features, self.hidden_layer_sizes, n_classes),
+            grid_size=self.grid_size,
+            spline_order=self.spline_order,
+        )
+
+    def _prepare_module(self, module, X):
+        module.update_grid(X)
+
+    def _net_kwargs(self):
+        return {"regularization": self.regularization}
+
+    def plot_activations(self, layer=0, inputs=None, outputs=None, n_points=100, ax=None):
+        """Plot the learned edge functions of one KAN layer.
+
+        Needs matplotlib (``pip install sklearn_kcm[plot]``). For the first
+        layer the x axis is in the units of the original features.
+
+        Parameters
+        ----------
+        layer : int, default=0
+            Which layer.
+        inputs, outputs : list of int, default=None
+            Which input and output nodes to show (default: up to 8 of each).
+        n_points : int, default=100
+            Points per curve.
+        ax : matplotlib Axes or array of Axes, default=None
+            A grid of ``len(outputs)`` rows and ``len(inputs)`` columns; made
+            when None.
+
+        Returns
+        -------
+        axes : ndarray of matplotlib Axes
+        """
+        from ._display import plot_kan_activations
+
+        return plot_kan_activations(self, layer, inputs, outputs, n_points, ax)
+
+
+class _JudgeMixin:
+    """Adds the judge's confidence ``C_x`` to a probabilistic classifier."""
+
+    def confidence(self, X):
+        """Judge confidence ``C_x``: the largest class probability.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Values in ``[1 / n_classes, 1]``; high means an easy input.
+        """
+        return np.max(self.predict_proba(X), axis=1)
+
+
+class KANJudgeClassifier(_JudgeMixin, KANClassifier):
+    """The KCM judge: a small, fast KAN whose confidence routes inputs.
+
+    A :class:`KANClassifier` with judge defaults (one hidden layer of 16, few
+    epochs) and :meth:`confidence`, the largest softmax probability ``C_x``.
+    In :class:`KCMEnsemble`, inputs with ``C_x > epsilon`` are answered by the
+    small model and the rest by the large one.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(16,)
+    grid_size : int, default=5
+    spline_order : int, default=3
+    regularization : float, default=0.0
+    max_epochs : int, default=30
+    lr : float, default=1e-2
+    batch_size : int, default=128
+    weight_decay : float, default=0.0
+    device : str or torch.device, default="cpu"
+    callbacks : list of skorch callbacks, default=None
+    random_state : int, RandomState instance or None, default=None
+    verbose : int, default=0
+        As for :class:`KANClassifier`.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    net_ : skorch.NeuralNet
+
+    See Also
+    --------
+    MLPJudgeClassifier : The same judge on an MLP (the paper's MCM ablation).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_kcm import KANJudgeClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> judge = KANJudgeClassifier(random_state=0).fit(X, y)
+    >>> judge.confidence(X[:3]).shape
+    (3,)
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(16,),
+        *,
+        grid_size=5,
+        spline_order=3,
+        regularization=0.0,
+        max_epochs=30,
+        lr=1e-2,
+        batch_size=128,
+        weight_decay=0.0,
+        device="cpu",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            hidden_layer_sizes,
+            grid_size=grid_size,
+            spline_order=spline_order,
+            regularization=regularization,
+            max_epochs=max_epochs,
+            lr=lr,
+            batch_size=batch_size,
+            weight_decay=weight_decay,
+            device=device,
+            callbacks=callbacks,
+            random_state=random_state,
+            verbose=verbose,
+        )
+
+
+class MLPJudgeClassifier(_JudgeMixin, TorchClassifier):
+    """The judge on a plain MLP: the paper's MCM ablation of KCM.
+
+    Same estimator API, training machinery and :meth:`confidence` as
+    :class:`KANJudgeClassifier`, with SiLU-activated linear layers instead of
+    KAN layers.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of int, default=(32,)
+    max_epochs : int, default=30
+    lr : float, default=1e-2
+    batch_size : int, default=128
+    weight_decay : float, default=0.0
+    device : str or torch.device, default="cpu"
+    callbacks : list of skorch callbacks, default=None
+    random_state : int, RandomState instance or None, default=None
+    verbose : int, default=0
+        As for :class:`KANClassifier`.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    net_ : skorch.NeuralNet
+
+    See Also
+    --------
+    KANJudgeClassifier : The KAN judge of KCM.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_kcm import MLPJudgeClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> judge = MLPJudgeClassifier(random_state=0).fit(X, y)
+    >>> judge.confidence(X[:3]).shape
+    (3,)
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(32,),
+        *,
+        max_epochs=30,
+        lr=1e-2,
+        batch_size=128,
+        weight_decay=0.0,
+        device="cpu",
+        callbacks=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.max_epochs = max_epochs
+        self.lr = lr
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.device = device
+        self.callbacks = callbacks
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _build_module(self, n_features, n_classes):
+        return MLP(_widths(n_features, self.hidden_layer_sizes, n_classes))

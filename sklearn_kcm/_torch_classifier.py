@@ -1,0 +1,290 @@
+"""The machinery shared by our torch classifiers: sklearn outside, skorch inside.
+
+:class:`TorchClassifier` validates data the scikit-learn way, standardises the
+features, turns every target into probability rows (one-hot for hard labels,
+teacher probabilities for soft ones, scaled by ``sample_weight``) and trains a
+torch module through a :class:`skorch.NeuralNet` with the soft-target
+cross-entropy. Subclasses only say which module to build.
+"""
+
+import contextlib
+import copy
+from abc import abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from scipy.special import softmax
+from skorch import NeuralNet
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._compat import Interval, _check_sample_weight, _fit_context
+from ._targets import check_soft_labels, hard_labels, is_soft, one_hot, resolve_classes
+
+INFERENCE_BATCH = 4096
+
+
+class SoftTargetNet(NeuralNet):
+    """A skorch net whose loss is cross-entropy on probability targets.
+
+    Targets are rows of class probabilities already multiplied by their sample
+    weight, so ``CrossEntropyLoss`` on them is the weighted soft-target loss.
+    A module that defines ``regularization_loss(X)`` adds it, times
+    ``regularization``, to the training loss.
+    """
+
+    def __init__(self, *args, regularization=0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.regularization = regularization
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if training and self.regularization > 0:
+            loss = loss + self.regularization * self.module_.regularization_loss(X)
+        return loss
+
+
+class TorchClassifier(ClassifierMixin, BaseEstimator):
+    """Base class: a classifier whose model is a torch module trained by skorch.
+
+    Subclasses set their parameters in ``__init__`` and implement
+    :meth:`_build_module`; they may override :meth:`_prepare_module` (e.g. to
+    fit a KAN grid to the data).
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": ["array-like"],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "device": [str, torch.device],
+        "callbacks": [list, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    @abstractmethod
+    def _build_module(self, n_features, n_classes):
+        """Return an untrained torch module mapping features to logits."""
+
+    def _prepare_module(self, module, X):
+        """Adapt a freshly built module to the (scaled) training data ``X``."""
+
+    def _net_kwargs(self):
+        return {}
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Train from scratch on hard labels or soft labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Numeric features.
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Class labels, or class probabilities (rows summing to 1) to train
+            on soft targets; then ``classes_`` is ``0..n_classes-1``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; rows with weight 0 are left out.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        for attr in ("net_", "classes_", "_scaler", "_rng"):
+            self.__dict__.pop(attr, None)
+        X, targets = self._training_data(X, y, sample_weight, classes=None, first=True)
+        self._train(X, targets, epochs=self.max_epochs)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train one more epoch on a batch of hard or soft labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Labels, or probabilities over ``classes`` (one column per class,
+            in sorted order).
+        classes : array-like of shape (n_classes,), default=None
+            Every class the estimator will see. Required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        first = not hasattr(self, "net_")
+        if first and classes is None:
+            raise ValueError(
+                f"{type(self).__name__}.partial_fit needs `classes` on its first call "
+                "(all the classes it will ever see, e.g. classes=np.unique(y_all)); "
+                "soft-label columns follow that order."
+            )
+        X, targets = self._training_data(X, y, sample_weight, classes=classes, first=first)
+        self._train(X, targets, epochs=1)
+        return self
+
+    def _training_data(self, X, y, sample_weight, classes, first):
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        X, y = self._validate(X, y, reset=first)
+        soft = is_soft(y)
+        if not soft:
+            y = hard_labels(y)
+        if first:
+            self.classes_ = resolve_classes(y, classes, None)
+            if soft and len(self.classes_) != y.shape[1]:
+                raise ValueError(
+                    f"Soft labels have {y.shape[1]} columns but `classes` lists "
+                    f"{len(self.classes_)} classes; give one column per class."
+                )
+        targets = (
+            check_soft_labels(y, len(self.classes_)) if soft else one_hot(y, self.classes_)
+        )
+        weight = _check_sample_weight(sample_weight, X, dtype=np.float32, ensure_non_negative=True)
+        keep = weight > 0
+        if not keep.any():
+            raise ValueError("All sample weights are zero; give some sample a positive weight.")
+        X, targets, weight = X[keep], targets[keep], weight[keep]
+        targets *= (weight / weight.mean())[:, None]
+        if first:
+            self._initialize(X)
+        return self._scale(X), targets
+
+    def _validate(self, X, y=None, reset=False):
+        try:
+            if y is None:
+                return validate_data(self, X, reset=reset, accept_sparse="csr",
+                                     dtype=[np.float32, np.float64])
+            return validate_data(self, X, y, reset=reset, accept_sparse="csr",
+                                 dtype=[np.float32, np.float64], multi_output=True)
+        except ValueError as error:
+            if "convert" in str(error) and "str" in str(error):
+                raise ValueError(
+                    f"{type(self).__name__} needs numeric features, but X holds text. "
+                    "Turn text into numbers first, e.g. "
+                    f"make_pipeline(TfidfVectorizer(), {type(self).__name__}())."
+                ) from error
+            raise
+
+    def _initialize(self, X):
+        self._rng = check_random_state(self.random_state)
+        self._scaler = StandardScaler(with_mean=not sp.issparse(X)).fit(X)
+        sample = self._scale(X[: 10_000])
+        sample = sample.toarray() if sp.issparse(sample) else sample
+        with self._seeded():
+            module = self._build_module(X.shape[1], len(self.classes_))
+            self._prepare_module(module, torch.as_tensor(sample))
+            self.net_ = SoftTargetNet(
+                module=module,
+                criterion=torch.nn.CrossEntropyLoss,
+                optimizer=torch.optim.Adam,
+                optimizer__weight_decay=self.weight_decay,
+                lr=self.lr,
+                max_epochs=self.max_epochs,
+                batch_size=self.batch_size,
+                iterator_train__shuffle=True,
+                train_split=None,
+                callbacks=copy.deepcopy(self.callbacks),
+                predict_nonlinearity=None,
+                verbose=self.verbose,
+                device=self.device,
+                **self._net_kwargs(),
+            ).initialize()
+
+    def _scale(self, X):
+        X = self._scaler.transform(X).astype(np.float32, copy=False)
+        # skorch densifies sparse rows one by one and expects csr_matrix rows.
+        return sp.csr_matrix(X) if sp.issparse(X) else X
+
+    @contextlib.contextmanager
+    def _seeded(self):
+        # Fork the global torch RNG so that training is reproducible under
+        # `random_state` without touching the caller's random state.
+        seed = int(self._rng.randint(np.iinfo(np.int32).max))
+        device = torch.device(self.device)
+        devices = [device.index or 0] if device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices, device_type="cuda"):
+            torch.manual_seed(seed)
+            yield
+
+    def _train(self, X, targets, epochs):
+        with self._seeded():
+            self.net_.partial_fit(X, targets, epochs=epochs)
+
+    def decision_function(self, X):
+        """Logits of the network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, the logit of the second class minus the first's.
+        """
+        logits = self._logits(X)
+        if logits.shape[1] == 2:
+            return logits[:, 1] - logits[:, 0]
+        return logits
+
+    def _logits(self, X):
+        # Inference runs in float64 on a copy of the module: float32 BLAS
+        # results depend on how many rows share a matmul, and a sample must get
+        # the same score (and so the same route) alone or in any batch.
+        check_is_fitted(self)
+        X = self._scale(self._validate(X))
+        module = copy.deepcopy(self.net_.module_).to(torch.float64).eval()
+        device = self.net_.device
+        logits = []
+        with torch.inference_mode():
+            for start in range(0, X.shape[0], INFERENCE_BATCH):
+                batch = X[start:start + INFERENCE_BATCH]
+                batch = batch.toarray() if sp.issparse(batch) else batch
+                batch = torch.as_tensor(batch, dtype=torch.float64, device=device)
+                logits.append(module(batch).cpu().numpy())
+        return np.concatenate(logits)
+
+    def predict_proba(self, X):
+        """Class probabilities: the softmax of the logits.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        return softmax(self._logits(X), axis=1)
+
+    def predict(self, X):
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        logits = self._logits(X)
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+

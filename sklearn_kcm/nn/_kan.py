@@ -1,0 +1,303 @@
+"""KAN modules: :class:`KANLinear` and the stack :class:`KAN`."""
+
+import math
+
+import torch
+from torch import nn
+
+from ._basis import bspline_basis
+from ._functional import kan_features, kan_linear
+
+
+class KANLinear(nn.Module):
+    """A Kolmogorov–Arnold layer: a learnable function on every edge.
+
+    Each edge ``i -> o`` carries ``phi_oi(x) = w_oi * silu(x) + sum_j c_oij B_j(x)``
+    where ``B_j`` are the ``G + k`` B-splines of order ``k`` on a uniform grid of
+    ``G`` intervals over feature ``i``'s range. Output ``o`` is the sum of its
+    incoming edges, plus a bias. The whole layer is computed as one matmul of
+    ``[silu(x) | B(x)]`` (width ``in * (G + k + 1)``) by :attr:`weight`, with a
+    backward that keeps only ``x``.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Widths of the layer.
+    grid_size : int, default=5
+        Number of grid intervals ``G``.
+    spline_order : int, default=3
+        Order ``k`` of the B-splines (3: cubic, evaluated in closed form).
+    grid_range : tuple of float, default=(-1.0, 1.0)
+        Initial grid of every feature; :meth:`update_grid` refits it from data.
+    bias : bool, default=True
+        Whether to learn an additive bias per output.
+    spline_scale : float, default=0.1
+        Standard deviation of the initial spline coefficients, divided by
+        ``sqrt(in_features)``.
+    device, dtype : optional
+        Where and how to allocate parameters.
+
+    Attributes
+    ----------
+    weight : torch.nn.Parameter of shape (out_features, in_features, G + k + 1)
+        Slot 0 is the SiLU weight of each edge, slots ``1:`` its spline
+        coefficients.
+    bias : torch.nn.Parameter of shape (out_features,) or None
+    grid_lo, grid_step : torch.Tensor of shape (in_features,)
+        Buffers: left end and interval width of each feature's grid.
+
+    Notes
+    -----
+    Outside its grid a feature's spline keeps the value it has at the nearest
+    end of the grid (constant extension, zero slope), while the SiLU term keeps
+    following ``x``: inputs far outside the grid give finite outputs and never
+    vanish. Refit the grid with :meth:`update_grid` when data drift out of it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_kcm.nn import KANLinear
+    >>> layer = KANLinear(4, 2)
+    >>> layer(torch.randn(8, 4)).shape
+    torch.Size([8, 2])
+    """
+
+    def __init__(
+        self,
+        in_features,
+        out_features,
+        grid_size=5,
+        spline_order=3,
+        grid_range=(-1.0, 1.0),
+        bias=True,
+        spline_scale=0.1,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        if grid_size < 1 or spline_order < 1:
+            raise ValueError(
+                f"grid_size and spline_order must be >= 1, got grid_size={grid_size}, "
+                f"spline_order={spline_order}."
+            )
+        lo, hi = grid_range
+        if not hi > lo:
+            raise ValueError(f"grid_range must be (low, high) with low < high, got {grid_range}.")
+        factory = {"device": device, "dtype": dtype}
+        self.in_features = in_features
+        self.out_features = out_features
+        self.grid_size = grid_size
+        self.spline_order = spline_order
+        self.weight = nn.Parameter(
+            torch.empty(out_features, in_features, grid_size + spline_order + 1, **factory)
+        )
+        self.bias = nn.Parameter(torch.empty(out_features, **factory)) if bias else None
+        self.register_buffer("grid_lo", torch.full((in_features,), float(lo), **factory))
+        self.register_buffer(
+            "grid_step", torch.full((in_features,), (hi - lo) / grid_size, **factory)
+        )
+        self.reset_parameters(spline_scale)
+
+    def reset_parameters(self, spline_scale=0.1):
+        """Initialise like ``nn.Linear`` for the SiLU part, small noise for splines."""
+        bound = 1 / math.sqrt(self.in_features)
+        with torch.no_grad():
+            self.weight[..., 0].uniform_(-bound, bound)
+            self.weight[..., 1:].normal_(0.0, spline_scale * bound)
+            if self.bias is not None:
+                self.bias.uniform_(-bound, bound)
+
+    @property
+    def base_weight(self):
+        """SiLU weight of each edge, shape (out_features, in_features)."""
+        return self.weight[..., 0]
+
+    @property
+    def spline_weight(self):
+        """Spline coefficients, shape (out_features, in_features, G + k)."""
+        return self.weight[..., 1:]
+
+    def forward(self, x):
+        return kan_linear(
+            x, self.weight, self.bias, self.grid_lo, self.grid_step,
+            self.grid_size, self.spline_order,
+        )
+
+    def features(self, x):
+        """The blocks ``[silu(x) | B(x)]``, shape (batch, in_features, G + k + 1)."""
+        return kan_features(
+            x.reshape(-1, self.in_features), self.grid_lo, self.grid_step,
+            self.grid_size, self.spline_order,
+        )
+
+    @torch.no_grad()
+    def update_grid(self, x, margin=0.01, ridge=1e-6):
+        """Move each feature's grid onto the range of ``x``, keeping the function.
+
+        The new grid spans ``[min, max]`` of each feature in ``x``, widened by
+        ``margin`` times that span. The spline coefficients are then refitted by
+        least squares so that each edge function is unchanged on ``x`` (as far
+        as the new grid can represent it), which is pykan's "update grid from
+        samples" without any per-edge tensor: only per-input Gram matrices.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, in_features)
+        margin : float, default=0.01
+        ridge : float, default=1e-6
+            Relative Tikhonov term that keeps bases without data at zero.
+
+        Returns
+        -------
+        self
+        """
+        x = x.reshape(-1, self.in_features).to(self.weight)
+        grid_size, order = self.grid_size, self.spline_order
+        old = bspline_basis(x, self.grid_lo, self.grid_step, grid_size, order)
+        lo, hi = x.min(0).values, x.max(0).values
+        span = hi - lo
+        flat = span <= 1e-12 * (1 + hi.abs())
+        span = torch.where(flat, torch.full_like(span, 2.0), span) * (1 + 2 * margin)
+        new_lo = (lo + hi) / 2 - span / 2
+        new_step = span / grid_size
+        new = bspline_basis(x, new_lo, new_step, grid_size, order)
+        gram = torch.einsum("nib,nic->ibc", new, new)
+        cross = torch.einsum("nib,nic->ibc", new, old)
+        eye = torch.eye(gram.shape[-1], device=x.device, dtype=x.dtype)
+        scale = gram.diagonal(dim1=-2, dim2=-1).mean(-1).clamp_min(1e-12)
+        gram = gram + ridge * scale[:, None, None] * eye
+        coef = self.weight[..., 1:].permute(1, 2, 0)  # (in, G + k, out)
+        self.weight[..., 1:] = torch.linalg.solve(gram, cross @ coef).permute(2, 0, 1)
+        self.grid_lo.copy_(new_lo)
+        self.grid_step.copy_(new_step)
+        return self
+
+    def edge_scale(self, x):
+        """Root-mean-square value of every edge function on ``x``.
+
+        Computed from each input's Gram matrix of features, so no
+        (batch, in, out) tensor is formed. Differentiable in :attr:`weight`.
+
+        Returns
+        -------
+        torch.Tensor of shape (out_features, in_features)
+        """
+        features = self.features(x.detach())
+        gram = torch.einsum("nik,nil->ikl", features, features) / features.shape[0]
+        energy = torch.einsum("oik,ikl,oil->oi", self.weight, gram, self.weight)
+        return energy.clamp_min(1e-12).sqrt()
+
+    def regularization_loss(self, x, l1=1.0, entropy=1.0):
+        """pykan's sparsity penalty: L1 of the edge scales plus their entropy.
+
+        ``l1`` weighs the sum of edge scales (:meth:`edge_scale`), ``entropy``
+        the entropy of how each output spreads over its inputs and each input
+        over its outputs; both push towards few, strong edges.
+        """
+        scale = self.edge_scale(x)
+        loss = l1 * scale.sum()
+        if entropy:
+            for dim in (0, 1):
+                p = scale / scale.sum(dim, keepdim=True)
+                loss = loss - entropy * (p * p.log()).sum()
+        return loss
+
+    @torch.no_grad()
+    def edge_functions(self, n_points=100, extend=0.1):
+        """Sample every edge function on its feature's grid.
+
+        Parameters
+        ----------
+        n_points : int, default=100
+        extend : float, default=0.1
+            Also sample this fraction of the grid's span beyond each end.
+
+        Returns
+        -------
+        x : torch.Tensor of shape (n_points, in_features)
+        phi : torch.Tensor of shape (n_points, in_features, out_features)
+            ``phi[:, i, o]`` is edge ``i -> o`` evaluated at ``x[:, i]``.
+        """
+        span = self.grid_step * self.grid_size
+        ramp = torch.linspace(-extend, 1 + extend, n_points, device=span.device, dtype=span.dtype)
+        x = self.grid_lo + ramp[:, None] * span
+        phi = torch.einsum("nik,oik->nio", self.features(x), self.weight)
+        return x, phi
+
+    def extra_repr(self):
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"grid_size={self.grid_size}, spline_order={self.spline_order}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class KAN(nn.Module):
+    """A stack of :class:`KANLinear` layers.
+
+    Parameters
+    ----------
+    layers : sequence of int
+        Widths ``[in, h1, ..., out]``; at least two.
+    grid_size, spline_order, grid_range, bias, spline_scale :
+        Passed to every :class:`KANLinear`.
+    device, dtype : optional
+        Where and how to allocate parameters.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_kcm.nn import KAN
+    >>> net = KAN([4, 8, 3])
+    >>> net(torch.randn(5, 4)).shape
+    torch.Size([5, 3])
+    """
+
+    def __init__(
+        self,
+        layers,
+        grid_size=5,
+        spline_order=3,
+        grid_range=(-1.0, 1.0),
+        bias=True,
+        spline_scale=0.1,
+        device=None,
+        dtype=None,
+    ):
+        super().__init__()
+        widths = [int(w) for w in layers]
+        if len(widths) < 2 or min(widths) < 1:
+            raise ValueError(
+                f"layers must list at least an input and an output width, all >= 1; "
+                f"got {list(layers)}."
+            )
+        self.layers = nn.ModuleList(
+            KANLinear(
+                a, b, grid_size=grid_size, spline_order=spline_order,
+                grid_range=grid_range, bias=bias, spline_scale=spline_scale,
+                device=device, dtype=dtype,
+            )
+            for a, b in zip(widths[:-1], widths[1:])
+        )
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    @torch.no_grad()
+    def update_grid(self, x, margin=0.01):
+        """Refit every layer's grid on the activations ``x`` produces, in order."""
+        for layer in self.layers:
+            layer.update_grid(x, margin=margin)
+            x = layer(x)
+        return self
+
+    def regularization_loss(self, x, l1=1.0, entropy=1.0):
+        """Sum of :meth:`KANLinear.regularization_loss` over the layers."""
+        loss = 0.0
+        for layer in self.layers:
+            loss = loss + layer.regularization_loss(x, l1=l1, entropy=entropy)
+            with torch.no_grad():
+                x = layer(x)
+        return loss

@@ -1,0 +1,32 @@
+"""A plain multilayer perceptron, the MLP counterpart of :class:`KAN`."""
+
+from torch import nn
+
+
+class MLP(nn.Sequential):
+    """Linear layers with SiLU activations between them (none after the last).
+
+    Parameters
+    ----------
+    layers : sequence of int
+        Widths ``[in, h1, ..., out]``; at least two.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_kcm.nn import MLP
+    >>> MLP([4, 8, 3])(torch.randn(5, 4)).shape
+    torch.Size([5, 3])
+    """
+
+    def __init__(self, layers, device=None, dtype=None):
+        widths = [int(w) for w in layers]
+        if len(widths) < 2 or min(widths) < 1:
+            raise ValueError(
+                f"layers must list at least an input and an output width, all >= 1; "
+                f"got {list(layers)}."
+            )
+        modules = []
+        for a, b in zip(widths[:-1], widths[1:]):
+            modules += [nn.Linear(a, b, device=device, dtype=dtype), nn.SiLU()]
+        super().__init__(*modules[:-1])
