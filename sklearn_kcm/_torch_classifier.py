@@ -153,8 +153,6 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         )
         weight = _check_sample_weight(sample_weight, X, dtype=np.float32, ensure_non_negative=True)
         keep = weight > 0
-        if not keep.any():
-            raise ValueError("All sample weights are zero; give some sample a positive weight.")
         X, targets, weight = X[keep], targets[keep], weight[keep]
         targets *= (weight / weight.mean())[:, None]
         if first:
