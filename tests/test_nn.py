@@ -189,3 +189,21 @@ def test_cuda_matches_cpu():
     torch.testing.assert_close(out.cpu(), layer(x).detach())
     torch.testing.assert_close(xg.grad.cpu(), x.grad)
     torch.testing.assert_close(gpu.weight.grad.cpu(), layer.weight.grad)
+
+
+@pytest.mark.parametrize("spline_order", [3, 2])
+def test_fused_kernels_match_the_eager_layer(spline_order):
+    torch.manual_seed(0)
+    eager = KANLinear(6, 4, grid_size=7, spline_order=spline_order)
+    fused = KANLinear(6, 4, grid_size=7, spline_order=spline_order, fused=True)
+    fused.load_state_dict(eager.state_dict())
+    for batch in (32, 17):  # a second batch size makes the batch axis dynamic
+        x = (torch.randn(batch, 6) * 1.5).requires_grad_()
+        xf = x.detach().clone().requires_grad_()
+        eager.zero_grad(), fused.zero_grad()
+        out, out_fused = eager(x), fused(xf)
+        out.pow(2).sum().backward()
+        out_fused.pow(2).sum().backward()
+        torch.testing.assert_close(out_fused, out)
+        torch.testing.assert_close(xf.grad, x.grad)
+        torch.testing.assert_close(fused.weight.grad, eager.weight.grad)

@@ -28,38 +28,41 @@ def grid_position(x, grid_lo, grid_step, grid_size):
 
     Returns
     -------
-    interval : torch.LongTensor of shape (..., in_features)
-        Interval index ``i`` in ``[0, G - 1]``.
+    interval : torch.Tensor of shape (..., in_features)
+        Interval index ``i`` in ``[0, G - 1]``, as floats.
     offset : torch.Tensor of shape (..., in_features)
-        Position ``t`` inside the interval, in ``[0, 1]``.
-    inside : torch.BoolTensor of shape (..., in_features)
-        Where ``x`` lies on the grid. Outside it the position is clamped to the
-        nearest end, so the spline continues as a constant and its derivative
-        with respect to ``x`` is zero there.
+        Position ``t`` inside the interval, in ``[0, 1]``. Outside the grid the
+        position is clamped to the nearest end, so the spline continues as a
+        constant there (see :func:`on_grid`).
     """
-    s = (x - grid_lo) / grid_step
-    inside = (s >= 0) & (s <= grid_size)
-    s = s.clamp(0, grid_size)
+    s = ((x - grid_lo) / grid_step).clamp_(0, grid_size)
     interval = s.floor().clamp_(max=grid_size - 1)
-    offset = s - interval
-    return interval.long(), offset, inside
+    return interval, s.sub_(interval)
+
+
+def on_grid(x, grid_lo, grid_step, grid_size):
+    """Where ``x`` lies on its feature's grid; elsewhere the spline's slope is 0."""
+    return (x >= grid_lo) & (x <= grid_lo + grid_size * grid_step)
 
 
 def _cubic_pieces(t, derivative):
     # The four cubic pieces of the cardinal B-spline, local basis r = 0..3.
+    # Pieces sum to 1 (and slopes to 0), which saves computing one of each.
     t2 = t * t
-    t3 = t2 * t
     u = 1 - t
     u2 = u * u
-    values = torch.stack(
-        (u2 * u, 3 * t3 - 6 * t2 + 4, -3 * t3 + 3 * t2 + 3 * t + 1, t3), dim=-1
-    ).div_(6)
+    v0 = (u2 * u).div_(6)
+    v3 = (t2 * t).div_(6)
+    v1 = (v3 * 3).sub_(t2).add_(2 / 3)
+    v2 = 1 - v0 - v1 - v3
+    values = torch.stack((v0, v1, v2, v3), dim=-1)
     if not derivative:
         return values, None
-    slopes = torch.stack(
-        (-u2, 3 * t2 - 4 * t, -3 * t2 + 2 * t + 1, t2), dim=-1
-    ).div_(2)
-    return values, slopes
+    s0 = u2.mul_(-0.5)
+    s3 = t2.mul_(0.5)
+    s1 = (s3 * 3).sub_(t, alpha=2)
+    s2 = -(s0 + s1 + s3)
+    return values, torch.stack((s0, s1, s2, s3), dim=-1)
 
 
 def _recursive_pieces(t, order, derivative):
@@ -119,8 +122,8 @@ def bspline_basis(x, grid_lo, grid_step, grid_size, spline_order):
     Outside a feature's grid the bases keep their value at the nearest end of
     the grid (see :func:`grid_position`).
     """
-    interval, offset, _ = grid_position(x, grid_lo, grid_step, grid_size)
+    interval, offset = grid_position(x, grid_lo, grid_step, grid_size)
     values, _ = local_bases(offset, spline_order)
     dense = x.new_zeros(*x.shape, grid_size + spline_order)
-    index = interval.unsqueeze(-1) + torch.arange(spline_order + 1, device=x.device)
+    index = interval.long().unsqueeze(-1) + torch.arange(spline_order + 1, device=x.device)
     return dense.scatter_(-1, index, values)

@@ -15,7 +15,8 @@ basis slopes, gathered from the feature gradient.
 import torch
 from torch.autograd.function import once_differentiable
 
-from ._basis import grid_position, local_bases
+from . import _fused
+from ._basis import grid_position, local_bases, on_grid
 
 
 def _silu_slope(x):
@@ -26,7 +27,7 @@ def _silu_slope(x):
 def _spline_index(interval, spline_order):
     # Position of local basis r in the feature block: slot 0 is silu(x).
     offsets = torch.arange(1, spline_order + 2, device=interval.device)
-    return interval.unsqueeze(-1) + offsets
+    return interval.long().unsqueeze(-1) + offsets
 
 
 def kan_features(x, grid_lo, grid_step, grid_size, spline_order):
@@ -42,7 +43,7 @@ def kan_features(x, grid_lo, grid_step, grid_size, spline_order):
     -------
     features : torch.Tensor of shape (batch, in_features, G + k + 1)
     """
-    interval, offset, _ = grid_position(x, grid_lo, grid_step, grid_size)
+    interval, offset = grid_position(x, grid_lo, grid_step, grid_size)
     values, _ = local_bases(offset, spline_order)
     index = _spline_index(interval, spline_order)
     return _assemble(x, index, values, grid_size + spline_order + 1)
@@ -63,42 +64,52 @@ class KANLinearFunction(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, grid_lo, grid_step, grid_size, spline_order):
-        features = kan_features(x, grid_lo, grid_step, grid_size, spline_order)
+    def forward(ctx, x, weight, bias, grid_lo, grid_step, grid_size, spline_order, fused):
+        if fused:
+            features = _fused.compiled("features", grid_size, spline_order)(x, grid_lo, grid_step)
+        else:
+            features = kan_features(x, grid_lo, grid_step, grid_size, spline_order)
         flat = features.view(x.shape[0], -1)
         weight2d = weight.view(weight.shape[0], -1)
         out = flat @ weight2d.T if bias is None else torch.addmm(bias, flat, weight2d.T)
         ctx.save_for_backward(x, weight, bias, grid_lo, grid_step)
-        ctx.grid = (grid_size, spline_order)
+        ctx.grid = (grid_size, spline_order, fused)
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
         x, weight, bias, grid_lo, grid_step = ctx.saved_tensors
-        grad_out = grad_out.contiguous()
-        grid_size, spline_order = ctx.grid
+        grid_size, spline_order, fused = ctx.grid
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        grad_x = grad_w = grad_b = None
-        interval, offset, inside = grid_position(x, grid_lo, grid_step, grid_size)
-        index = _spline_index(interval, spline_order)
-        values, slopes = local_bases(offset, spline_order, derivative=need_x)
-        if need_w:
+        grad_out = grad_out.contiguous()
+        if fused:
+            features = _fused.compiled("features", grid_size, spline_order)(x, grid_lo, grid_step)
+        else:
+            interval, offset = grid_position(x, grid_lo, grid_step, grid_size)
+            index = _spline_index(interval, spline_order)
+            values, slopes = local_bases(offset, spline_order, derivative=need_x)
             features = _assemble(x, index, values, weight.shape[-1])
-            grad_w = (grad_out.T @ features.view(x.shape[0], -1)).view_as(weight)
+        # One buffer of width in * K serves twice: the recomputed features for
+        # the weight gradient, then the gradient of those features.
+        flat = features.view(x.shape[0], -1)
+        grad_w = (grad_out.T @ flat).view_as(weight) if need_w else None
+        grad_x = None
         if need_x:
-            grad_features = (grad_out @ weight.view(weight.shape[0], -1)).view(
-                *x.shape, -1
-            )
-            spline_part = (grad_features.gather(-1, index) * slopes).sum(-1)
-            spline_part = spline_part.mul_(inside).div_(grid_step)
-            grad_x = grad_features[..., 0] * _silu_slope(x) + spline_part
-        if bias is not None and need_b:
-            grad_b = grad_out.sum(0)
-        return grad_x, grad_w, grad_b, None, None, None, None
+            weight2d = weight.view(weight.shape[0], -1)
+            grad_features = torch.mm(grad_out, weight2d, out=flat).view_as(features)
+            if fused:
+                grad_input = _fused.compiled("grad_input", grid_size, spline_order)
+                grad_x = grad_input(grad_features, x, grid_lo, grid_step)
+            else:
+                spline_part = (grad_features.gather(-1, index) * slopes).sum(-1)
+                spline_part.mul_(on_grid(x, grid_lo, grid_step, grid_size)).div_(grid_step)
+                grad_x = spline_part.addcmul_(grad_features[..., 0], _silu_slope(x))
+        grad_b = grad_out.sum(0) if bias is not None and need_b else None
+        return grad_x, grad_w, grad_b, None, None, None, None, None
 
 
-def kan_linear(x, weight, bias, grid_lo, grid_step, grid_size, spline_order):
+def kan_linear(x, weight, bias, grid_lo, grid_step, grid_size, spline_order, fused=False):
     """Apply a KAN layer to ``x`` of shape (..., in_features).
 
     Parameters
@@ -109,6 +120,8 @@ def kan_linear(x, weight, bias, grid_lo, grid_step, grid_size, spline_order):
     bias : torch.Tensor of shape (out_features,) or None
     grid_lo, grid_step : torch.Tensor of shape (in_features,)
     grid_size, spline_order : int
+    fused : bool, default=False
+        Use the ``torch.compile``-d kernels of :mod:`sklearn_kcm.nn._fused`.
 
     Returns
     -------
@@ -117,6 +130,6 @@ def kan_linear(x, weight, bias, grid_lo, grid_step, grid_size, spline_order):
     lead = x.shape[:-1]
     out = KANLinearFunction.apply(
         x.reshape(-1, x.shape[-1]), weight, bias, grid_lo, grid_step,
-        grid_size, spline_order,
+        grid_size, spline_order, fused,
     )
     return out.view(*lead, weight.shape[0])
