@@ -56,6 +56,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
     fit a KAN grid to the data).
     """
 
+    # Read by KCMEnsemble's distillation: partial_fit takes probability rows.
+    _accepts_soft_labels = True
+
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like"],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],

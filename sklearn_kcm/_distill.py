@@ -1,0 +1,151 @@
+"""Distillation of teacher probabilities into any small classifier.
+
+Three ways, picked from what the small model can do:
+
+- ``"soft"``: our torch classifiers train on probability targets directly
+  (``partial_fit(X, P)``), the soft-target cross-entropy of the paper's KL loss;
+- ``"sample_weight"``: any estimator whose ``fit`` takes ``sample_weight`` is
+  refitted on the *soft-label expansion*: each teacher sample repeated once per
+  class, labelled with that class and weighted by its probability. For models
+  fitted by minimising the log-loss this is exactly the soft cross-entropy;
+- ``"hard"``: otherwise the teacher's most probable class, with a warning.
+
+In every case the small model keeps seeing the original labelled data; the
+teacher's samples are added to it with weight ``distill_weight``.
+"""
+
+import warnings
+
+import numpy as np
+from scipy.special import softmax
+from sklearn.pipeline import Pipeline
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import has_fit_parameter
+
+from ._targets import one_hot
+
+
+def soften(proba, temperature):
+    """Teacher probabilities at a temperature: ``softmax(log(p) / T)``.
+
+    ``T > 1`` flattens the distribution (more of the teacher's "dark
+    knowledge" in the non-top classes), ``T < 1`` sharpens it.
+    """
+    if temperature == 1.0:
+        return proba
+    logits = np.log(np.clip(proba, 1e-12, 1.0)) / temperature
+    return softmax(logits, axis=1)
+
+
+def expand_soft_labels(proba, classes, sample_weight=None):
+    """The soft-label expansion of ``proba``: one row per (sample, class).
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n_samples, n_classes)
+    classes : ndarray of shape (n_classes,)
+    sample_weight : ndarray of shape (n_samples,), default=None
+
+    Returns
+    -------
+    rows : ndarray of int
+        Index of the sample each expanded row copies.
+    labels : ndarray
+        Class of each expanded row.
+    weights : ndarray of float
+        ``proba[row, class] * sample_weight[row]``; rows of weight 0 are dropped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rows, labels, weights = expand_soft_labels(np.array([[0.75, 0.25]]), np.array([0, 1]))
+    >>> rows.tolist(), labels.tolist(), weights.tolist()
+    ([0, 0], [0, 1], [0.75, 0.25])
+    """
+    n_samples, n_classes = proba.shape
+    rows = np.repeat(np.arange(n_samples), n_classes)
+    labels = np.tile(classes, n_samples)
+    weights = proba.ravel().astype(np.float64)
+    if sample_weight is not None:
+        weights = weights * np.repeat(sample_weight, n_classes)
+    keep = weights > 0
+    return rows[keep], labels[keep], weights[keep]
+
+
+def _split(estimator):
+    """The fitted preprocessing (or None) and the final estimator of a model."""
+    if isinstance(estimator, Pipeline):
+        return estimator[:-1], estimator[-1]
+    return None, estimator
+
+
+def distillation_method(estimator):
+    """How teacher probabilities can reach ``estimator``: soft, sample_weight or hard."""
+    final = _split(estimator)[1]
+    if getattr(final, "_accepts_soft_labels", False):
+        return "soft"
+    if has_fit_parameter(final, "sample_weight"):
+        return "sample_weight"
+    return "hard"
+
+
+def distill(small, X, y, teacher_rows, teacher_proba, classes, *,
+            sample_weight=None, distill_weight=1.0, epochs=1):
+    """Train the fitted ``small`` model on its labels plus a teacher's probabilities.
+
+    Parameters
+    ----------
+    small : fitted classifier or Pipeline
+        Updated in place (the final step of a Pipeline; its preprocessing
+        stays as fitted).
+    X : array-like, sparse matrix, DataFrame or list of texts
+        The training inputs, in whatever form ``small`` accepts.
+    y : ndarray of shape (n_samples,)
+        The training labels.
+    teacher_rows : ndarray of int
+        Rows of ``X`` the teacher labelled.
+    teacher_proba : ndarray of shape (len(teacher_rows), n_classes)
+        The teacher's probabilities over ``classes``.
+    classes : ndarray of shape (n_classes,)
+    sample_weight : ndarray of shape (n_samples,), default=None
+    distill_weight : float, default=1.0
+        Weight of a teacher sample relative to a labelled one.
+    epochs : int, default=1
+        Passes of ``partial_fit`` for models that take soft labels.
+
+    Returns
+    -------
+    method : str
+        The method used: ``"soft"``, ``"sample_weight"`` or ``"hard"``.
+    """
+    method = distillation_method(small)
+    preprocess, final = _split(small)
+    Xt = X if preprocess is None else preprocess.transform(X)
+    n_samples = len(y)
+    weight = np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight, float)
+    teacher_weight = distill_weight * weight[teacher_rows]
+    if method == "soft":
+        rows = np.concatenate([np.arange(n_samples), teacher_rows])
+        targets = np.vstack([one_hot(y, classes), teacher_proba.astype(np.float32)])
+        weights = np.concatenate([weight, teacher_weight])
+        X_union = _safe_indexing(Xt, rows)
+        for _ in range(epochs):
+            final.partial_fit(X_union, targets, sample_weight=weights)
+        return method
+    if method == "sample_weight":
+        rows, labels, weights = expand_soft_labels(teacher_proba, classes, teacher_weight)
+        rows = np.concatenate([np.arange(n_samples), teacher_rows[rows]])
+        labels = np.concatenate([y, labels])
+        weights = np.concatenate([weight, weights])
+        final.fit(_safe_indexing(Xt, rows), labels, sample_weight=weights)
+        return method
+    warnings.warn(
+        f"{type(final).__name__}.fit takes neither soft labels nor sample_weight, so "
+        "the teacher's probabilities are distilled as hard labels (its top class).",
+        UserWarning,
+        stacklevel=3,
+    )
+    rows = np.concatenate([np.arange(n_samples), teacher_rows])
+    labels = np.concatenate([y, classes[np.argmax(teacher_proba, axis=1)]])
+    final.fit(_safe_indexing(Xt, rows), labels)
+    return method
