@@ -6,8 +6,9 @@ as a hint, and the large model's soft outputs are distilled back into the small
 one (the KCM method).
 """
 
+from ._ensemble import KCMEnsemble
 from ._kan_classifier import KANClassifier, KANJudgeClassifier, MLPJudgeClassifier
 
 __version__ = "0.1.0"
 
-__all__ = ["KANClassifier", "KANJudgeClassifier", "MLPJudgeClassifier"]
+__all__ = ["KANClassifier", "KANJudgeClassifier", "KCMEnsemble", "MLPJudgeClassifier"]

@@ -7,6 +7,7 @@ they move.
 """
 
 from sklearn.base import _fit_context
+from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.validation import _check_sample_weight
@@ -18,4 +19,5 @@ __all__ = [
     "_check_sample_weight",
     "_fit_context",
     "_routing_enabled",
+    "_safe_indexing",
 ]

@@ -19,9 +19,9 @@ import warnings
 import numpy as np
 from scipy.special import softmax
 from sklearn.pipeline import Pipeline
-from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import has_fit_parameter
 
+from ._compat import _safe_indexing
 from ._targets import one_hot
 
 

@@ -1,0 +1,532 @@
+"""KCMEnsemble: a judge routes each input to a small or a large classifier."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import check_cv, cross_val_predict
+from sklearn.utils import Bunch
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils import get_tags
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    has_fit_parameter,
+)
+
+from ._compat import HasMethods, Interval, StrOptions, _fit_context, _routing_enabled
+from ._compat import _safe_indexing
+from ._distill import distill, soften
+from ._kan_classifier import KANJudgeClassifier
+from ._ledger import CostLedger
+from ._routing import check_same_classes, route_to_large, top_probability
+
+
+class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+    """KAN-judged collaboration of a small and a large classifier (KCM).
+
+    A judge scores every input with a confidence ``C_x``. Inputs with
+    ``C_x > epsilon`` are answered by the cheap ``small`` model; the others go
+    to the expensive ``large`` model, in one call per batch, together with the
+    small model's answer as a hint. During ``fit`` the large model's confident
+    soft outputs on the hard training inputs (and, optionally, the judge's
+    confident outputs on the easy ones) are distilled into the small model, so
+    that it improves where it was weak.
+
+    Parameters
+    ----------
+    small : classifier
+        Cheap model with ``fit`` and ``predict_proba``; a clone is fitted.
+    large : classifier
+        Expensive model with ``fit`` and ``predict_proba``. A clone is fitted
+        on the training data, unless it is a
+        :class:`~sklearn.frozen.FrozenEstimator` (already fitted; its ``fit``
+        does nothing) or a model that learns nothing in ``fit`` such as an
+        ``LLMClassifier``.
+    judge : classifier, "small" or None, default=None
+        Scores the inputs. None means ``KANJudgeClassifier()`` (KCM);
+        an :class:`MLPJudgeClassifier` gives the paper's MCM; ``"small"``
+        uses the small model's own top probability (the classic confidence
+        cascade, no separate judge).
+    epsilon : float in [0, 1], default=0.98
+        Inputs with ``C_x > epsilon`` are answered by the small model.
+    judge_target : {"task", "small_correct"}, default="task"
+        What the judge learns: the task labels (the paper; ``C_x`` is its top
+        probability), or whether the small model is right on out-of-fold
+        predictions (``C_x`` is the probability that it is: a learned deferral
+        rule).
+    hint : {"auto", "features"} or None, default="auto"
+        How the small model's answer reaches the large model. ``"auto"``:
+        passed as ``hint=`` (its probability matrix) to a large model whose
+        ``predict_proba`` requests ``hint`` through metadata routing;
+        ``"features"``: appended to the large model's input columns (it is
+        trained on out-of-fold small probabilities, so nothing leaks; needs
+        numeric X); None: no hint.
+    distill : {"large", "judge", "both"} or bool, default="large"
+        Which teachers update the small model: the large model's soft outputs
+        on the hard training inputs where its confidence exceeds
+        ``distill_threshold`` (the paper's ``L_ls``), the judge's outputs on
+        the easy inputs (``L_js``, needs ``judge_target="task"``), or both.
+        True means ``"large"``; False turns distillation off.
+    distill_threshold : float in [0, 1] or None, default=None
+        Minimum confidence of the large model for its output to be used as a
+        teacher; None means ``epsilon``, as in the paper.
+    distill_rounds : int, default=1
+        Rounds of the training loop (route, ask the large model, distil).
+    distill_weight : float, default=1.0
+        Weight of a teacher sample relative to a labelled one.
+    distill_epochs : int, default=10
+        ``partial_fit`` passes per round for small models that take soft
+        labels (ours); others are refitted once per round.
+    temperature : float, default=1.0
+        Temperature applied to teacher probabilities before distillation.
+    cv : int, cross-validation generator or iterable, default=5
+        Folds for the out-of-fold predictions that keep training signals
+        honest: the large model's teacher outputs (when the ensemble fits the
+        large model itself), the small probabilities of ``hint="features"``
+        and the correctness labels of ``judge_target="small_correct"``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the default judge.
+    verbose : int, default=0
+        Print the progress of the distillation rounds.
+
+    Attributes
+    ----------
+    small_, large_ : classifier
+        The fitted members.
+    judge_ : classifier or None
+        The fitted judge (None when ``judge="small"``).
+    classes_ : ndarray of shape (n_classes,)
+    epsilon_ : float
+        The threshold in use.
+    ledger_ : CostLedger
+        Samples, calls and seconds per member in fit and predict;
+        ``ledger_.summary()``, ``ledger_.reset()``.
+    distillation_ : list of dict
+        Per round: samples routed to the large model, teacher samples used,
+        and the distillation method.
+    n_features_in_ : int
+        From the small model, when it defines it.
+
+    See Also
+    --------
+    KANJudgeClassifier : The default judge.
+    sklearn.model_selection.FixedThresholdClassifier : Thresholding, binary only.
+
+    References
+    ----------
+    KCM: KAN-Based Collaboration Models Enhance Pretrained Large Models.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.ensemble import RandomForestClassifier
+    >>> from sklearn_kcm import KCMEnsemble
+    >>> X, y = load_iris(return_X_y=True)
+    >>> kcm = KCMEnsemble(LogisticRegression(), RandomForestClassifier(random_state=0),
+    ...                   judge="small", epsilon=0.9).fit(X, y)
+    >>> kcm.predict(X[:3]).tolist()
+    [0, 0, 0]
+    >>> bool(kcm.route(X).mean() < 0.5)
+    True
+    """
+
+    _parameter_constraints = {
+        "small": [HasMethods(["fit", "predict_proba"])],
+        "large": [HasMethods(["fit", "predict_proba"])],
+        "judge": [None, StrOptions({"small"}), HasMethods(["fit", "predict_proba"])],
+        "epsilon": [Interval(Real, 0, 1, closed="both")],
+        "judge_target": [StrOptions({"task", "small_correct"})],
+        "hint": [None, StrOptions({"auto", "features"})],
+        "distill": ["boolean", StrOptions({"large", "judge", "both"})],
+        "distill_threshold": [None, Interval(Real, 0, 1, closed="both")],
+        "distill_rounds": [Interval(Integral, 1, None, closed="left")],
+        "distill_weight": [Interval(Real, 0, None, closed="neither")],
+        "distill_epochs": [Interval(Integral, 1, None, closed="left")],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "cv": ["cv_object"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        small,
+        large,
+        judge=None,
+        *,
+        epsilon=0.98,
+        judge_target="task",
+        hint="auto",
+        distill="large",
+        distill_threshold=None,
+        distill_rounds=1,
+        distill_weight=1.0,
+        distill_epochs=10,
+        temperature=1.0,
+        cv=5,
+        random_state=None,
+        verbose=0,
+    ):
+        self.small = small
+        self.large = large
+        self.judge = judge
+        self.epsilon = epsilon
+        self.judge_target = judge_target
+        self.hint = hint
+        self.distill = distill
+        self.distill_threshold = distill_threshold
+        self.distill_rounds = distill_rounds
+        self.distill_weight = distill_weight
+        self.distill_epochs = distill_epochs
+        self.temperature = temperature
+        self.cv = cv
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, *, sample_weight=None, **fit_params):
+        """Fit judge, small and large models, then distil the large into the small.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or list of str
+            Whatever the members accept; KCMEnsemble only indexes rows.
+        y : array-like of shape (n_samples,)
+        sample_weight : array-like of shape (n_samples,), default=None
+            Passed to every member whose ``fit`` takes it (with metadata
+            routing enabled, to those that request it) and used in
+            distillation.
+        **fit_params : dict
+            With metadata routing enabled, routed to the members that
+            request them.
+
+        Returns
+        -------
+        self : object
+        """
+        y = self._check_targets(X, y)
+        self._check_params_together(X)
+        routed = self._route_fit_params(sample_weight, fit_params)
+        self.classes_ = unique_labels(y)
+        self.ledger_ = ledger = CostLedger()
+        self.epsilon_ = float(self.epsilon)
+        cv = check_cv(self.cv, y, classifier=True)
+        need_oof_small = self.hint == "features" or self.judge_target == "small_correct"
+        small_oof = (
+            cross_val_predict(clone(self.small), X, y, cv=cv, method="predict_proba",
+                              params=routed.small.fit)
+            if need_oof_small else None
+        )
+
+        self.small_ = clone(self.small)
+        with ledger.timer("fit_small"):
+            self.small_.fit(X, y, **routed.small.fit)
+        check_same_classes(self.classes_, self.small_, "small")
+
+        self.large_ = clone(self.large)
+        with ledger.timer("fit_large"):
+            self.large_.fit(self._large_input(X, small_oof), y, **routed.large.fit)
+        check_same_classes(self.classes_, self.large_, "large")
+
+        self.judge_ = self._judge_template()
+        if self.judge_ is not None:
+            target = y
+            if self.judge_target == "small_correct":
+                target = self.classes_[np.argmax(small_oof, axis=1)] == y
+            with ledger.timer("fit_judge"):
+                self.judge_.fit(X, target, **routed.judge.fit)
+
+        self.distillation_ = []
+        if self.distill:
+            self._distill(X, y, sample_weight, cv, routed.large.fit)
+        return self
+
+    def _check_targets(self, X, y):
+        if y is None:
+            raise ValueError("KCMEnsemble requires y to be passed, but the target y is None.")
+        y = column_or_1d(y, warn=True)
+        check_consistent_length(X, y)
+        check_classification_targets(y)
+        return y
+
+    def _check_params_together(self, X):
+        if self.hint == "features" and not _is_numeric(X):
+            raise ValueError(
+                "hint='features' appends the small model's probabilities to X as columns, "
+                "so X must be numeric. For text or other inputs use hint='auto' with a "
+                "large model that takes `hint` in predict_proba (e.g. LLMClassifier)."
+            )
+        teachers = self._teachers()
+        if "judge" in teachers and (self.judge == "small" or self.judge_target != "task"):
+            raise ValueError(
+                f"distill={self.distill!r} uses the judge as a teacher, which needs a judge "
+                f"trained on the task labels, but judge={self.judge!r} and "
+                f"judge_target={self.judge_target!r}. Use distill='large', or a judge "
+                "estimator with judge_target='task'."
+            )
+
+    def _teachers(self):
+        if self.distill is False:
+            return set()
+        if self.distill is True or self.distill == "large":
+            return {"large"}
+        return {"judge"} if self.distill == "judge" else {"large", "judge"}
+
+    def _route_fit_params(self, sample_weight, fit_params):
+        if _routing_enabled():
+            if sample_weight is not None:
+                fit_params["sample_weight"] = sample_weight
+            return process_routing(self, "fit", **fit_params)
+        if fit_params:
+            raise ValueError(
+                f"Passing {sorted(fit_params)} to KCMEnsemble.fit needs metadata routing: "
+                "call sklearn.set_config(enable_metadata_routing=True) and request the "
+                "parameters on the members (e.g. small.set_fit_request(...))."
+            )
+        routed = Bunch()
+        members = {"small": self.small, "large": self.large, "judge": self._judge_template()}
+        for name, member in members.items():
+            takes_weight = sample_weight is not None and _fit_takes_sample_weight(member)
+            params = {"sample_weight": sample_weight} if takes_weight else {}
+            routed[name] = Bunch(fit=params)
+        return routed
+
+    def _distill(self, X, y, sample_weight, cv, large_fit_params):
+        teachers = self._teachers()
+        threshold = self.epsilon_ if self.distill_threshold is None else self.distill_threshold
+        teacher_models = None
+        for round_ in range(self.distill_rounds):
+            small_proba = self.small_.predict_proba(X)
+            confidence, judge_proba = self._confidence(X, small_proba)
+            hard = np.flatnonzero(route_to_large(confidence, self.epsilon_))
+            rows, probas = [], []
+            if "large" in teachers and hard.size:
+                if teacher_models is None:
+                    teacher_models = self._fit_teachers(X, y, cv, large_fit_params)
+                large_proba = self._teacher_proba(teacher_models, X, hard, small_proba)
+                keep = top_probability(large_proba) > threshold
+                rows.append(hard[keep])
+                probas.append(large_proba[keep])
+            if "judge" in teachers:
+                easy = np.flatnonzero(~route_to_large(confidence, self.epsilon_))
+                rows.append(easy)
+                probas.append(judge_proba[easy])
+            rows = np.concatenate(rows) if rows else np.empty(0, dtype=int)
+            record = {"round": round_, "large_samples": int(hard.size),
+                      "teacher_samples": int(rows.size), "method": None}
+            if rows.size:
+                teacher = soften(np.vstack(probas), self.temperature)
+                with self.ledger_.timer("fit_distill"):
+                    record["method"] = distill(
+                        self.small_, X, y, rows, teacher, self.classes_,
+                        sample_weight=sample_weight, distill_weight=self.distill_weight,
+                        epochs=self.distill_epochs,
+                    )
+            self.distillation_.append(record)
+            if self.verbose:
+                print(f"[KCMEnsemble] round {round_ + 1}/{self.distill_rounds}: "
+                      f"{record['large_samples']} hard samples, "
+                      f"{record['teacher_samples']} teacher samples, {record['method']}")
+
+    def _fit_teachers(self, X, y, cv, large_fit_params):
+        """Large models whose outputs on the training rows are honest soft labels.
+
+        A FrozenEstimator was not trained on X: it teaches directly. Otherwise
+        each training row is answered by a clone fitted without it (out of
+        fold), as the fitted large model has seen its label.
+        """
+        if isinstance(self.large_, FrozenEstimator):
+            return [(self.large_, np.arange(len(y)))]
+        small_oof = None
+        if self.hint == "features":
+            small_oof = cross_val_predict(clone(self.small), X, y, cv=cv, method="predict_proba")
+        models = []
+        for train, test in cv.split(X, y):
+            model = clone(self.large)
+            X_train = _safe_indexing(X, train)
+            hint_train = None if small_oof is None else small_oof[train]
+            params = {k: _safe_indexing(v, train) for k, v in large_fit_params.items()}
+            with self.ledger_.timer("fit_large"):
+                model.fit(self._large_input(X_train, hint_train), y[train], **params)
+            models.append((model, test))
+        return models
+
+    def _teacher_proba(self, teacher_models, X, rows, small_proba):
+        proba = np.empty((rows.size, len(self.classes_)))
+        for model, held_out in teacher_models:
+            mine = np.isin(rows, held_out)
+            if mine.any():
+                proba[mine] = self._ask_large(model, X, rows[mine], small_proba, "fit")
+        return proba
+
+    # -------------------------------------------------------------- predict
+
+    def _confidence(self, X, small_proba):
+        """``C_x`` for every row of X, and the judge's probabilities (or None)."""
+        if self.judge_ is None:
+            return top_probability(small_proba), None
+        with self.ledger_.timer("predict_judge"):
+            judge_proba = self.judge_.predict_proba(X)
+        if self.judge_target == "task":
+            return top_probability(judge_proba), judge_proba
+        right = np.flatnonzero(self.judge_.classes_ == True)  # noqa: E712 - numpy bools
+        confidence = judge_proba[:, right[0]] if right.size else np.zeros(len(judge_proba))
+        return confidence, judge_proba
+
+    def _large_input(self, X, small_proba):
+        if self.hint != "features":
+            return X
+        if sp.issparse(X):
+            return sp.hstack([X, sp.csr_matrix(small_proba)], format="csr")
+        if hasattr(X, "iloc"):
+            X = X.to_numpy()
+        return np.hstack([np.asarray(X), small_proba])
+
+    def _large_takes_hint(self, model):
+        if self.hint != "auto":
+            return False
+        inner = model.estimator if isinstance(model, FrozenEstimator) else model
+        try:
+            requested = inner.get_metadata_routing().consumes("predict_proba", ["hint"])
+        except AttributeError:
+            return False
+        return "hint" in requested
+
+    def _ask_large(self, model, X, rows, small_proba, phase):
+        """One call of the large model on ``rows`` of X, with the hint; counted."""
+        X_rows = _safe_indexing(X, rows)
+        hint = small_proba[rows]
+        kwargs = {"hint": hint} if self._large_takes_hint(model) else {}
+        with self.ledger_.timer(f"{phase}_large"):
+            proba = model.predict_proba(self._large_input(X_rows, hint), **kwargs)
+        self.ledger_.add(**{f"{phase}_large_samples": rows.size, f"{phase}_large_calls": 1})
+        return proba
+
+    def confidence(self, X):
+        """Judge confidence ``C_x`` of each input (high: easy, small model answers).
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or list of str
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        check_is_fitted(self)
+        with self.ledger_.timer("predict_small"):
+            small_proba = self.small_.predict_proba(X)
+        return self._confidence(X, small_proba)[0]
+
+    def route(self, X):
+        """Which inputs go to the large model: ``confidence(X) <= epsilon_``.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or list of str
+
+        Returns
+        -------
+        ndarray of bool, shape (n_samples,)
+        """
+        return route_to_large(self.confidence(X), self.epsilon_)
+
+    def predict_proba(self, X):
+        """Class probabilities: the small model's on easy inputs, the large model's on hard ones.
+
+        The large model is called once for all hard inputs of X, with the
+        small model's probabilities as hint, and not at all when there are
+        none.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or list of str
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        with self.ledger_.timer("predict_small"):
+            small_proba = self.small_.predict_proba(X)
+        confidence, _ = self._confidence(X, small_proba)
+        hard = np.flatnonzero(route_to_large(confidence, self.epsilon_))
+        proba = np.array(small_proba, dtype=np.float64)
+        if hard.size:
+            proba[hard] = self._ask_large(self.large_, X, hard, small_proba, "predict")
+        self.ledger_.add(predict_samples=len(proba))
+        return proba
+
+    def predict(self, X):
+        """Class of highest probability (see :meth:`predict_proba`).
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or list of str
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+        """
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    @property
+    def n_features_in_(self):
+        """Number of features seen by the small model (when it defines it)."""
+        return self.small_.n_features_in_
+
+    @property
+    def feature_names_in_(self):
+        """Feature names seen by the small model (when it defines them)."""
+        return self.small_.feature_names_in_
+
+    def get_metadata_routing(self):
+        """Routing of ``fit`` metadata to the small, large and judge models."""
+        router = MetadataRouter(owner=self)
+        for name in ("small", "large"):
+            router.add(**{name: getattr(self, name)},
+                       method_mapping=MethodMapping().add(caller="fit", callee="fit"))
+        judge = self._judge_template()
+        if judge is not None:
+            router.add(judge=judge, method_mapping=MethodMapping().add(caller="fit", callee="fit"))
+        return router
+
+    def _judge_template(self):
+        """An unfitted judge: a clone of ``judge``, the default KAN judge, or None."""
+        if isinstance(self.judge, str):  # "small": the cascade needs no judge
+            return None
+        if self.judge is None:
+            return KANJudgeClassifier(random_state=self.random_state)
+        return clone(self.judge)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        small_tags = get_tags(self.small)
+        tags.input_tags.sparse = small_tags.input_tags.sparse
+        tags.input_tags.string = small_tags.input_tags.string
+        tags.input_tags.allow_nan = small_tags.input_tags.allow_nan
+        return tags
+
+
+
+def _is_numeric(X):
+    if sp.issparse(X):
+        return True
+    if hasattr(X, "dtypes"):  # DataFrame
+        return all(np.issubdtype(dtype, np.number) for dtype in X.dtypes)
+    try:
+        return np.asarray(X).dtype.kind in "biuf"
+    except ValueError:  # ragged
+        return False
+
+
+def _fit_takes_sample_weight(estimator):
+    return estimator is not None and has_fit_parameter(estimator, "sample_weight")
