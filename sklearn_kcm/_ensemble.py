@@ -16,6 +16,7 @@ from sklearn.utils.validation import (
     check_is_fitted,
     column_or_1d,
     has_fit_parameter,
+    indexable,
 )
 
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, _routing_enabled
@@ -212,6 +213,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         self : object
         """
+        X, sample_weight = indexable(X, sample_weight)
         y = self._check_targets(X, y)
         self._check_params_together(X)
         routed = self._route_fit_params(sample_weight, fit_params)
@@ -422,6 +424,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples,)
         """
         check_is_fitted(self)
+        (X,) = indexable(X)
         with self.ledger_.timer("predict_small"):
             small_proba = self.small_.predict_proba(X)
         return self._confidence(X, small_proba)[0]
@@ -455,6 +458,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples, n_classes)
         """
         check_is_fitted(self)
+        (X,) = indexable(X)
         with self.ledger_.timer("predict_small"):
             small_proba = self.small_.predict_proba(X)
         confidence, _ = self._confidence(X, small_proba)
@@ -476,7 +480,8 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     @property
     def n_features_in_(self):
