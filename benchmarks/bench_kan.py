@@ -19,8 +19,8 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._reference_kan import ReferenceKANLinear  # noqa: E402
-from sklearn_kcm.nn import KANLinear  # noqa: E402
+from benchmarks._reference_kan import ReferenceKANLinear
+from sklearn_kcm.nn import KANLinear
 
 SHAPES = [  # batch, in, out, grid_size, spline_order
     (4096, 64, 64, 5, 3),

@@ -21,7 +21,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sklearn_kcm import KANClassifier  # noqa: E402
+from sklearn_kcm import KANClassifier
 
 BATCH, GRID, ORDER, HIDDEN = 256, 5, 3, 64
 

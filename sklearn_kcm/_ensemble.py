@@ -7,10 +7,9 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import check_cv, cross_val_predict
-from sklearn.utils import Bunch
+from sklearn.utils import Bunch, get_tags
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils import get_tags
 from sklearn.utils.validation import (
     check_consistent_length,
     check_is_fitted,
@@ -19,8 +18,14 @@ from sklearn.utils.validation import (
     indexable,
 )
 
-from ._compat import HasMethods, Interval, StrOptions, _fit_context, _routing_enabled
-from ._compat import _safe_indexing
+from ._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+    _routing_enabled,
+    _safe_indexing,
+)
 from ._distill import distill, soften
 from ._kan_classifier import KANJudgeClassifier
 from ._ledger import CostLedger
@@ -379,7 +384,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             judge_proba = self.judge_.predict_proba(X)
         if self.judge_target == "task":
             return top_probability(judge_proba), judge_proba
-        right = np.flatnonzero(self.judge_.classes_ == True)  # noqa: E712 - numpy bools
+        right = np.flatnonzero(self.judge_.classes_ == True)  # numpy bools: `is` would not do
         confidence = judge_proba[:, right[0]] if right.size else np.zeros(len(judge_proba))
         return confidence, judge_proba
 
@@ -423,11 +428,15 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples,)
         """
+        return self._score(X)[2]
+
+    def _score(self, X):
+        """Indexable X, the small model's probabilities and ``C_x``."""
         check_is_fitted(self)
         (X,) = indexable(X)
         with self.ledger_.timer("predict_small"):
             small_proba = self.small_.predict_proba(X)
-        return self._confidence(X, small_proba)[0]
+        return X, small_proba, self._confidence(X, small_proba)[0]
 
     def route(self, X):
         """Which inputs go to the large model: ``confidence(X) <= epsilon_``.
@@ -457,11 +466,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_classes)
         """
-        check_is_fitted(self)
-        (X,) = indexable(X)
-        with self.ledger_.timer("predict_small"):
-            small_proba = self.small_.predict_proba(X)
-        confidence, _ = self._confidence(X, small_proba)
+        X, small_proba, confidence = self._score(X)
         hard = np.flatnonzero(route_to_large(confidence, self.epsilon_))
         proba = np.array(small_proba, dtype=np.float64)
         if hard.size:

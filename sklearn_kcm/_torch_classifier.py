@@ -16,11 +16,11 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from scipy.special import softmax
-from skorch import NeuralNet
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNet
 
 from ._compat import Interval, _check_sample_weight, _fit_context
 from ._targets import check_soft_labels, hard_labels, is_soft, one_hot, resolve_classes

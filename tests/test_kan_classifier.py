@@ -11,12 +11,12 @@ import pytest
 import scipy.sparse as sp
 import torch
 from scipy.special import softmax
-from skorch.callbacks import Callback
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import Callback
 
 from sklearn_kcm import KANClassifier, KANJudgeClassifier, MLPJudgeClassifier
 

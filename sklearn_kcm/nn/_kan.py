@@ -1,6 +1,7 @@
 """KAN modules: :class:`KANLinear` and the stack :class:`KAN`."""
 
 import math
+from itertools import pairwise
 
 import torch
 from torch import nn
@@ -285,7 +286,7 @@ class KAN(nn.Module):
                 grid_range=grid_range, bias=bias, spline_scale=spline_scale,
                 fused=fused, device=device, dtype=dtype,
             )
-            for a, b in zip(widths[:-1], widths[1:])
+            for a, b in pairwise(widths)
         )
 
     def forward(self, x):

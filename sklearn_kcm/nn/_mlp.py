@@ -1,5 +1,7 @@
 """A plain multilayer perceptron, the MLP counterpart of :class:`KAN`."""
 
+from itertools import pairwise
+
 from torch import nn
 
 
@@ -27,6 +29,6 @@ class MLP(nn.Sequential):
                 f"got {list(layers)}."
             )
         modules = []
-        for a, b in zip(widths[:-1], widths[1:]):
+        for a, b in pairwise(widths):
             modules += [nn.Linear(a, b, device=device, dtype=dtype), nn.SiLU()]
         super().__init__(*modules[:-1])
