@@ -322,3 +322,22 @@ def test_sample_weight_reaches_the_members(iris):
     reference = LogisticRegression(max_iter=1000).fit(X, y, sample_weight=weight)
     np.testing.assert_allclose(kcm.small_.coef_, reference.coef_)
     np.testing.assert_allclose(kcm.large_.coef_, reference.coef_)
+
+
+def test_metadata_routing_sends_sample_weight_to_the_members_that_ask(iris):
+    import sklearn
+
+    X, y = iris
+    weight = np.where(y == 2, 5.0, 1.0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        small = LogisticRegression(max_iter=1000).set_fit_request(sample_weight=True)
+        large = LogisticRegression(max_iter=1000).set_fit_request(sample_weight=False)
+        kcm = KCMEnsemble(small, large, judge="small", distill=False)
+        kcm.fit(X, y, sample_weight=weight)
+        with pytest.raises(ValueError, match="not requested|explicitly set"):
+            KCMEnsemble(LogisticRegression(), LogisticRegression(), judge="small").fit(
+                X, y, sample_weight=weight)
+    weighted = LogisticRegression(max_iter=1000).fit(X, y, sample_weight=weight)
+    plain = LogisticRegression(max_iter=1000).fit(X, y)
+    np.testing.assert_allclose(kcm.small_.coef_, weighted.coef_)
+    np.testing.assert_allclose(kcm.large_.coef_, plain.coef_)
