@@ -6,9 +6,20 @@ as a hint, and the large model's soft outputs are distilled back into the small
 one (the KCM method).
 """
 
+from ._display import RoutingCurveDisplay
 from ._ensemble import KCMEnsemble
 from ._kan_classifier import KANClassifier, KANJudgeClassifier, MLPJudgeClassifier
+from ._scoring import make_budget_scorer, make_cost_scorer, neg_large_share
 
 __version__ = "0.1.0"
 
-__all__ = ["KANClassifier", "KANJudgeClassifier", "KCMEnsemble", "MLPJudgeClassifier"]
+__all__ = [
+    "KANClassifier",
+    "KANJudgeClassifier",
+    "KCMEnsemble",
+    "MLPJudgeClassifier",
+    "RoutingCurveDisplay",
+    "make_budget_scorer",
+    "make_cost_scorer",
+    "neg_large_share",
+]

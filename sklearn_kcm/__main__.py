@@ -17,7 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from . import KCMEnsemble, MLPJudgeClassifier
+from . import KCMEnsemble, MLPJudgeClassifier, RoutingCurveDisplay
 
 DATASETS = {
     "digits": load_digits,
@@ -43,8 +43,8 @@ def make_models(random_state=0):
     }
 
 
-def demo(dataset="digits", random_state=0, out=sys.stdout):
-    """Fit every model of the ladder on ``dataset`` and print a table."""
+def demo(dataset="digits", random_state=0, figure="kcm_routing_curves.png", out=sys.stdout):
+    """Fit every model of the ladder on ``dataset``, print a table, draw the routing curves."""
     X, y = DATASETS[dataset](return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.3, stratify=y, random_state=random_state
@@ -54,7 +54,8 @@ def demo(dataset="digits", random_state=0, out=sys.stdout):
     header = (f"{'model':<30} {'accuracy':>8} {'to large':>9} {'calls saved':>12} "
               f"{'fit s':>7} {'predict s':>10}")
     rows = []
-    for name, model in make_models(random_state).items():
+    models = make_models(random_state)
+    for name, model in models.items():
         print(f"  fitting {name} ...", file=out, flush=True)
         start = time.perf_counter()
         model.fit(X_train, y_train)
@@ -77,7 +78,30 @@ def demo(dataset="digits", random_state=0, out=sys.stdout):
     kcm = rows[-1]
     print(f"\nKCM answers {1 - kcm[2]:.0%} of the test inputs with the small model and reaches "
           f"{kcm[1] / large_accuracy:.1%} of the large model's accuracy.", file=out)
+    if figure:
+        _draw_curves(models, X_test, y_test, dataset, figure, out)
     return rows
+
+
+def _draw_curves(models, X, y, dataset, path, out):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+    except ImportError:
+        print("(no figure: pip install 'sklearn_kcm[plot]' for the routing curves)", file=out)
+        return
+    display = None
+    for name, model in models.items():
+        if isinstance(model, KCMEnsemble):
+            display = RoutingCurveDisplay.from_estimator(
+                model, X, y, name=name, ax=None if display is None else display.ax_
+            )
+    display.ax_.set_title(f"{dataset}: accuracy vs share sent to the large model\n"
+                          "o small only, ■ large only, ★ operating point")
+    display.figure_.tight_layout()
+    display.figure_.savefig(path, dpi=120)
+    print(f"Routing curves written to {path}", file=out)
 
 
 def main(argv=None):
@@ -86,8 +110,10 @@ def main(argv=None):
     run = commands.add_parser("demo", help="train the KCM ladder on bundled data")
     run.add_argument("--dataset", choices=sorted(DATASETS), default="digits")
     run.add_argument("--random-state", type=int, default=0)
+    run.add_argument("--figure", default="kcm_routing_curves.png",
+                     help="where to write the routing-curve PNG ('' for none)")
     args = parser.parse_args(argv)
-    demo(args.dataset, args.random_state)
+    demo(args.dataset, args.random_state, args.figure)
     return 0
 
 

@@ -1,7 +1,9 @@
-"""Plots: the learned edge functions of a KAN estimator."""
+"""Plots: the learned edge functions of a KAN estimator, and routing curves."""
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
+
+from ._routing import routing_curve
 
 
 def _pyplot():
@@ -47,3 +49,119 @@ def plot_kan_activations(estimator, layer=0, inputs=None, outputs=None, n_points
             if c == 0:
                 axes[r, c].set_ylabel(f"out {o}", fontsize=7)
     return axes
+
+
+class RoutingCurveDisplay:
+    """Accuracy against the share of inputs sent to the large model.
+
+    Every threshold of the judge's confidence gives one point: routing the
+    inputs with ``C_x <= threshold`` to the large model and the rest to the
+    small one. Computed from one pass of each model; build it with
+    :meth:`from_estimator` or :meth:`from_predictions`, draw several on one
+    axes to compare KCM, MCM and the confidence cascade.
+
+    Parameters
+    ----------
+    thresholds, large_share, accuracy : ndarray
+        The curve (see :meth:`KCMEnsemble.routing_curve`).
+    name : str, default=None
+        Label of the curve in the legend.
+    epsilon : float, default=None
+        The operating threshold, marked on the curve when given.
+
+    Attributes
+    ----------
+    line_ : matplotlib Line2D
+    ax_ : matplotlib Axes
+    figure_ : matplotlib Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sklearn_kcm import RoutingCurveDisplay
+    >>> display = RoutingCurveDisplay.from_predictions(
+    ...     [0, 1, 1], small_pred=[0, 0, 1], large_pred=[0, 1, 1],
+    ...     confidence=[0.9, 0.6, 0.8], name="toy")
+    >>> display.large_share.tolist(), display.accuracy.tolist()
+    ([0.0, 0.3333333333333333, 0.6666666666666666, 1.0], [0.6666666666666666, 1.0, 1.0, 1.0])
+    """
+
+    def __init__(self, *, thresholds, large_share, accuracy, name=None, epsilon=None):
+        self.thresholds = thresholds
+        self.large_share = large_share
+        self.accuracy = accuracy
+        self.name = name
+        self.epsilon = epsilon
+
+    @classmethod
+    def from_estimator(cls, estimator, X, y, *, name=None, ax=None, **kwargs):
+        """Compute and draw the curve of a fitted :class:`KCMEnsemble` on (X, y).
+
+        The large model is called once, on all of X.
+
+        Returns
+        -------
+        display : RoutingCurveDisplay
+        """
+        thresholds, large_share, accuracy = estimator.routing_curve(X, y)
+        display = cls(thresholds=thresholds, large_share=large_share, accuracy=accuracy,
+                      name=name or type(estimator).__name__, epsilon=estimator.epsilon_)
+        return display.plot(ax=ax, **kwargs)
+
+    @classmethod
+    def from_predictions(cls, y_true, *, small_pred, large_pred, confidence, name=None,
+                         epsilon=None, ax=None, **kwargs):
+        """Compute and draw the curve from the two models' predictions and ``C_x``.
+
+        Returns
+        -------
+        display : RoutingCurveDisplay
+        """
+        y_true = np.asarray(y_true)
+        thresholds, large_share, accuracy = routing_curve(
+            confidence, np.asarray(small_pred) == y_true, np.asarray(large_pred) == y_true
+        )
+        display = cls(thresholds=thresholds, large_share=large_share, accuracy=accuracy,
+                      name=name, epsilon=epsilon)
+        return display.plot(ax=ax, **kwargs)
+
+    def plot(self, ax=None, *, name=None, show_endpoints=True, **kwargs):
+        """Draw the curve (on ``ax``, or a new figure).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Pass ``other_display.ax_`` to overlay curves.
+        name : str, default=None
+            Overrides the legend label.
+        show_endpoints : bool, default=True
+            Mark the small-only (share 0) and large-only (share 1) points.
+        **kwargs : dict
+            Passed to ``ax.plot``.
+
+        Returns
+        -------
+        display : RoutingCurveDisplay
+        """
+        if ax is None:
+            _, ax = _pyplot().subplots(figsize=(6, 4))
+        label = name or self.name
+        (self.line_,) = ax.step(self.large_share, self.accuracy, where="post", label=label,
+                                **kwargs)
+        color = self.line_.get_color()
+        if show_endpoints:
+            ax.plot([self.large_share[0]], [self.accuracy[0]], "o", color=color, mfc="white")
+            ax.plot([self.large_share[-1]], [self.accuracy[-1]], "s", color=color)
+        if self.epsilon is not None:
+            at = max(np.searchsorted(self.thresholds, self.epsilon, side="right") - 1, 0)
+            ax.plot([self.large_share[at]], [self.accuracy[at]], "*", color=color, ms=11)
+        ax.set_xlabel("share of inputs sent to the large model")
+        ax.set_ylabel("accuracy")
+        ax.set_xlim(-0.02, 1.02)
+        ax.grid(True, alpha=0.3)
+        if label:
+            ax.legend(loc="lower right")
+        self.ax_, self.figure_ = ax, ax.figure
+        return self

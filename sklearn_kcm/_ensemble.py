@@ -29,7 +29,13 @@ from ._compat import (
 from ._distill import distill, soften
 from ._kan_classifier import KANJudgeClassifier
 from ._ledger import CostLedger
-from ._routing import check_same_classes, route_to_large, top_probability
+from ._routing import (
+    check_same_classes,
+    route_to_large,
+    routing_curve,
+    threshold_for_share,
+    top_probability,
+)
 
 
 class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -58,8 +64,12 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         an :class:`MLPJudgeClassifier` gives the paper's MCM; ``"small"``
         uses the small model's own top probability (the classic confidence
         cascade, no separate judge).
-    epsilon : float in [0, 1], default=0.98
+    epsilon : float in [0, 1] or "auto", default=0.98
         Inputs with ``C_x > epsilon`` are answered by the small model.
+        ``"auto"`` fits ``epsilon_`` so that a share ``target_large_share`` of
+        inputs goes to the large model (see Notes).
+    target_large_share : float in (0, 1] or None, default=None
+        With ``epsilon="auto"``: the share of inputs the large model may see.
     judge_target : {"task", "small_correct"}, default="task"
         What the judge learns: the task labels (the paper; ``C_x`` is its top
         probability), or whether the small model is right on out-of-fold
@@ -108,7 +118,8 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         The fitted judge (None when ``judge="small"``).
     classes_ : ndarray of shape (n_classes,)
     epsilon_ : float
-        The threshold in use.
+        The threshold in use: ``epsilon``, or the one fitted for
+        ``target_large_share``.
     ledger_ : CostLedger
         Samples, calls and seconds per member in fit and predict;
         ``ledger_.summary()``, ``ledger_.reset()``.
@@ -120,8 +131,20 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
     See Also
     --------
+    RoutingCurveDisplay : Accuracy against the share sent to the large model.
     KANJudgeClassifier : The default judge.
     sklearn.model_selection.FixedThresholdClassifier : Thresholding, binary only.
+
+    Notes
+    -----
+    With ``epsilon="auto"``, ``epsilon_`` is the ``target_large_share``
+    quantile of the judge's *out-of-fold* confidences on the training data
+    (``cv`` folds, each scored by a judge that did not see it), which is what
+    the fitted judge's confidences look like on new data from the same
+    distribution. The share drifts when the inputs drift (a harder mix of
+    inputs sends more to the large model), and, with ``judge="small"``, when
+    distillation makes the small model surer of itself; check
+    ``ledger_.summary()["predict_large_share"]`` in production.
 
     References
     ----------
@@ -146,7 +169,8 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "small": [HasMethods(["fit", "predict_proba"])],
         "large": [HasMethods(["fit", "predict_proba"])],
         "judge": [None, StrOptions({"small"}), HasMethods(["fit", "predict_proba"])],
-        "epsilon": [Interval(Real, 0, 1, closed="both")],
+        "epsilon": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
+        "target_large_share": [None, Interval(Real, 0, 1, closed="right")],
         "judge_target": [StrOptions({"task", "small_correct"})],
         "hint": [None, StrOptions({"auto", "features"})],
         "distill": ["boolean", StrOptions({"large", "judge", "both"})],
@@ -167,6 +191,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         judge=None,
         *,
         epsilon=0.98,
+        target_large_share=None,
         judge_target="task",
         hint="auto",
         distill="large",
@@ -183,6 +208,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.large = large
         self.judge = judge
         self.epsilon = epsilon
+        self.target_large_share = target_large_share
         self.judge_target = judge_target
         self.hint = hint
         self.distill = distill
@@ -224,9 +250,10 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         routed = self._route_fit_params(sample_weight, fit_params)
         self.classes_ = unique_labels(y)
         self.ledger_ = ledger = CostLedger()
-        self.epsilon_ = float(self.epsilon)
         cv = check_cv(self.cv, y, classifier=True)
-        need_oof_small = self.hint == "features" or self.judge_target == "small_correct"
+        auto = self.epsilon == "auto"
+        need_oof_small = (self.hint == "features" or self.judge_target == "small_correct"
+                          or (auto and self.judge == "small"))
         small_oof = (
             cross_val_predict(clone(self.small), X, y, cv=cv, method="predict_proba",
                               params=routed.small.fit)
@@ -250,6 +277,9 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 target = self.classes_[np.argmax(small_oof, axis=1)] == y
             with ledger.timer("fit_judge"):
                 self.judge_.fit(X, target, **routed.judge.fit)
+        self.epsilon_ = float(self.epsilon) if not auto else threshold_for_share(
+            self._out_of_fold_confidence(X, y, cv, small_oof, routed), self.target_large_share
+        )
 
         self.distillation_ = []
         if self.distill:
@@ -264,7 +294,25 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         return y
 
+    def _out_of_fold_confidence(self, X, y, cv, small_oof, routed):
+        """``C_x`` of each training row from a judge that did not see it."""
+        if self.judge_ is None:
+            return top_probability(small_oof)
+        target = y
+        if self.judge_target == "small_correct":
+            target = self.classes_[np.argmax(small_oof, axis=1)] == y
+        judge_oof = cross_val_predict(self._judge_template(), X, target, cv=cv,
+                                      method="predict_proba", params=routed.judge.fit)
+        return self._judge_confidence(judge_oof, np.unique(target))
+
     def _check_params_together(self, X):
+        auto, share = self.epsilon == "auto", self.target_large_share
+        if auto != (share is not None):
+            raise ValueError(
+                f"epsilon={self.epsilon!r} and target_large_share={share!r} do not go "
+                "together: give epsilon='auto' with a target_large_share in (0, 1] to fit "
+                "the threshold to a budget, or a float epsilon and no target_large_share."
+            )
         if self.hint == "features" and not _is_numeric(X):
             raise ValueError(
                 "hint='features' appends the small model's probabilities to X as columns, "
@@ -382,11 +430,14 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             return top_probability(small_proba), None
         with self.ledger_.timer("predict_judge"):
             judge_proba = self.judge_.predict_proba(X)
+        return self._judge_confidence(judge_proba, self.judge_.classes_), judge_proba
+
+    def _judge_confidence(self, judge_proba, judge_classes):
         if self.judge_target == "task":
-            return top_probability(judge_proba), judge_proba
-        right = np.flatnonzero(self.judge_.classes_ == True)  # numpy bools: `is` would not do
-        confidence = judge_proba[:, right[0]] if right.size else np.zeros(len(judge_proba))
-        return confidence, judge_proba
+            return top_probability(judge_proba)
+        # P(small model is right); a judge that only ever saw one outcome is sure of it
+        right = np.flatnonzero(judge_classes == True)  # numpy bools: `is` would not do
+        return judge_proba[:, right[0]] if right.size else np.zeros(len(judge_proba))
 
     def _large_input(self, X, small_proba):
         if self.hint != "features":
@@ -487,6 +538,33 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
+
+    def routing_curve(self, X, y):
+        """Accuracy of the ensemble against the share sent to the large model.
+
+        One pass of each member over X (the large model is called once, on
+        all of X, with the small model's hint); every threshold is then
+        evaluated without further calls.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or list of str
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        thresholds, large_share, accuracy : ndarray
+            See :func:`sklearn_kcm._routing.routing_curve`; the current
+            ``epsilon_`` corresponds to the point with the largest threshold
+            that is ``<= epsilon_``.
+        """
+        X, small_proba, confidence = self._score(X)
+        y = column_or_1d(y)
+        large_proba = self._ask_large(self.large_, X, np.arange(len(y)), small_proba, "predict")
+        self.ledger_.add(predict_samples=len(y))
+        small_correct = self.classes_[np.argmax(small_proba, axis=1)] == y
+        large_correct = self.classes_[np.argmax(large_proba, axis=1)] == y
+        return routing_curve(confidence, small_correct, large_correct)
 
     @property
     def n_features_in_(self):

@@ -27,3 +27,66 @@ def check_same_classes(classes, member, name):
             f"training labels are {list(classes)[:10]}. A prefit {name} model must "
             "have been fitted on the same set of classes."
         )
+
+
+def threshold_for_share(confidence, share):
+    """The ``epsilon`` that sends a fraction ``share`` of these samples to the large model.
+
+    Samples with ``C <= epsilon`` go to the large model; epsilon is the
+    ``ceil(share * n)``-th smallest confidence, so at least that many samples go
+    (more when confidences tie at it).
+
+    Examples
+    --------
+    >>> threshold_for_share(np.array([0.2, 0.9, 0.5, 0.7]), 0.5)
+    0.5
+    """
+    ordered = np.sort(np.asarray(confidence, dtype=np.float64))
+    count = int(np.ceil(share * len(ordered)))
+    if count == 0:
+        return float(np.nextafter(ordered[0], -np.inf))
+    return float(ordered[count - 1])
+
+
+def routing_curve(confidence, small_correct, large_correct):
+    """Accuracy against the share sent to the large model, for every threshold.
+
+    Parameters
+    ----------
+    confidence : ndarray of shape (n_samples,)
+        ``C_x`` of each sample.
+    small_correct, large_correct : ndarray of bool, shape (n_samples,)
+        Whether each model's answer to the sample is right.
+
+    Returns
+    -------
+    thresholds : ndarray
+        Every distinct routing, from none routed (below the smallest
+        confidence) to all routed (the largest confidence).
+    large_share : ndarray
+        Share of samples with ``C <= threshold``.
+    accuracy : ndarray
+        Accuracy when those go to the large model and the rest to the small.
+
+    Examples
+    --------
+    >>> t, share, acc = routing_curve(np.array([0.9, 0.4]), np.array([1, 0]), np.array([1, 1]))
+    >>> share.tolist(), acc.tolist()
+    ([0.0, 0.5, 1.0], [0.5, 1.0, 1.0])
+    """
+    confidence = np.asarray(confidence, dtype=np.float64)
+    order = np.argsort(confidence, kind="stable")
+    ordered = confidence[order]
+    small = np.asarray(small_correct, dtype=np.float64)[order]
+    large = np.asarray(large_correct, dtype=np.float64)[order]
+    n = len(ordered)
+    # routing the k least confident: large right on those, small right on the rest
+    routed = np.arange(n + 1)
+    correct = np.concatenate([[0.0], np.cumsum(large)]) + small.sum() - np.concatenate(
+        [[0.0], np.cumsum(small)]
+    )
+    # keep one point per distinct threshold: the end of each run of ties
+    ends = np.concatenate([[True], ordered[1:] != ordered[:-1], [True]])[1:]
+    keep = np.concatenate([[0], routed[1:][ends]])
+    thresholds = np.concatenate([[np.nextafter(ordered[0], -np.inf)], ordered[keep[1:] - 1]])
+    return thresholds, keep / n, correct[keep] / n

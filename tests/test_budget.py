@@ -1,0 +1,152 @@
+"""Budgets (epsilon="auto"), routing curves, RoutingCurveDisplay and the scorers."""
+
+import matplotlib
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_kcm import (
+    KANJudgeClassifier,
+    KCMEnsemble,
+    MLPJudgeClassifier,
+    RoutingCurveDisplay,
+    make_budget_scorer,
+    make_cost_scorer,
+    neg_large_share,
+)
+from test_ensemble import CountingClassifier
+
+matplotlib.use("Agg")
+
+
+def _small():
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+
+
+def _split(load):
+    X, y = load(return_X_y=True)
+    return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+
+
+@pytest.mark.parametrize(
+    "load, judge",
+    [
+        (load_digits, "small"),
+        (load_breast_cancer, "small"),
+        (load_digits, KANJudgeClassifier(random_state=0)),
+    ],
+    ids=["digits-cascade", "breast_cancer-cascade", "digits-KAN"],
+)
+def test_target_large_share_holds_on_held_out_data(load, judge):
+    X_train, X_test, y_train, y_test = _split(load)
+    kcm = KCMEnsemble(_small(), RandomForestClassifier(random_state=0), judge=judge,
+                      epsilon="auto", target_large_share=0.2, distill=False).fit(X_train, y_train)
+    assert 0 < kcm.epsilon_ < 1
+    assert abs(kcm.route(X_test).mean() - 0.2) <= 0.05
+
+
+def test_float_epsilon_is_used_as_is():
+    X, y = load_iris(return_X_y=True)
+    kcm = KCMEnsemble(_small(), _small(), judge="small", epsilon=0.7, distill=False).fit(X, y)
+    assert kcm.epsilon_ == 0.7
+
+
+@pytest.mark.parametrize(
+    "params",
+    [dict(epsilon="auto"), dict(epsilon=0.9, target_large_share=0.2)],
+)
+def test_epsilon_and_budget_must_go_together(params):
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match="epsilon=.* and target_large_share=.* do not go"):
+        KCMEnsemble(_small(), _small(), judge="small", **params).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X_train, X_test, y_train, y_test = _split(load_digits)
+    kcm = KCMEnsemble(_small(), CountingClassifier(RandomForestClassifier(random_state=0)),
+                      judge=KANJudgeClassifier(random_state=0), distill=False)
+    return kcm.fit(X_train, y_train), X_test, y_test
+
+
+def test_routing_curve_matches_predictions_at_each_threshold(fitted):
+    kcm, X, y = fitted
+    thresholds, share, accuracy = kcm.routing_curve(X, y)
+    assert share[0] == 0 and share[-1] == 1
+    assert np.all(np.diff(share) > 0) and np.all(np.diff(thresholds) > 0)
+    operating = kcm.epsilon_
+    try:
+        for i in np.linspace(0, len(thresholds) - 1, 12).astype(int):
+            kcm.epsilon_ = thresholds[i]  # same fitted members, another threshold
+            assert kcm.route(X).mean() == pytest.approx(share[i])
+            assert kcm.score(X, y) == pytest.approx(accuracy[i])
+    finally:
+        kcm.epsilon_ = operating
+
+
+def test_display_calls_the_large_model_once_and_draws(fitted):
+    kcm, X, y = fitted
+    calls = len(kcm.large_.calls_)
+    display = RoutingCurveDisplay.from_estimator(kcm, X, y, name="KCM")
+    assert len(kcm.large_.calls_) == calls + 1
+    assert kcm.large_.calls_[-1]["n"] == len(X)
+    for attribute in ("thresholds", "large_share", "accuracy", "ax_", "figure_", "line_"):
+        assert hasattr(display, attribute)
+    np.testing.assert_allclose(display.line_.get_xdata(), display.large_share)
+    small_pred = kcm.small_.predict(X)
+    large_pred = kcm.large_.predict_proba(X).argmax(1)
+    other = RoutingCurveDisplay.from_predictions(
+        y, small_pred=small_pred, large_pred=large_pred,
+        confidence=kcm.small_.predict_proba(X).max(1), name="cascade", ax=display.ax_)
+    assert other.ax_ is display.ax_
+    labels = [text.get_text() for text in display.ax_.get_legend().get_texts()]
+    assert labels == ["KCM", "cascade"]
+    # endpoints: small only and large only
+    assert other.accuracy[0] == pytest.approx(np.mean(small_pred == y))
+    assert other.accuracy[-1] == pytest.approx(np.mean(large_pred == y))
+
+
+def test_scorers_in_grid_search():
+    X, y = load_iris(return_X_y=True)
+    kcm = KCMEnsemble(_small(), RandomForestClassifier(random_state=0), judge="small",
+                      distill=False)
+    search = GridSearchCV(
+        kcm, {"epsilon": [0.5, 0.9, 0.99]}, cv=3, refit="cost",
+        scoring={"cost": make_cost_scorer(small_cost=0.0, large_cost=0.5, error_cost=1.0),
+                 "share": neg_large_share, "budget": make_budget_scorer(0.1)},
+    ).fit(X, y)
+    shares = -search.cv_results_["mean_test_share"]
+    assert shares[0] <= shares[1] <= shares[2]  # a higher epsilon sends more
+    budget = search.cv_results_["mean_test_budget"]
+    np.testing.assert_allclose(budget, budget[0])  # the curve does not depend on epsilon
+
+
+def test_budget_scorer_reads_the_curve(fitted):
+    kcm, X, y = fitted
+    _, share, accuracy = kcm.routing_curve(X, y)
+    assert make_budget_scorer(0.25)(kcm, X, y) == accuracy[share <= 0.25].max()
+    with pytest.raises(ValueError, match="max_large_share"):
+        make_budget_scorer(1.5)
+
+
+def test_cost_scorer_adds_up(fitted):
+    kcm, X, y = fitted
+    share = kcm.route(X).mean()
+    error = 1 - kcm.score(X, y)
+    scorer = make_cost_scorer(small_cost=0.01, large_cost=0.2, error_cost=2.0)
+    assert scorer(kcm, X, y) == pytest.approx(-(0.01 + 0.2 * share + 2.0 * error))
+
+
+def test_mcm_and_kcm_curves_overlay_on_one_axes(fitted):
+    kcm, X, y = fitted
+    X_train, _, y_train, _ = _split(load_digits)
+    mcm = KCMEnsemble(_small(), RandomForestClassifier(random_state=0),
+                      judge=MLPJudgeClassifier(random_state=0), distill=False).fit(X_train, y_train)
+    first = RoutingCurveDisplay.from_estimator(kcm, X, y, name="KCM")
+    RoutingCurveDisplay.from_estimator(mcm, X, y, name="MCM", ax=first.ax_)
+    assert len(first.ax_.get_legend().get_texts()) == 2
