@@ -9,6 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from test_ensemble import CountingClassifier
 
 from sklearn_kcm import (
     KANJudgeClassifier,
@@ -19,7 +20,6 @@ from sklearn_kcm import (
     make_cost_scorer,
     neg_large_share,
 )
-from test_ensemble import CountingClassifier
 
 matplotlib.use("Agg")
 
@@ -43,7 +43,7 @@ def _split(load):
     ids=["digits-cascade", "breast_cancer-cascade", "digits-KAN"],
 )
 def test_target_large_share_holds_on_held_out_data(load, judge):
-    X_train, X_test, y_train, y_test = _split(load)
+    X_train, X_test, y_train, _ = _split(load)
     kcm = KCMEnsemble(_small(), RandomForestClassifier(random_state=0), judge=judge,
                       epsilon="auto", target_large_share=0.2, distill=False).fit(X_train, y_train)
     assert 0 < kcm.epsilon_ < 1
