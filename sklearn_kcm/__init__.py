@@ -10,6 +10,7 @@ from ._display import RoutingCurveDisplay
 from ._ensemble import KCMEnsemble
 from ._kan_classifier import KANClassifier, KANJudgeClassifier, MLPJudgeClassifier
 from ._scoring import make_budget_scorer, make_cost_scorer, neg_large_share
+from .llm import LLMClassifier
 
 __version__ = "0.1.0"
 
@@ -17,6 +18,7 @@ __all__ = [
     "KANClassifier",
     "KANJudgeClassifier",
     "KCMEnsemble",
+    "LLMClassifier",
     "MLPJudgeClassifier",
     "RoutingCurveDisplay",
     "make_budget_scorer",

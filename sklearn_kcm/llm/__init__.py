@@ -1,0 +1,24 @@
+"""LLMs as the large model: LLMClassifier and its adapters.
+
+Knows nothing of routing: an LLMClassifier meets KCMEnsemble only through
+scikit-learn's metadata routing of ``hint``.
+"""
+
+from ._cache import DiskCache
+from ._calls import Completion, LLMUsage
+from ._classifier import LLMClassifier
+from ._errors import LLMOutputError, TransientLLMError
+from ._openai import OpenAIChat
+from ._prompts import DEFAULT_HINT_PROMPT, DEFAULT_PROMPT
+
+__all__ = [
+    "DEFAULT_HINT_PROMPT",
+    "DEFAULT_PROMPT",
+    "Completion",
+    "DiskCache",
+    "LLMClassifier",
+    "LLMOutputError",
+    "LLMUsage",
+    "OpenAIChat",
+    "TransientLLMError",
+]

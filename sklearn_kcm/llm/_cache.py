@@ -1,0 +1,60 @@
+"""An on-disk cache of LLM answers, safe for several processes.
+
+One file per answer, named by the SHA-256 of (model, prompt), written to a
+temporary file and moved into place with ``os.replace`` (atomic on POSIX and
+Windows): readers never see half a file, two processes writing the same key
+both leave a whole one, and a crash loses nothing already stored. Only the
+answer is stored: no prompt, no key, no header.
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+
+class DiskCache:
+    """Directory of cached answers.
+
+    Parameters
+    ----------
+    directory : str or path-like
+        Made if missing.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> cache = DiskCache(tempfile.mkdtemp())
+    >>> cache.put("model", "prompt", {"text": "pos"})
+    >>> cache.get("model", "prompt")
+    {'text': 'pos'}
+    """
+
+    def __init__(self, directory):
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, model, prompt):
+        digest = hashlib.sha256(json.dumps([model, prompt]).encode()).hexdigest()
+        return self.directory / digest[:2] / f"{digest}.json"
+
+    def get(self, model, prompt):
+        """The stored answer, or None."""
+        try:
+            return json.loads(self._path(model, prompt).read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def put(self, model, prompt, answer):
+        """Store ``answer`` (a JSON-serialisable dict) atomically."""
+        path = self._path(model, prompt)
+        path.parent.mkdir(exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as file:
+                json.dump(answer, file)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise

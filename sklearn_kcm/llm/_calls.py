@@ -1,0 +1,115 @@
+"""Sending prompts: bounded concurrency, retries with backoff and jitter, usage counts."""
+
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+
+from .._counters import Counters
+from ._errors import TransientLLMError
+
+RETRYABLE = (TransientLLMError, TimeoutError, ConnectionError)
+MAX_BACKOFF = 30.0
+
+
+@dataclass
+class Completion:
+    """One answer of a model, with the token counts its server reported."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class LLMUsage(Counters):
+    """What an :class:`LLMClassifier` has spent: calls, cache hits, retries, failures, tokens.
+
+    ``calls`` counts requests sent (retries included), ``failures`` requests
+    that failed for good, ``parse_errors`` answers that named no single label
+    (handled by ``on_error``).
+    """
+
+    NAMES = ("calls", "cache_hits", "retries", "failures", "parse_errors",
+             "prompt_tokens", "completion_tokens")
+
+    def summary(self):
+        """The counters as a dict."""
+        return self.counts()
+
+
+def as_completion(answer):
+    """A callable's answer (str or object with ``.text``) as a Completion."""
+    if isinstance(answer, Completion):
+        return answer
+    if isinstance(answer, str):
+        return Completion(answer)
+    text = getattr(answer, "text", None)
+    if not isinstance(text, str):
+        raise TypeError(
+            f"The LLM returned {type(answer).__name__}; it must return a list of str "
+            "(or of objects with a `.text` str), one per prompt."
+        )
+    return Completion(text, getattr(answer, "prompt_tokens", 0),
+                      getattr(answer, "completion_tokens", 0))
+
+
+def send_all(llm, prompts, *, usage, max_concurrency=8, max_retries=4, backoff=0.5,
+             on_answer=None, progress=None, seed=None):
+    """Ask ``llm`` every prompt, at most ``max_concurrency`` in flight.
+
+    Parameters
+    ----------
+    llm : callable
+        ``llm([prompt]) -> [answer]``.
+    prompts : list of str
+    usage : LLMUsage
+    max_concurrency : int, default=8
+    max_retries : int, default=4
+        Retries of a request that raised a :data:`RETRYABLE` error, waiting
+        ``backoff * 2**attempt`` seconds times a random factor in [0.5, 1.5)
+        (or the server's ``retry_after``), capped at 30 s.
+    backoff : float, default=0.5
+    on_answer : callable, default=None
+        ``on_answer(index, completion)`` as soon as each answer arrives
+        (used to store it in the cache before the others finish).
+    progress : callable, default=None
+        Called once per finished prompt.
+    seed : int, default=None
+        Seeds the jitter.
+
+    Returns
+    -------
+    list of Completion, in the order of ``prompts``.
+    """
+    jitter = random.Random(seed)
+
+    def ask(index):
+        for attempt in range(max_retries + 1):
+            usage.add(calls=1)
+            try:
+                (answer,) = llm([prompts[index]])
+                completion = as_completion(answer)
+                break
+            except RETRYABLE as error:
+                if attempt == max_retries:
+                    usage.add(failures=1)
+                    raise
+                usage.add(retries=1)
+                delay = getattr(error, "retry_after", None)
+                if delay is None:
+                    delay = backoff * 2 ** attempt * (0.5 + jitter.random())
+                time.sleep(min(delay, MAX_BACKOFF))
+        usage.add(prompt_tokens=completion.prompt_tokens,
+                  completion_tokens=completion.completion_tokens)
+        if on_answer is not None:
+            on_answer(index, completion)
+        return completion
+
+    results = [None] * len(prompts)
+    with ThreadPoolExecutor(max_workers=max(1, min(max_concurrency, len(prompts) or 1))) as pool:
+        futures = {pool.submit(ask, i): i for i in range(len(prompts))}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            if progress is not None:
+                progress()
+    return results

@@ -1,0 +1,301 @@
+"""LLMClassifier: any LLM as a scikit-learn classifier that takes the small model's hint."""
+
+import os
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import check_is_fitted
+
+from .._compat import HasMethods, Interval, StrOptions, _fit_context
+from ._cache import DiskCache
+from ._calls import LLMUsage, send_all
+from ._errors import LLMOutputError
+from ._prompts import (
+    _FIELDS,
+    _HINT_FIELDS,
+    DEFAULT_HINT_PROMPT,
+    DEFAULT_PROMPT,
+    build_prompt,
+    check_template,
+    parse_label,
+)
+
+
+def _texts(X):
+    """X as a list of str: a list/array of texts, a Series, or a one-column DataFrame."""
+    if hasattr(X, "columns"):
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"LLMClassifier takes one column of texts; the DataFrame has {X.shape[1]}. "
+                "Select it first, e.g. df['text']."
+            )
+        X = X.iloc[:, 0]
+    if isinstance(X, str) or not hasattr(X, "__len__"):
+        raise ValueError("LLMClassifier takes a list or array of texts, one per sample.")
+    texts = list(np.asarray(X, dtype=object).ravel())
+    if len(texts) == 0:
+        raise ValueError("Found array with 0 sample(s); LLMClassifier needs at least one text.")
+    bad = [type(t).__name__ for t in texts if not isinstance(t, str)]
+    if bad:
+        raise ValueError(f"LLMClassifier takes texts (str); got {bad[0]} among the samples.")
+    return texts
+
+
+class LLMClassifier(ClassifierMixin, BaseEstimator):
+    """A large language model as a classifier, ready to be KCM's large model.
+
+    ``fit`` only learns the labels (and optionally few-shot examples);
+    ``predict_proba(X, hint=None)`` sends one prompt per text and parses the
+    answer strictly to one known label. With ``hint`` (the small model's
+    probabilities), the prompt states the small model's answer and confidence:
+    the paper's prompt modification. ``hint`` is requested through metadata
+    routing, so ``KCMEnsemble(hint="auto")`` hands it over without special
+    cases.
+
+    Parameters
+    ----------
+    llm : callable or adapter
+        ``llm(prompts: list[str]) -> list[str]`` (or objects with ``.text``),
+        e.g. :class:`~sklearn_kcm.llm.OpenAIChat`; or an object with
+        ``score_labels(prompts, labels) -> log-probabilities``, e.g.
+        :class:`~sklearn_kcm.llm.TransformersLM`, which gives a real
+        distribution and needs no parsing.
+    labels : list of str, default=None
+        The classes, when ``fit`` gets no ``y``.
+    prompt : str, default=DEFAULT_PROMPT
+        ``str.format`` template with fields ``labels``, ``text``,
+        ``examples`` and ``hint``.
+    hint_prompt : str, default=DEFAULT_HINT_PROMPT
+        Template of the hint sentence: fields ``hint_label`` and
+        ``hint_confidence`` (a float; ``{hint_confidence:.0%}``).
+    n_shots : int, default=0
+        Few-shot examples drawn from the training data (``random_state``).
+    max_concurrency : int, default=8
+        Requests in flight at once.
+    max_retries : int, default=4
+        Retries of a request on timeouts, connection errors, 429 and 5xx.
+    backoff : float, default=0.5
+        First retry delay in seconds, doubled each time, with jitter.
+    cache : str or path-like, default=None
+        Directory of an on-disk cache of answers keyed by model and prompt;
+        shared safely by processes, so refits, grid searches and re-runs after
+        a crash do not pay twice.
+    on_error : {"raise", "hint", "uniform"}, default="raise"
+        What an answer naming no single label gives: an
+        :class:`~sklearn_kcm.llm.LLMOutputError`, the small model's
+        probabilities (when a hint is given, else uniform), or uniform
+        probabilities. Each case is counted in ``usage_``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the few-shot draw and the retry jitter.
+    verbose : int, default=0
+        Show a progress bar (tqdm, optional) while requests run.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    label_names_ : list of str
+        The labels as the prompt spells them.
+    examples_ : list of (str, str)
+        The few-shot examples.
+    usage_ : LLMUsage
+        Calls, cache hits, retries, failures, parse errors and tokens; made in
+        ``fit``, updated by predictions.
+
+    Examples
+    --------
+    >>> from sklearn_kcm import LLMClassifier
+    >>> def toy_llm(prompts):
+    ...     return ["positive" if "good" in p.split("<text>")[1] else "negative" for p in prompts]
+    >>> clf = LLMClassifier(toy_llm).fit(["good", "bad"], ["positive", "negative"])
+    >>> clf.predict(["a good film", "a dull film"]).tolist()
+    ['positive', 'negative']
+    """
+
+    __metadata_request__predict_proba = {"hint": True}  # noqa: RUF012 - sklearn's protocol
+
+    _parameter_constraints = {  # noqa: RUF012 - sklearn's protocol
+        "llm": [callable, HasMethods(["score_labels"])],
+        "labels": ["array-like", None],
+        "prompt": [str],
+        "hint_prompt": [str],
+        "n_shots": [Interval(Integral, 0, None, closed="left")],
+        "max_concurrency": [Interval(Integral, 1, None, closed="left")],
+        "max_retries": [Interval(Integral, 0, None, closed="left")],
+        "backoff": [Interval(Real, 0, None, closed="left")],
+        "cache": [str, os.PathLike, None],
+        "on_error": [StrOptions({"raise", "hint", "uniform"})],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, llm, *, labels=None, prompt=DEFAULT_PROMPT, hint_prompt=DEFAULT_HINT_PROMPT,
+                 n_shots=0, max_concurrency=8, max_retries=4, backoff=0.5, cache=None,
+                 on_error="raise", random_state=None, verbose=0):
+        self.llm = llm
+        self.labels = labels
+        self.prompt = prompt
+        self.hint_prompt = hint_prompt
+        self.n_shots = n_shots
+        self.max_concurrency = max_concurrency
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.cache = cache
+        self.on_error = on_error
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the labels (and draw few-shot examples); the LLM is not trained.
+
+        Parameters
+        ----------
+        X : list or array of str
+        y : array-like of shape (n_samples,), default=None
+            Required unless ``labels`` is given.
+
+        Returns
+        -------
+        self : object
+        """
+        if "text" not in check_template(self.prompt, _FIELDS, "prompt"):
+            raise ValueError("prompt must contain the field {text}, where each sample goes.")
+        check_template(self.hint_prompt, _HINT_FIELDS, "hint_prompt")
+        texts = _texts(X)
+        if y is None and self.labels is None:
+            raise ValueError("LLMClassifier requires y to be passed, but the target y is None "
+                             "(or give the classes with labels=[...]).")
+        self.classes_ = unique_labels(y if self.labels is None else np.asarray(self.labels))
+        if y is not None and self.labels is not None:
+            unknown = np.setdiff1d(np.unique(y), self.classes_)
+            if unknown.size:
+                raise ValueError(f"y has labels {unknown.tolist()} that are not in "
+                                 f"labels={list(self.labels)}.")
+        self.label_names_ = [str(c) for c in self.classes_]
+        if len({name.casefold() for name in self.label_names_}) < len(self.label_names_):
+            raise ValueError(f"Labels must differ beyond case: {self.label_names_}.")
+        self.examples_ = []
+        if self.n_shots and y is not None:
+            rng = check_random_state(self.random_state)
+            chosen = rng.choice(len(texts), size=min(self.n_shots, len(texts)), replace=False)
+            self.examples_ = [(texts[i], str(np.asarray(y)[i])) for i in chosen]
+        self.usage_ = LLMUsage()
+        return self
+
+    def predict_proba(self, X, hint=None):
+        """Probabilities from the LLM's answers, one prompt per text.
+
+        Parameters
+        ----------
+        X : list or array of str
+        hint : ndarray of shape (n_samples, n_classes), default=None
+            The small model's probabilities over ``classes_``; the prompt then
+            states its top label and confidence.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            One-hot rows for parsed answers (a real distribution for adapters
+            that score labels); ``on_error`` rows otherwise.
+        """
+        check_is_fitted(self)
+        texts = _texts(X)
+        if hint is not None:
+            hint = np.asarray(hint, dtype=np.float64)
+            if hint.shape != (len(texts), len(self.classes_)):
+                raise ValueError(
+                    f"hint must have shape (n_samples, n_classes) = "
+                    f"({len(texts)}, {len(self.classes_)}), got {hint.shape}."
+                )
+        prompts = [self._prompt(text, None if hint is None else hint[i])
+                   for i, text in enumerate(texts)]
+        if hasattr(self.llm, "score_labels"):
+            return softmax(np.asarray(self.llm.score_labels(prompts, self.label_names_)), axis=1)
+        answers = self._answers(prompts)
+        proba = np.zeros((len(texts), len(self.classes_)))
+        for i, answer in enumerate(answers):
+            index = parse_label(answer, self.label_names_)
+            if index is not None:
+                proba[i, index] = 1.0
+                continue
+            self.usage_.add(parse_errors=1)
+            if self.on_error == "raise":
+                raise LLMOutputError(
+                    f"The LLM answered {answer[:80]!r} to sample {i}, which names none (or "
+                    f"more than one) of the labels {self.label_names_}. Use on_error='hint' "
+                    "or 'uniform' to carry on, or tighten the prompt."
+                )
+            use_hint = self.on_error == "hint" and hint is not None
+            proba[i] = hint[i] if use_hint else 1.0 / len(self.classes_)
+        return proba
+
+    def predict(self, X, hint=None):
+        """The label the LLM answers for each text (see :meth:`predict_proba`)."""
+        proba = self.predict_proba(X, hint=hint)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def _prompt(self, text, hint_row):
+        hint = None
+        if hint_row is not None:
+            top = int(np.argmax(hint_row))
+            hint = (self.label_names_[top], float(hint_row[top]))
+        return build_prompt(text, self.label_names_, template=self.prompt,
+                            hint_template=self.hint_prompt, hint=hint, examples=self.examples_)
+
+    def _model_key(self):
+        key = getattr(self.llm, "cache_key", None)
+        if key is None:
+            key = f"{getattr(self.llm, '__module__', '')}.{getattr(self.llm, '__qualname__', '')}"
+        return key
+
+    def _answers(self, prompts):
+        """Answer texts for the prompts: from the cache, else from the LLM."""
+        cache = DiskCache(self.cache) if self.cache is not None else None
+        model = self._model_key()
+        answers = [None] * len(prompts)
+        missing = []
+        for i, prompt in enumerate(prompts):
+            stored = cache.get(model, prompt) if cache is not None else None
+            if stored is None:
+                missing.append(i)
+            else:
+                answers[i] = stored["text"]
+        self.usage_.add(cache_hits=len(prompts) - len(missing))
+        if not missing:
+            return answers
+
+        def store(j, completion):
+            answers[missing[j]] = completion.text
+            if cache is not None:
+                cache.put(model, prompts[missing[j]], {"text": completion.text})
+
+        bar = _progress_bar(len(missing)) if self.verbose else None
+        try:
+            send_all(self.llm, [prompts[i] for i in missing], usage=self.usage_,
+                     max_concurrency=self.max_concurrency, max_retries=self.max_retries,
+                     backoff=self.backoff, on_answer=store,
+                     progress=None if bar is None else bar.update,
+                     seed=check_random_state(self.random_state).randint(2**31))
+        finally:
+            if bar is not None:
+                bar.close()
+        return answers
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        tags.non_deterministic = True
+        return tags
+
+
+def _progress_bar(total):
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - optional
+        return None
+    return tqdm(total=total, desc="LLM requests", unit="prompt")

@@ -1,0 +1,116 @@
+"""An OpenAI-compatible chat adapter (OpenAI, vLLM, Ollama, llama.cpp server...)."""
+
+import os
+import threading
+
+from sklearn.base import BaseEstimator
+
+from ._calls import Completion
+from ._errors import TransientLLMError
+
+
+class OpenAIChat(BaseEstimator):
+    """Chat-completions client for any OpenAI-compatible server.
+
+    Needs the ``openai`` package (``pip install 'sklearn_kcm[llm]'``). The API
+    key is read from the environment variable ``api_key_env`` when a request
+    is made; it is never an attribute, a parameter, part of the repr, of a
+    pickle or of the cache. The underlying client lives in a per-thread slot
+    that pickling and cloning drop, so a copy sent to another process or
+    worker reconnects there. The client's own retries are off: timeouts,
+    connection errors, 429 and 5xx are raised as
+    :class:`~sklearn_kcm.llm.TransientLLMError` for :class:`LLMClassifier` to
+    retry with its backoff.
+
+    Parameters
+    ----------
+    model : str
+        Model name on the server.
+    base_url : str, default=None
+        e.g. ``"http://localhost:8000/v1"`` for vLLM; None means OpenAI's.
+    api_key_env : str, default="OPENAI_API_KEY"
+        Environment variable holding the key. Local servers that need none
+        accept any value; an unset variable then sends ``"none"``.
+    timeout : float, default=30.0
+        Seconds per request.
+    temperature : float, default=0.0
+    max_tokens : int, default=16
+        Labels are short; this bounds the cost of a rambling answer.
+    system_prompt : str, default=None
+
+    Examples
+    --------
+    >>> from sklearn_kcm.llm import OpenAIChat
+    >>> OpenAIChat("gpt-4o-mini", base_url="http://localhost:8000/v1").cache_key
+    'openai:gpt-4o-mini@http://localhost:8000/v1'
+    """
+
+    def __init__(self, model, *, base_url=None, api_key_env="OPENAI_API_KEY", timeout=30.0,
+                 temperature=0.0, max_tokens=16, system_prompt=None):
+        self.model = model
+        self.base_url = base_url
+        self.api_key_env = api_key_env
+        self.timeout = timeout
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.system_prompt = system_prompt
+
+    @property
+    def cache_key(self):
+        """Identifies the model in cache keys (no secret in it)."""
+        return f"openai:{self.model}@{self.base_url or 'default'}"
+
+    def _client(self):
+        try:
+            import openai
+        except ImportError as error:  # pragma: no cover - depends on the environment
+            raise ImportError("OpenAIChat needs the openai package: "
+                              "pip install 'sklearn_kcm[llm]'.") from error
+        key = os.environ.get(self.api_key_env)
+        if key is None and self.base_url is None:
+            raise RuntimeError(
+                f"The environment variable {self.api_key_env} is not set; export the API "
+                "key there (it is read at call time and never stored)."
+            )
+        local = self.__dict__.setdefault("_local", threading.local())
+        if getattr(local, "key", None) != key or not hasattr(local, "client"):
+            local.client = openai.OpenAI(api_key=key or "none", base_url=self.base_url,
+                                         timeout=self.timeout, max_retries=0)
+            local.key = key
+        return openai, local.client
+
+    def __call__(self, prompts):
+        """Answer each prompt; a list of :class:`Completion`."""
+        return [self._complete(prompt) for prompt in prompts]
+
+    def _complete(self, prompt):
+        openai, client = self._client()
+        messages = [{"role": "user", "content": prompt}]
+        if self.system_prompt:
+            messages.insert(0, {"role": "system", "content": self.system_prompt})
+        try:
+            response = client.chat.completions.create(
+                model=self.model, messages=messages, temperature=self.temperature,
+                max_tokens=self.max_tokens,
+            )
+        except (openai.APITimeoutError, openai.APIConnectionError) as error:
+            raise TransientLLMError(f"{type(error).__name__}: {error}") from error
+        except openai.APIStatusError as error:
+            if error.status_code == 429 or error.status_code >= 500:
+                retry_after = error.response.headers.get("retry-after")
+                raise TransientLLMError(
+                    f"HTTP {error.status_code} from {self.cache_key}",
+                    retry_after=float(retry_after) if retry_after else None,
+                ) from error
+            raise
+        usage = response.usage
+        return Completion(
+            response.choices[0].message.content or "",
+            getattr(usage, "prompt_tokens", 0) or 0,
+            getattr(usage, "completion_tokens", 0) or 0,
+        )
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_local", None)
+        return state

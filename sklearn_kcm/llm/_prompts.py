@@ -1,0 +1,105 @@
+"""Prompt templates and strict parsing of answers to labels.
+
+The input text is placed inside a delimited block and the answer must name
+exactly one known label: whatever the text says, the result is one of the
+labels or a parsing failure, never a new label.
+"""
+
+import re
+import string
+
+DEFAULT_PROMPT = (
+    "Classify the text below into exactly one of these labels: {labels}.\n"
+    "{examples}"
+    "Text:\n<text>\n{text}\n</text>\n"
+    "{hint}"
+    "Answer with the label only."
+)
+
+DEFAULT_HINT_PROMPT = (
+    "A smaller model suggests the label '{hint_label}' with confidence "
+    "{hint_confidence:.0%}; it is often right but can be wrong.\n"
+)
+
+EXAMPLE_PROMPT = "Text:\n<text>\n{text}\n</text>\nLabel: {label}\n"
+
+_FIELDS = {"labels", "examples", "text", "hint"}
+_HINT_FIELDS = {"hint_label", "hint_confidence"}
+
+
+def check_template(template, fields, name):
+    """Raise unless ``template`` uses only (and at least ``text``/a hint field of) ``fields``."""
+    used = {field for _, field, _, _ in string.Formatter().parse(template) if field}
+    unknown = used - fields
+    if unknown:
+        raise ValueError(
+            f"{name} uses unknown fields {sorted(unknown)}; the fields available are "
+            f"{sorted(fields)}."
+        )
+    return used
+
+
+def build_prompt(text, labels, *, template=DEFAULT_PROMPT, hint_template=DEFAULT_HINT_PROMPT,
+                 hint=None, examples=()):
+    """One prompt for ``text``.
+
+    Parameters
+    ----------
+    text : str
+    labels : list of str
+    template, hint_template : str
+        ``str.format`` templates (fields ``labels``, ``examples``, ``text``,
+        ``hint``; ``hint_label``, ``hint_confidence``).
+    hint : tuple (label, confidence) or None
+        The small model's answer, stated in the prompt when given.
+    examples : sequence of (text, label)
+        Few-shot examples.
+
+    Examples
+    --------
+    >>> print(build_prompt("great film", ["neg", "pos"], hint=("pos", 0.8)))
+    Classify the text below into exactly one of these labels: neg, pos.
+    Text:
+    <text>
+    great film
+    </text>
+    A smaller model suggests the label 'pos' with confidence 80%; it is often right but can be wrong.
+    Answer with the label only.
+    """
+    hint_text = ""
+    if hint is not None:
+        hint_text = hint_template.format(hint_label=hint[0], hint_confidence=hint[1])
+    shots = "".join(EXAMPLE_PROMPT.format(text=_fence(t), label=lab) for t, lab in examples)
+    if shots:
+        shots = "Examples:\n" + shots
+    return template.format(labels=", ".join(labels), examples=shots, text=_fence(text),
+                           hint=hint_text)
+
+
+def _fence(text):
+    # The input cannot close its own block and pose as instructions.
+    return text.replace("</text>", "< /text>")
+
+
+def _normalise(text):
+    return re.sub(r"\s+", " ", str(text)).strip().strip(" .'\"`*:").casefold()
+
+
+def parse_label(answer, labels):
+    """Index of the one label the answer names, or None.
+
+    Accepted: the label alone (case, surrounding whitespace, quotes and a
+    final period ignored), or ``label: <label>``/``answer: <label>``. An answer
+    naming several labels, or none, is rejected.
+
+    Examples
+    --------
+    >>> parse_label(" Positive.", ["negative", "positive"])
+    1
+    >>> parse_label("positive or negative", ["negative", "positive"]) is None
+    True
+    """
+    wanted = _normalise(answer)
+    wanted = re.sub(r"^(label|answer)\s*:\s*", "", wanted)
+    matches = [i for i, label in enumerate(labels) if _normalise(label) == wanted]
+    return matches[0] if len(matches) == 1 else None
