@@ -10,6 +10,7 @@ from ._classifier import LLMClassifier
 from ._errors import LLMOutputError, TransientLLMError
 from ._openai import OpenAIChat
 from ._prompts import DEFAULT_HINT_PROMPT, DEFAULT_PROMPT
+from ._transformers import TransformersLM
 
 __all__ = [
     "DEFAULT_HINT_PROMPT",
@@ -20,5 +21,6 @@ __all__ = [
     "LLMOutputError",
     "LLMUsage",
     "OpenAIChat",
+    "TransformersLM",
     "TransientLLMError",
 ]
