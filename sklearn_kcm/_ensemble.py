@@ -271,19 +271,20 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         check_same_classes(self.classes_, self.large_, "large")
 
         self.judge_ = self._judge_template()
+        judge_labels = y
+        if self.judge_target == "small_correct":
+            judge_labels = self.classes_[np.argmax(small_oof, axis=1)] == y
         if self.judge_ is not None:
-            target = y
-            if self.judge_target == "small_correct":
-                target = self.classes_[np.argmax(small_oof, axis=1)] == y
             with ledger.timer("fit_judge"):
-                self.judge_.fit(X, target, **routed.judge.fit)
+                self.judge_.fit(X, judge_labels, **routed.judge.fit)
         self.epsilon_ = float(self.epsilon) if not auto else threshold_for_share(
-            self._out_of_fold_confidence(X, y, cv, small_oof, routed), self.target_large_share
+            self._out_of_fold_confidence(X, judge_labels, cv, small_oof, routed),
+            self.target_large_share,
         )
 
         self.distillation_ = []
         if self.distill:
-            self._distill(X, y, sample_weight, cv, routed.large.fit)
+            self._distill(X, y, sample_weight, cv, small_oof, routed.large.fit)
         return self
 
     def _check_targets(self, X, y):
@@ -294,13 +295,10 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         return y
 
-    def _out_of_fold_confidence(self, X, y, cv, small_oof, routed):
+    def _out_of_fold_confidence(self, X, target, cv, small_oof, routed):
         """``C_x`` of each training row from a judge that did not see it."""
         if self.judge_ is None:
             return top_probability(small_oof)
-        target = y
-        if self.judge_target == "small_correct":
-            target = self.classes_[np.argmax(small_oof, axis=1)] == y
         judge_oof = cross_val_predict(self._judge_template(), X, target, cv=cv,
                                       method="predict_proba", params=routed.judge.fit)
         return self._judge_confidence(judge_oof, np.unique(target))
@@ -354,7 +352,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             routed[name] = Bunch(fit=params)
         return routed
 
-    def _distill(self, X, y, sample_weight, cv, large_fit_params):
+    def _distill(self, X, y, sample_weight, cv, small_oof, large_fit_params):
         teachers = self._teachers()
         threshold = self.epsilon_ if self.distill_threshold is None else self.distill_threshold
         teacher_models = None
@@ -365,7 +363,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             rows, probas = [], []
             if "large" in teachers and hard.size:
                 if teacher_models is None:
-                    teacher_models = self._fit_teachers(X, y, cv, large_fit_params)
+                    teacher_models = self._fit_teachers(X, y, cv, small_oof, large_fit_params)
                 large_proba = self._teacher_proba(teacher_models, X, hard, small_proba)
                 keep = top_probability(large_proba) > threshold
                 rows.append(hard[keep])
@@ -391,7 +389,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                       f"{record['large_samples']} hard samples, "
                       f"{record['teacher_samples']} teacher samples, {record['method']}")
 
-    def _fit_teachers(self, X, y, cv, large_fit_params):
+    def _fit_teachers(self, X, y, cv, small_oof, large_fit_params):
         """Large models whose outputs on the training rows are honest soft labels.
 
         A FrozenEstimator was not trained on X: it teaches directly. Otherwise
@@ -400,14 +398,11 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         if isinstance(self.large_, FrozenEstimator):
             return [(self.large_, np.arange(len(y)))]
-        small_oof = None
-        if self.hint == "features":
-            small_oof = cross_val_predict(clone(self.small), X, y, cv=cv, method="predict_proba")
         models = []
         for train, test in cv.split(X, y):
             model = clone(self.large)
             X_train = _safe_indexing(X, train)
-            hint_train = None if small_oof is None else small_oof[train]
+            hint_train = small_oof[train] if self.hint == "features" else None
             params = {k: _safe_indexing(v, train) for k, v in large_fit_params.items()}
             with self.ledger_.timer("fit_large"):
                 model.fit(self._large_input(X_train, hint_train), y[train], **params)

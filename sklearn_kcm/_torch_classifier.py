@@ -100,8 +100,6 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted estimator.
         """
-        for attr in ("net_", "classes_", "_scaler", "_rng"):
-            self.__dict__.pop(attr, None)
         X, targets = self._training_data(X, y, sample_weight, classes=None, first=True)
         self._train(X, targets, epochs=self.max_epochs)
         return self
