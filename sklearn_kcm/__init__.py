@@ -6,6 +6,7 @@ as a hint, and the large model's soft outputs are distilled back into the small
 one (the KCM method).
 """
 
+from ._blocks import predict_blocks
 from ._display import RoutingCurveDisplay
 from ._ensemble import KCMEnsemble
 from ._kan_classifier import KANClassifier, KANJudgeClassifier, MLPJudgeClassifier
@@ -24,4 +25,5 @@ __all__ = [
     "make_budget_scorer",
     "make_cost_scorer",
     "neg_large_share",
+    "predict_blocks",
 ]

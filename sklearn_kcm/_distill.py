@@ -90,7 +90,7 @@ def distillation_method(estimator):
 
 
 def distill(small, X, y, teacher_rows, teacher_proba, classes, *,
-            sample_weight=None, distill_weight=1.0, epochs=1):
+            sample_weight=None, distill_weight=1.0, epochs=1, incremental=False):
     """Train the fitted ``small`` model on its labels plus a teacher's probabilities.
 
     Parameters
@@ -112,6 +112,9 @@ def distill(small, X, y, teacher_rows, teacher_proba, classes, *,
         Weight of a teacher sample relative to a labelled one.
     epochs : int, default=1
         Passes of ``partial_fit`` for models that take soft labels.
+    incremental : bool, default=False
+        Update with ``partial_fit`` on this data only (a batch of a stream)
+        instead of refitting the ``"sample_weight"`` and ``"hard"`` methods.
 
     Returns
     -------
@@ -120,6 +123,11 @@ def distill(small, X, y, teacher_rows, teacher_proba, classes, *,
     """
     method = distillation_method(small)
     preprocess, final = _split(small)
+    if incremental and not hasattr(final, "partial_fit"):
+        raise ValueError(
+            f"Learning from a stream needs a small model with partial_fit; "
+            f"{type(final).__name__} has none. Use e.g. KANClassifier or SGDClassifier(loss='log_loss')."
+        )
     Xt = X if preprocess is None else preprocess.transform(X)
     n_samples = len(y)
     weight = np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight, float)
@@ -137,7 +145,8 @@ def distill(small, X, y, teacher_rows, teacher_proba, classes, *,
         rows = np.concatenate([np.arange(n_samples), teacher_rows[rows]])
         labels = np.concatenate([y, labels])
         weights = np.concatenate([weight, weights])
-        final.fit(_safe_indexing(Xt, rows), labels, sample_weight=weights)
+        learn = final.partial_fit if incremental else final.fit
+        learn(_safe_indexing(Xt, rows), labels, sample_weight=weights)
         return method
     warnings.warn(
         f"{type(final).__name__}.fit takes neither soft labels nor sample_weight, so "
@@ -147,5 +156,5 @@ def distill(small, X, y, teacher_rows, teacher_proba, classes, *,
     )
     rows = np.concatenate([np.arange(n_samples), teacher_rows])
     labels = np.concatenate([y, classes[np.argmax(teacher_proba, axis=1)]])
-    final.fit(_safe_indexing(Xt, rows), labels)
+    (final.partial_fit if incremental else final.fit)(_safe_indexing(Xt, rows), labels)
     return method

@@ -287,6 +287,84 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             self._distill(X, y, sample_weight, cv, small_oof, routed.large.fit)
         return self
 
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Improve the small model and the judge from one more batch of a stream.
+
+        The distillation loop applied to the batch: route it, ask the large
+        model (fitted before; the batch is new to it, so its outputs are
+        honest teachers) about the hard rows, and update the small model with
+        ``partial_fit`` on the labels plus the confident teacher outputs; the
+        judge is updated with ``partial_fit`` when it has one. On an unfitted
+        ensemble the first call fits it on the batch, which must then hold
+        every class (or fit on an initial labelled sample first).
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or list of str
+        y : array-like of shape (n_samples,)
+        classes : array-like, default=None
+            Every class of the stream; checked against the batch on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        if not hasattr(self, "small_"):
+            y_checked = self._check_targets(X, y)
+            if classes is not None and not np.array_equal(np.unique(classes),
+                                                          unique_labels(y_checked)):
+                raise ValueError(
+                    "The first batch given to KCMEnsemble.partial_fit must hold every class "
+                    f"of `classes` ({list(np.unique(classes))[:10]}); it holds "
+                    f"{list(unique_labels(y_checked))[:10]}. Fit on an initial labelled sample "
+                    "holding them all first."
+                )
+            return self.fit(X, y, sample_weight=sample_weight)
+        X, sample_weight = indexable(X, sample_weight)
+        y = self._check_targets(X, y)
+        unknown = np.setdiff1d(np.unique(y), self.classes_)
+        if unknown.size:
+            raise ValueError(f"The batch has labels {unknown.tolist()[:5]} the ensemble was "
+                             f"not fitted on (classes_ = {self.classes_.tolist()[:10]}).")
+        small_proba = self.small_.predict_proba(X)
+        confidence, judge_proba = self._confidence(X, small_proba)
+        routed = route_to_large(confidence, self.epsilon_)
+        rows, probas = self._teacher_rows(X, routed, small_proba, judge_proba,
+                                          [(self.large_, np.arange(len(y)))])
+        record = {"round": len(self.distillation_), "large_samples": int(routed.sum()),
+                  "teacher_samples": int(rows.size), "method": None}
+        with self.ledger_.timer("fit_distill"):
+            record["method"] = distill(
+                self.small_, X, y, rows, soften(probas, self.temperature), self.classes_,
+                sample_weight=sample_weight, distill_weight=self.distill_weight,
+                epochs=1, incremental=True,
+            )
+        if self.judge_ is not None and hasattr(self.judge_, "partial_fit"):
+            labels = y if self.judge_target == "task" else (
+                self.classes_[np.argmax(small_proba, axis=1)] == y)
+            with self.ledger_.timer("fit_judge"):
+                self.judge_.partial_fit(X, labels)
+        self.distillation_.append(record)
+        return self
+
+    def _teacher_rows(self, X, routed, small_proba, judge_proba, teacher_models):
+        """Rows and probabilities of the teachers in ``distill`` for one pass."""
+        teachers = self._teachers()
+        threshold = self.epsilon_ if self.distill_threshold is None else self.distill_threshold
+        hard = np.flatnonzero(routed)
+        rows, probas = [np.empty(0, dtype=int)], [np.empty((0, len(self.classes_)))]
+        if "large" in teachers and hard.size:
+            large_proba = self._teacher_proba(teacher_models, X, hard, small_proba)
+            keep = top_probability(large_proba) > threshold
+            rows.append(hard[keep])
+            probas.append(large_proba[keep])
+        if "judge" in teachers:
+            easy = np.flatnonzero(~routed)
+            rows.append(easy)
+            probas.append(judge_proba[easy])
+        return np.concatenate(rows), np.vstack(probas)
+
     def _check_targets(self, X, y):
         if y is None:
             raise ValueError("KCMEnsemble requires y to be passed, but the target y is None.")
@@ -353,35 +431,23 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return routed
 
     def _distill(self, X, y, sample_weight, cv, small_oof, large_fit_params):
-        teachers = self._teachers()
-        threshold = self.epsilon_ if self.distill_threshold is None else self.distill_threshold
         teacher_models = None
         for round_ in range(self.distill_rounds):
             small_proba = self.small_.predict_proba(X)
             confidence, judge_proba = self._confidence(X, small_proba)
-            hard = np.flatnonzero(route_to_large(confidence, self.epsilon_))
-            rows, probas = [], []
-            if "large" in teachers and hard.size:
-                if teacher_models is None:
-                    teacher_models = self._fit_teachers(X, y, cv, small_oof, large_fit_params)
-                large_proba = self._teacher_proba(teacher_models, X, hard, small_proba)
-                keep = top_probability(large_proba) > threshold
-                rows.append(hard[keep])
-                probas.append(large_proba[keep])
-            if "judge" in teachers:
-                easy = np.flatnonzero(~route_to_large(confidence, self.epsilon_))
-                rows.append(easy)
-                probas.append(judge_proba[easy])
-            rows = np.concatenate(rows) if rows else np.empty(0, dtype=int)
-            record = {"round": round_, "large_samples": int(hard.size),
+            routed = route_to_large(confidence, self.epsilon_)
+            if teacher_models is None and routed.any() and "large" in self._teachers():
+                teacher_models = self._fit_teachers(X, y, cv, small_oof, large_fit_params)
+            rows, probas = self._teacher_rows(X, routed, small_proba, judge_proba,
+                                              teacher_models)
+            record = {"round": round_, "large_samples": int(routed.sum()),
                       "teacher_samples": int(rows.size), "method": None}
             if rows.size:
-                teacher = soften(np.vstack(probas), self.temperature)
                 with self.ledger_.timer("fit_distill"):
                     record["method"] = distill(
-                        self.small_, X, y, rows, teacher, self.classes_,
-                        sample_weight=sample_weight, distill_weight=self.distill_weight,
-                        epochs=self.distill_epochs,
+                        self.small_, X, y, rows, soften(probas, self.temperature),
+                        self.classes_, sample_weight=sample_weight,
+                        distill_weight=self.distill_weight, epochs=self.distill_epochs,
                     )
             self.distillation_.append(record)
             if self.verbose:

@@ -37,8 +37,8 @@ def tiny(tmp_path_factory):
 
 
 def _direct_score(model, tokenizer, prompt, label):
-    head = tokenizer(prompt + " ")["input_ids"]
-    full = tokenizer(prompt + " " + label)["input_ids"]
+    head = tokenizer(prompt)["input_ids"]
+    full = head + tokenizer(" " + label, add_special_tokens=False)["input_ids"]
     with torch.no_grad():
         log_probs = torch.log_softmax(model(torch.tensor([full])).logits[0], dim=-1)
     return sum(log_probs[t - 1, full[t]].item() for t in range(len(head), len(full)))

@@ -28,10 +28,10 @@ class TransformersLM(BaseEstimator):
 
     Notes
     -----
-    Label tokens are those of ``prompt + answer_prefix + label`` beyond the
-    tokens of ``prompt + answer_prefix``; tokenizers that merge across that
-    boundary make this an approximation. Longer labels have more tokens and so
-    lower likelihoods; labels of similar length compare best.
+    The prompt and ``answer_prefix + label`` are tokenized apart and joined,
+    so that no tokenizer can merge a label into the prompt's last token.
+    Longer labels have more tokens and so lower likelihoods; labels of similar
+    length compare best.
     """
 
     def __init__(self, model, tokenizer=None, *, answer_prefix=" ", device="cpu",
@@ -67,9 +67,11 @@ class TransformersLM(BaseEstimator):
         """Log-likelihood of each label after each prompt, shape (n_prompts, n_labels)."""
         model, tokenizer = self._loaded()
         scores = np.empty((len(prompts), len(labels)))
+        tails = [tokenizer(self.answer_prefix + label, add_special_tokens=False)["input_ids"]
+                 for label in labels]
         for i, prompt in enumerate(prompts):
-            head = tokenizer(prompt + self.answer_prefix)["input_ids"]
-            rows = [tokenizer(prompt + self.answer_prefix + label)["input_ids"] for label in labels]
+            head = tokenizer(prompt)["input_ids"]
+            rows = [head + tail for tail in tails]
             width = max(len(row) for row in rows)
             pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
             ids = torch.tensor([row + [pad] * (width - len(row)) for row in rows],
@@ -80,7 +82,7 @@ class TransformersLM(BaseEstimator):
             log_probs = torch.log_softmax(logits[:, :-1], dim=-1)
             for j, row in enumerate(rows):
                 positions = torch.arange(len(head) - 1, len(row) - 1, device=self.device)
-                targets = torch.tensor(row[len(head):], device=self.device)
+                targets = torch.tensor(row[len(head):], dtype=torch.long, device=self.device)
                 scores[i, j] = log_probs[j, positions, targets].sum().item()
         return scores
 
