@@ -20,7 +20,7 @@ LABELS = ["negative", "positive"]
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     words = set((DEFAULT_PROMPT + DEFAULT_HINT_PROMPT).replace("{", " ").replace("}", " ").split())
-    words |= set("a good film dull plot negative positive the label with confidence".split())
+    words |= set("a good film dull plot negative positive very the label with confidence".split())
     vocab = {w: i for i, w in enumerate(["[UNK]", "[PAD]", *sorted(words)])}
     core = tokenizers.Tokenizer(tokenizers.models.WordLevel(vocab, unk_token="[UNK]"))
     core.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
@@ -48,8 +48,9 @@ def test_scores_are_label_log_likelihoods(tiny):
     model, tokenizer, _ = tiny
     lm = TransformersLM(model, tokenizer)
     prompts = ["a good film", "dull plot with the label"]
-    scores = lm.score_labels(prompts, LABELS)
-    expected = [[_direct_score(model, tokenizer, p, lab) for lab in LABELS] for p in prompts]
+    labels = ["negative", "very very positive"]  # one token, and three
+    scores = lm.score_labels(prompts, labels)
+    expected = [[_direct_score(model, tokenizer, p, lab) for lab in labels] for p in prompts]
     np.testing.assert_allclose(scores, expected, rtol=1e-5)
 
 

@@ -1,5 +1,7 @@
 """A local Hugging Face causal LM that scores every label (optional ``transformers``)."""
 
+import copy
+
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
@@ -64,26 +66,29 @@ class TransformersLM(BaseEstimator):
 
     @torch.inference_mode()
     def score_labels(self, prompts, labels):
-        """Log-likelihood of each label after each prompt, shape (n_prompts, n_labels)."""
+        """Log-likelihood of each label after each prompt, shape (n_prompts, n_labels).
+
+        The prompt is run once (keeping its key/value cache and only its last
+        logits); each label's tokens then run on a copy of that cache, so the
+        cost is one prompt pass plus a few tokens per label.
+        """
         model, tokenizer = self._loaded()
-        scores = np.empty((len(prompts), len(labels)))
         tails = [tokenizer(self.answer_prefix + label, add_special_tokens=False)["input_ids"]
                  for label in labels]
+        scores = np.empty((len(prompts), len(labels)))
         for i, prompt in enumerate(prompts):
-            head = tokenizer(prompt)["input_ids"]
-            rows = [head + tail for tail in tails]
-            width = max(len(row) for row in rows)
-            pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-            ids = torch.tensor([row + [pad] * (width - len(row)) for row in rows],
-                               device=self.device)
-            mask = torch.tensor([[1] * len(row) + [0] * (width - len(row)) for row in rows],
-                                device=self.device)
-            logits = model(input_ids=ids, attention_mask=mask).logits.float()
-            log_probs = torch.log_softmax(logits[:, :-1], dim=-1)
-            for j, row in enumerate(rows):
-                positions = torch.arange(len(head) - 1, len(row) - 1, device=self.device)
-                targets = torch.tensor(row[len(head):], dtype=torch.long, device=self.device)
-                scores[i, j] = log_probs[j, positions, targets].sum().item()
+            head = torch.tensor([tokenizer(prompt)["input_ids"]], device=self.device)
+            out = model(input_ids=head, use_cache=True, logits_to_keep=1)
+            first = torch.log_softmax(out.logits[0, -1].float(), dim=-1)
+            for j, tail in enumerate(tails):
+                score = first[tail[0]].item()
+                if len(tail) > 1:
+                    rest = model(input_ids=torch.tensor([tail[:-1]], device=self.device),
+                                 past_key_values=copy.deepcopy(out.past_key_values),
+                                 use_cache=True)
+                    log_probs = torch.log_softmax(rest.logits[0].float(), dim=-1)
+                    score += log_probs[torch.arange(len(tail) - 1), tail[1:]].sum().item()
+                scores[i, j] = score
         return scores
 
     def __getstate__(self):
