@@ -113,8 +113,9 @@ def distill(small, X, y, teacher_rows, teacher_proba, classes, *,
     epochs : int, default=1
         Passes of ``partial_fit`` for models that take soft labels.
     incremental : bool, default=False
-        Update with ``partial_fit`` on this data only (a batch of a stream)
-        instead of refitting the ``"sample_weight"`` and ``"hard"`` methods.
+        Update with ``partial_fit`` (which the final estimator must have) on
+        this data only, a batch of a stream, instead of refitting the
+        ``"sample_weight"`` and ``"hard"`` methods.
 
     Returns
     -------
@@ -123,11 +124,6 @@ def distill(small, X, y, teacher_rows, teacher_proba, classes, *,
     """
     method = distillation_method(small)
     preprocess, final = _split(small)
-    if incremental and not hasattr(final, "partial_fit"):
-        raise ValueError(
-            f"Learning from a stream needs a small model with partial_fit; "
-            f"{type(final).__name__} has none. Use e.g. KANClassifier or SGDClassifier(loss='log_loss')."
-        )
     Xt = X if preprocess is None else preprocess.transform(X)
     n_samples = len(y)
     weight = np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight, float)

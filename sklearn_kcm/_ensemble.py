@@ -7,8 +7,10 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import check_cv, cross_val_predict
+from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, get_tags
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import (
     check_consistent_length,
@@ -36,6 +38,11 @@ from ._routing import (
     threshold_for_share,
     top_probability,
 )
+
+
+def _small_learns_incrementally(ensemble):
+    small = ensemble.small[-1] if isinstance(ensemble.small, Pipeline) else ensemble.small
+    return hasattr(small, "partial_fit")
 
 
 class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -287,6 +294,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             self._distill(X, y, sample_weight, cv, small_oof, routed.large.fit)
         return self
 
+    @available_if(_small_learns_incrementally)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Improve the small model and the judge from one more batch of a stream.
 
@@ -296,7 +304,8 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         ``partial_fit`` on the labels plus the confident teacher outputs; the
         judge is updated with ``partial_fit`` when it has one. On an unfitted
         ensemble the first call fits it on the batch, which must then hold
-        every class (or fit on an initial labelled sample first).
+        every class (or fit on an initial labelled sample first). Available
+        when the small model (the last step of a Pipeline) has ``partial_fit``.
 
         Parameters
         ----------
