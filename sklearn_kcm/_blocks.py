@@ -15,7 +15,9 @@ def predict_blocks(estimator, X, method="predict"):
     estimator : fitted estimator
     X : dask.array.Array of shape (n_samples, n_features) or (n_samples,), or dask DataFrame
         A 1-D array holds texts (for text pipelines or an LLMClassifier).
-        Column chunks are merged so that each block holds whole rows.
+        Column chunks are merged so that each block holds whole rows. The
+        partitions of a (numeric) dask DataFrame reach the estimator as pandas
+        DataFrames with their column names.
     method : {"predict", "predict_proba", "route", "confidence"}, default="predict"
 
     Returns
@@ -41,13 +43,19 @@ def predict_blocks(estimator, X, method="predict"):
     import dask.array as da
     import numpy as np
 
-    if hasattr(X, "to_dask_array"):  # dask DataFrame
+    columns = None
+    if hasattr(X, "to_dask_array"):  # dask DataFrame: blocks become frames again below
+        columns = list(X.columns)
         X = X.to_dask_array(lengths=True)
     if X.ndim == 2 and X.numblocks[1] > 1:
         X = X.rechunk({1: -1})
     model = dask.delayed(estimator, pure=True)
 
     def apply(block, model):
+        if columns is not None:
+            import pandas as pd
+
+            block = pd.DataFrame(block, columns=columns)
         return getattr(model, method)(block)
 
     if method == "predict_proba":

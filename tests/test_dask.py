@@ -69,6 +69,24 @@ def test_block_wise_prediction_matches_in_memory(client, digits):
                                   kcm.route(X_test))
 
 
+def test_block_wise_prediction_of_a_dask_dataframe_keeps_column_names():
+    import warnings
+
+    import dask
+
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, y = load_digits(return_X_y=True, as_frame=True)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y)
+    frame = dd.from_pandas(X, npartitions=6)
+    # in this process, so that a warning from the model reaches the filter
+    with warnings.catch_warnings(), dask.config.set(scheduler="sync"):
+        warnings.simplefilter("error")  # no "X does not have valid feature names"
+        lazy = predict_blocks(model, frame)
+        np.testing.assert_array_equal(lazy.compute(), model.predict(X))
+    assert isinstance(X, pd.DataFrame)
+
+
 @pytest.mark.parametrize(
     "small",
     [SGDClassifier(loss="log_loss", random_state=0),
