@@ -54,14 +54,10 @@ def check_soft_labels(y, n_classes=None):
     return y.astype(np.float32)
 
 
-def resolve_classes(y, classes, known_classes):
-    """Classes of an estimator after seeing ``y``.
-
-    ``known_classes`` (from an earlier fit) wins; then ``classes`` (given to
-    ``partial_fit``); then the labels in ``y``, or ``0..C-1`` for soft labels.
-    """
-    if known_classes is not None:
-        return known_classes
+def resolve_classes(y, classes):
+    """Classes of an estimator on its first fit: ``classes`` (given to
+    ``partial_fit``) when given, else the labels in ``y``, or ``0..C-1`` for
+    soft labels."""
     if classes is not None:
         return np.unique(np.asarray(classes))
     if is_soft(y):

@@ -143,7 +143,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         if not soft:
             y = hard_labels(y)
         if first:
-            self.classes_ = resolve_classes(y, classes, None)
+            self.classes_ = resolve_classes(y, classes)
             if soft and len(self.classes_) != y.shape[1]:
                 raise ValueError(
                     f"Soft labels have {y.shape[1]} columns but `classes` lists "
