@@ -29,6 +29,7 @@ from ._compat import (
     _safe_indexing,
 )
 from ._distill import distill, soften
+from ._distill_loop import DistillationLoop
 from ._kan_classifier import KANJudgeClassifier
 from ._ledger import CostLedger
 from ._routing import (
@@ -45,7 +46,7 @@ def _small_learns_incrementally(ensemble):
     return hasattr(small, "partial_fit")
 
 
-class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """KAN-judged collaboration of a small and a large classifier (KCM).
 
     A judge scores every input with a confidence ``C_x``. Inputs with
@@ -357,23 +358,6 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.distillation_.append(record)
         return self
 
-    def _teacher_rows(self, X, routed, small_proba, judge_proba, teacher_models):
-        """Rows and probabilities of the teachers in ``distill`` for one pass."""
-        teachers = self._teachers()
-        threshold = self.epsilon_ if self.distill_threshold is None else self.distill_threshold
-        hard = np.flatnonzero(routed)
-        rows, probas = [np.empty(0, dtype=int)], [np.empty((0, len(self.classes_)))]
-        if "large" in teachers and hard.size:
-            large_proba = self._teacher_proba(teacher_models, X, hard, small_proba)
-            keep = top_probability(large_proba) > threshold
-            rows.append(hard[keep])
-            probas.append(large_proba[keep])
-        if "judge" in teachers:
-            easy = np.flatnonzero(~routed)
-            rows.append(easy)
-            probas.append(judge_proba[easy])
-        return np.concatenate(rows), np.vstack(probas)
-
     def _check_targets(self, X, y):
         if y is None:
             raise ValueError("KCMEnsemble requires y to be passed, but the target y is None.")
@@ -413,13 +397,6 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 "estimator with judge_target='task'."
             )
 
-    def _teachers(self):
-        if self.distill is False:
-            return set()
-        if self.distill is True or self.distill == "large":
-            return {"large"}
-        return {"judge"} if self.distill == "judge" else {"large", "judge"}
-
     def _route_fit_params(self, sample_weight, fit_params):
         if _routing_enabled():
             if sample_weight is not None:
@@ -438,61 +415,6 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             params = {"sample_weight": sample_weight} if takes_weight else {}
             routed[name] = Bunch(fit=params)
         return routed
-
-    def _distill(self, X, y, sample_weight, cv, small_oof, large_fit_params):
-        teacher_models = None
-        for round_ in range(self.distill_rounds):
-            small_proba = self.small_.predict_proba(X)
-            confidence, judge_proba = self._confidence(X, small_proba)
-            routed = route_to_large(confidence, self.epsilon_)
-            if teacher_models is None and routed.any() and "large" in self._teachers():
-                teacher_models = self._fit_teachers(X, y, cv, small_oof, large_fit_params)
-            rows, probas = self._teacher_rows(X, routed, small_proba, judge_proba,
-                                              teacher_models)
-            record = {"round": round_, "large_samples": int(routed.sum()),
-                      "teacher_samples": int(rows.size), "method": None}
-            if rows.size:
-                with self.ledger_.timer("fit_distill"):
-                    record["method"] = distill(
-                        self.small_, X, y, rows, soften(probas, self.temperature),
-                        self.classes_, sample_weight=sample_weight,
-                        distill_weight=self.distill_weight, epochs=self.distill_epochs,
-                    )
-            self.distillation_.append(record)
-            if self.verbose:
-                print(f"[KCMEnsemble] round {round_ + 1}/{self.distill_rounds}: "
-                      f"{record['large_samples']} hard samples, "
-                      f"{record['teacher_samples']} teacher samples, {record['method']}")
-
-    def _fit_teachers(self, X, y, cv, small_oof, large_fit_params):
-        """Large models whose outputs on the training rows are honest soft labels.
-
-        A FrozenEstimator was not trained on X: it teaches directly. Otherwise
-        each training row is answered by a clone fitted without it (out of
-        fold), as the fitted large model has seen its label.
-        """
-        if isinstance(self.large_, FrozenEstimator):
-            return [(self.large_, np.arange(len(y)))]
-        models = []
-        for train, test in cv.split(X, y):
-            model = clone(self.large)
-            X_train = _safe_indexing(X, train)
-            hint_train = small_oof[train] if self.hint == "features" else None
-            params = {k: _safe_indexing(v, train) for k, v in large_fit_params.items()}
-            with self.ledger_.timer("fit_large"):
-                model.fit(self._large_input(X_train, hint_train), y[train], **params)
-            models.append((model, test))
-        return models
-
-    def _teacher_proba(self, teacher_models, X, rows, small_proba):
-        proba = np.empty((rows.size, len(self.classes_)))
-        for model, held_out in teacher_models:
-            mine = np.isin(rows, held_out)
-            if mine.any():
-                proba[mine] = self._ask_large(model, X, rows[mine], small_proba, "fit")
-        return proba
-
-    # -------------------------------------------------------------- predict
 
     def _confidence(self, X, small_proba):
         """``C_x`` for every row of X, and the judge's probabilities (or None)."""
