@@ -43,29 +43,45 @@ class DistillationLoop:
         return {"judge"} if self.distill == "judge" else {"large", "judge"}
 
     def _distill(self, X, y, sample_weight, cv, small_oof, large_fit_params):
-        teacher_models = None
+        fitted = []
+
+        def teachers():  # fitted once, on the first round that routes anything
+            if not fitted:
+                fitted.extend(self._fit_teachers(X, y, cv, small_oof, large_fit_params))
+            return fitted
+
         for round_ in range(self.distill_rounds):
-            small_proba = self.small_.predict_proba(X)
-            confidence, judge_proba = self._confidence(X, small_proba)
-            routed = route_to_large(confidence, self.epsilon_)
-            if teacher_models is None and routed.any() and "large" in self._teachers():
-                teacher_models = self._fit_teachers(X, y, cv, small_oof, large_fit_params)
-            rows, probas = self._teacher_rows(X, routed, small_proba, judge_proba,
-                                              teacher_models)
-            record = {"round": round_, "large_samples": int(routed.sum()),
-                      "teacher_samples": int(rows.size), "method": None}
-            if rows.size:
-                with self.ledger_.timer("fit_distill"):
-                    record["method"] = distill(
-                        self.small_, X, y, rows, soften(probas, self.temperature),
-                        self.classes_, sample_weight=sample_weight,
-                        distill_weight=self.distill_weight, epochs=self.distill_epochs,
-                    )
-            self.distillation_.append(record)
+            record, _ = self._distillation_pass(X, y, sample_weight, teachers,
+                                                epochs=self.distill_epochs)
             if self.verbose:
                 print(f"[KCMEnsemble] round {round_ + 1}/{self.distill_rounds}: "
                       f"{record['large_samples']} hard samples, "
                       f"{record['teacher_samples']} teacher samples, {record['method']}")
+
+    def _distillation_pass(self, X, y, sample_weight, teachers, *, epochs, incremental=False):
+        """Route X, ask the teachers about it, distil into the small model; one record.
+
+        ``teachers()`` gives the large models and the rows each may answer; it is
+        only called when some row goes to the large model. In ``incremental``
+        mode (a batch of a stream) the small model learns the batch's labels
+        even when no teacher speaks.
+        """
+        small_proba = self.small_.predict_proba(X)
+        confidence, judge_proba = self._confidence(X, small_proba)
+        routed = route_to_large(confidence, self.epsilon_)
+        models = teachers() if routed.any() and "large" in self._teachers() else None
+        rows, probas = self._teacher_rows(X, routed, small_proba, judge_proba, models)
+        record = {"round": len(self.distillation_), "large_samples": int(routed.sum()),
+                  "teacher_samples": int(rows.size), "method": None}
+        if rows.size or incremental:
+            with self.ledger_.timer("fit_distill"):
+                record["method"] = distill(
+                    self.small_, X, y, rows, soften(probas, self.temperature), self.classes_,
+                    sample_weight=sample_weight, distill_weight=self.distill_weight,
+                    epochs=epochs, incremental=incremental,
+                )
+        self.distillation_.append(record)
+        return record, small_proba
 
     def _fit_teachers(self, X, y, cv, small_oof, large_fit_params):
         """Large models whose outputs on the training rows are honest soft labels.

@@ -28,7 +28,6 @@ from ._compat import (
     _routing_enabled,
     _safe_indexing,
 )
-from ._distill import distill, soften
 from ._distill_loop import DistillationLoop
 from ._kan_classifier import KANJudgeClassifier
 from ._ledger import CostLedger
@@ -337,25 +336,16 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         if unknown.size:
             raise ValueError(f"The batch has labels {unknown.tolist()[:5]} the ensemble was "
                              f"not fitted on (classes_ = {self.classes_.tolist()[:10]}).")
-        small_proba = self.small_.predict_proba(X)
-        confidence, judge_proba = self._confidence(X, small_proba)
-        routed = route_to_large(confidence, self.epsilon_)
-        rows, probas = self._teacher_rows(X, routed, small_proba, judge_proba,
-                                          [(self.large_, np.arange(len(y)))])
-        record = {"round": len(self.distillation_), "large_samples": int(routed.sum()),
-                  "teacher_samples": int(rows.size), "method": None}
-        with self.ledger_.timer("fit_distill"):
-            record["method"] = distill(
-                self.small_, X, y, rows, soften(probas, self.temperature), self.classes_,
-                sample_weight=sample_weight, distill_weight=self.distill_weight,
-                epochs=1, incremental=True,
-            )
+        # the batch is new to the fitted large model: it teaches directly
+        _, small_proba = self._distillation_pass(
+            X, y, sample_weight, lambda: [(self.large_, np.arange(len(y)))],
+            epochs=1, incremental=True,
+        )
         if self.judge_ is not None and hasattr(self.judge_, "partial_fit"):
             labels = y if self.judge_target == "task" else (
                 self.classes_[np.argmax(small_proba, axis=1)] == y)
             with self.ledger_.timer("fit_judge"):
                 self.judge_.partial_fit(X, labels)
-        self.distillation_.append(record)
         return self
 
     def _check_targets(self, X, y):

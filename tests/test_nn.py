@@ -60,7 +60,7 @@ def test_far_outside_grid_outputs_are_finite_and_do_not_vanish(value):
     layer = KANLinear(4, 3)
     x = torch.full((2, 4), value)
     out = layer(x)
-    assert torch.isfinite(out).all() or value == 1e30 and torch.isfinite(out).all()
+    assert torch.isfinite(out).all()
     spline_only = out - torch.nn.functional.silu(x) @ layer.base_weight.detach().T - layer.bias
     assert torch.isfinite(spline_only).all()
     assert spline_only.abs().sum() > 0  # spline held at its boundary value, not zeroed
