@@ -2,7 +2,7 @@
 
 
 def predict_blocks(estimator, X, method="predict"):
-    """Lazily apply ``estimator.<method>`` to each block of rows of a dask collection.
+    """Apply ``estimator.<method>`` lazily to each block of rows of a dask collection.
 
     Each task holds one block of rows and its result, so memory is bounded by
     the block size whatever the number of rows; on a ``dask.distributed``
@@ -13,12 +13,14 @@ def predict_blocks(estimator, X, method="predict"):
     Parameters
     ----------
     estimator : fitted estimator
+        Any fitted estimator with ``method``; shipped to the workers.
     X : dask.array.Array of shape (n_samples, n_features) or (n_samples,), or dask DataFrame
         A 1-D array holds texts (for text pipelines or an LLMClassifier).
         Column chunks are merged so that each block holds whole rows. The
         partitions of a (numeric) dask DataFrame reach the estimator as pandas
         DataFrames with their column names.
     method : {"predict", "predict_proba", "route", "confidence"}, default="predict"
+        The method to apply.
 
     Returns
     -------

@@ -72,8 +72,11 @@ class RoutingCurveDisplay:
     Attributes
     ----------
     line_ : matplotlib Line2D
+        The curve.
     ax_ : matplotlib Axes
+        The axes drawn on.
     figure_ : matplotlib Figure
+        The figure drawn on.
 
     Examples
     --------
@@ -101,9 +104,26 @@ class RoutingCurveDisplay:
 
         The large model is called once, on all of X.
 
+        Parameters
+        ----------
+        estimator : KCMEnsemble
+            A fitted ensemble (or anything with ``routing_curve`` and
+            ``epsilon_``).
+        X : array-like, sparse matrix, DataFrame or list of str
+            Inputs, in whatever form the members accept.
+        y : array-like of shape (n_samples,)
+            True labels.
+        name : str, default=None
+            Label of the curve; the estimator's class name when None.
+        ax : matplotlib Axes, default=None
+            Pass ``other_display.ax_`` to overlay curves.
+        **kwargs : dict
+            Passed to :meth:`plot`.
+
         Returns
         -------
         display : RoutingCurveDisplay
+            The display, drawn.
         """
         thresholds, large_share, accuracy = estimator.routing_curve(X, y)
         display = cls(thresholds=thresholds, large_share=large_share, accuracy=accuracy,
@@ -115,9 +135,27 @@ class RoutingCurveDisplay:
                          epsilon=None, ax=None, **kwargs):
         """Compute and draw the curve from the two models' predictions and ``C_x``.
 
+        Parameters
+        ----------
+        y_true : array-like of shape (n_samples,)
+            True labels.
+        small_pred, large_pred : array-like of shape (n_samples,)
+            Each model's predicted labels.
+        confidence : array-like of shape (n_samples,)
+            The judge's ``C_x`` of each sample.
+        name : str, default=None
+            Label of the curve in the legend.
+        epsilon : float, default=None
+            The operating threshold, marked on the curve when given.
+        ax : matplotlib Axes, default=None
+            Pass ``other_display.ax_`` to overlay curves.
+        **kwargs : dict
+            Passed to :meth:`plot`.
+
         Returns
         -------
         display : RoutingCurveDisplay
+            The display, drawn.
         """
         y_true = np.asarray(y_true)
         thresholds, large_share, accuracy = routing_curve(
@@ -144,6 +182,7 @@ class RoutingCurveDisplay:
         Returns
         -------
         display : RoutingCurveDisplay
+            This display, with ``line_``, ``ax_`` and ``figure_`` set.
         """
         if ax is None:
             _, ax = _pyplot().subplots(figsize=(6, 4))

@@ -239,6 +239,7 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         X : array-like, sparse matrix, DataFrame or list of str
             Whatever the members accept; KCMEnsemble only indexes rows.
         y : array-like of shape (n_samples,)
+            Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
             Passed to every member whose ``fit`` takes it (with metadata
             routing enabled, to those that request it) and used in
@@ -250,6 +251,7 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         Returns
         -------
         self : object
+            The fitted ensemble.
         """
         X, sample_weight = indexable(X, sample_weight)
         y = self._check_targets(X, y)
@@ -310,7 +312,9 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         Parameters
         ----------
         X : array-like, sparse matrix, DataFrame or list of str
+            Inputs, in whatever form the members accept.
         y : array-like of shape (n_samples,)
+            True labels.
         classes : array-like, default=None
             Every class of the stream; checked against the batch on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -318,6 +322,7 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         Returns
         -------
         self : object
+            The fitted ensemble.
         """
         if not hasattr(self, "small_"):
             y_checked = self._check_targets(X, y)
@@ -456,10 +461,12 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         Parameters
         ----------
         X : array-like, sparse matrix, DataFrame or list of str
+            Inputs, in whatever form the members accept.
 
         Returns
         -------
         ndarray of shape (n_samples,)
+            ``C_x`` of each input.
         """
         return self._score(X)[2]
 
@@ -477,10 +484,12 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         Parameters
         ----------
         X : array-like, sparse matrix, DataFrame or list of str
+            Inputs, in whatever form the members accept.
 
         Returns
         -------
         ndarray of bool, shape (n_samples,)
+            True where the input goes to the large model.
         """
         return route_to_large(self.confidence(X), self.epsilon_)
 
@@ -494,10 +503,12 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         Parameters
         ----------
         X : array-like, sparse matrix, DataFrame or list of str
+            Inputs, in whatever form the members accept.
 
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
         """
         X, small_proba, confidence = self._score(X)
         hard = np.flatnonzero(route_to_large(confidence, self.epsilon_))
@@ -513,10 +524,12 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         Parameters
         ----------
         X : array-like, sparse matrix, DataFrame or list of str
+            Inputs, in whatever form the members accept.
 
         Returns
         -------
         ndarray of shape (n_samples,)
+            Predicted labels.
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
@@ -531,7 +544,9 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         Parameters
         ----------
         X : array-like, sparse matrix, DataFrame or list of str
+            Inputs, in whatever form the members accept.
         y : array-like of shape (n_samples,)
+            True labels.
 
         Returns
         -------
@@ -559,7 +574,13 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         return self.small_.feature_names_in_
 
     def get_metadata_routing(self):
-        """Routing of ``fit`` metadata to the small, large and judge models."""
+        """Routing of ``fit`` metadata to the small, large and judge models.
+
+        Returns
+        -------
+        MetadataRouter
+            The routing of ``fit``'s metadata to each member.
+        """
         router = MetadataRouter(owner=self)
         for name in ("small", "large"):
             router.add(**{name: getattr(self, name)},

@@ -43,6 +43,7 @@ class KANClassifier(TorchClassifier):
     lr : float, default=1e-2
         Adam learning rate.
     batch_size : int, default=128
+        Samples per mini-batch.
     weight_decay : float, default=0.0
         L2 penalty of Adam.
     device : str or torch.device, default="cpu"
@@ -63,7 +64,7 @@ class KANClassifier(TorchClassifier):
         Class labels (``0..n_classes-1`` after ``fit`` on soft labels).
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during ``fit``, when X had string column names.
     net_ : skorch.NeuralNet
         The trained net; ``net_.module_`` is the :class:`~sklearn_kcm.nn.KAN`
@@ -168,6 +169,7 @@ class KANClassifier(TorchClassifier):
         Returns
         -------
         axes : ndarray of matplotlib Axes
+            The grid the curves were drawn on.
         """
         from ._display import plot_kan_activations
 
@@ -203,26 +205,42 @@ class KANJudgeClassifier(_JudgeMixin, KANClassifier):
     Parameters
     ----------
     hidden_layer_sizes : array-like of int, default=(16,)
+        Widths of the hidden KAN layers.
     grid_size : int, default=5
+        Grid intervals ``G`` per edge.
     spline_order : int, default=3
+        B-spline order ``k``.
     regularization : float, default=0.0
+        Weight of the sparsity penalty on the edge scales.
     fused : bool, default=False
+        Run the KAN layers with kernels fused by ``torch.compile``.
     max_epochs : int, default=30
+        Epochs of ``fit``; ``partial_fit`` runs one epoch per call.
     lr : float, default=1e-2
+        Adam learning rate.
     batch_size : int, default=128
+        Samples per mini-batch.
     weight_decay : float, default=0.0
+        L2 penalty of Adam.
     device : str or torch.device, default="cpu"
+        Where to train, e.g. ``"cuda"``.
     callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks, copied at each ``fit``.
     random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation and shuffling.
     verbose : int, default=0
-        As for :class:`KANClassifier`.
+        Print skorch's per-epoch log when positive.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+        Class labels.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``, when X had string column names.
     net_ : skorch.NeuralNet
+        The trained net.
 
     See Also
     --------
@@ -282,22 +300,34 @@ class MLPJudgeClassifier(_JudgeMixin, TorchClassifier):
     Parameters
     ----------
     hidden_layer_sizes : array-like of int, default=(32,)
+        Widths of the hidden layers.
     max_epochs : int, default=30
+        Epochs of ``fit``; ``partial_fit`` runs one epoch per call.
     lr : float, default=1e-2
+        Adam learning rate.
     batch_size : int, default=128
+        Samples per mini-batch.
     weight_decay : float, default=0.0
+        L2 penalty of Adam.
     device : str or torch.device, default="cpu"
+        Where to train, e.g. ``"cuda"``.
     callbacks : list of skorch callbacks, default=None
+        Extra skorch callbacks, copied at each ``fit``.
     random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation and shuffling.
     verbose : int, default=0
-        As for :class:`KANClassifier`.
+        Print skorch's per-epoch log when positive.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+        Class labels.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during ``fit``, when X had string column names.
     net_ : skorch.NeuralNet
+        The trained net.
 
     See Also
     --------

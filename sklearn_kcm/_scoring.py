@@ -15,7 +15,23 @@ def _unwrap(estimator, X):
 
 
 def neg_large_share(estimator, X, y=None):
-    """Minus the share of X sent to the large model (greater is cheaper).
+    """Score an ensemble by minus the share of X it sends to the large model.
+
+    Greater is cheaper.
+
+    Parameters
+    ----------
+    estimator : KCMEnsemble or Pipeline ending in one
+        The fitted ensemble.
+    X : array-like, sparse matrix, DataFrame or list of str
+        Inputs, in whatever form the ensemble accepts.
+    y : array-like, default=None
+        Ignored; there for the scorer signature.
+
+    Returns
+    -------
+    float
+        ``-share``, in ``[-1, 0]``.
 
     Examples
     --------
@@ -35,6 +51,16 @@ def make_budget_scorer(max_large_share):
     judges or members under a budget, and :func:`make_cost_scorer` to pick
     ``epsilon``.
 
+    Parameters
+    ----------
+    max_large_share : float in [0, 1]
+        The budget: the largest share of inputs the large model may see.
+
+    Returns
+    -------
+    callable
+        ``scorer(estimator, X, y) -> float``, the accuracy.
+
     Examples
     --------
     >>> from sklearn_kcm import make_budget_scorer
@@ -53,12 +79,26 @@ def make_budget_scorer(max_large_share):
 
 
 def make_cost_scorer(small_cost, large_cost, error_cost=1.0):
-    """Minus the expected cost per input of the ensemble as configured.
+    """Make a scorer of minus the expected cost per input of the ensemble as configured.
 
     ``cost = small_cost + large_cost * share_sent_to_large + error_cost * error_rate``:
     every input pays the small model (and judge), routed inputs also pay the
     large model, and every wrong answer costs ``error_cost``. Express the three
     in one unit (e.g. cents per input).
+
+    Parameters
+    ----------
+    small_cost : float
+        Cost of the small model and the judge on one input.
+    large_cost : float
+        Cost of the large model on one input.
+    error_cost : float, default=1.0
+        Cost of one wrong answer.
+
+    Returns
+    -------
+    callable
+        ``scorer(estimator, X, y) -> float``, minus the expected cost.
 
     Examples
     --------

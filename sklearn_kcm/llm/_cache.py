@@ -40,14 +40,37 @@ class DiskCache:
         return self.directory / digest[:2] / f"{digest}.json"
 
     def get(self, model, prompt):
-        """The stored answer, or None."""
+        """Read the stored answer of ``model`` to ``prompt``.
+
+        Parameters
+        ----------
+        model : str
+            The model's cache key.
+        prompt : str
+            The prompt.
+
+        Returns
+        -------
+        dict or None
+            The answer, or None when none is stored.
+        """
         try:
             return json.loads(self._path(model, prompt).read_text(encoding="utf-8"))
         except (FileNotFoundError, json.JSONDecodeError):
             return None
 
     def put(self, model, prompt, answer):
-        """Store ``answer`` (a JSON-serialisable dict) atomically."""
+        """Store ``answer`` (a JSON-serialisable dict) atomically.
+
+        Parameters
+        ----------
+        model : str
+            The model's cache key.
+        prompt : str
+            The prompt.
+        answer : dict
+            What to store.
+        """
         path = self._path(model, prompt)
         path.parent.mkdir(exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")

@@ -14,7 +14,23 @@ MAX_BACKOFF = 30.0
 
 @dataclass
 class Completion:
-    """One answer of a model, with the token counts its server reported."""
+    """One answer of a model, with the token counts its server reported.
+
+    Parameters
+    ----------
+    text : str
+        The answer.
+    prompt_tokens : int, default=0
+        Tokens of the prompt, as the server counted them.
+    completion_tokens : int, default=0
+        Tokens of the answer.
+
+    Examples
+    --------
+    >>> from sklearn_kcm.llm import Completion
+    >>> Completion("positive", prompt_tokens=42, completion_tokens=1).text
+    'positive'
+    """
 
     text: str
     prompt_tokens: int = 0
@@ -27,13 +43,27 @@ class LLMUsage(Counters):
     ``calls`` counts requests sent (retries included), ``failures`` requests
     that failed for good, ``parse_errors`` answers that named no single label
     (handled by ``on_error``).
+
+    Examples
+    --------
+    >>> from sklearn_kcm.llm import LLMUsage
+    >>> usage = LLMUsage()
+    >>> usage.add(calls=2, cache_hits=1)
+    >>> usage.summary()["calls"]
+    2
     """
 
     NAMES = ("calls", "cache_hits", "retries", "failures", "parse_errors",
              "prompt_tokens", "completion_tokens")
 
     def summary(self):
-        """The counters as a dict."""
+        """The counters as a dict.
+
+        Returns
+        -------
+        dict
+            Counter name to value.
+        """
         return self.counts()
 
 

@@ -155,12 +155,14 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : list or array of str
+            The texts.
         y : array-like of shape (n_samples,), default=None
             Required unless ``labels`` is given.
 
         Returns
         -------
         self : object
+            The fitted classifier.
         """
         if "text" not in check_template(self.prompt, _FIELDS, "prompt"):
             raise ValueError("prompt must contain the field {text}, where each sample goes.")
@@ -187,11 +189,12 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def predict_proba(self, X, hint=None):
-        """Probabilities from the LLM's answers, one prompt per text.
+        """Estimate class probabilities from the LLM's answers, one prompt per text.
 
         Parameters
         ----------
         X : list or array of str
+            The texts.
         hint : ndarray of shape (n_samples, n_classes), default=None
             The small model's probabilities over ``classes_``; the prompt then
             states its top label and confidence.
@@ -234,7 +237,20 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         return proba
 
     def predict(self, X, hint=None):
-        """The label the LLM answers for each text (see :meth:`predict_proba`)."""
+        """Ask the LLM for the label of each text (see :meth:`predict_proba`).
+
+        Parameters
+        ----------
+        X : list or array of str
+            The texts.
+        hint : ndarray of shape (n_samples, n_classes), default=None
+            The small model's probabilities, stated in the prompt.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The labels.
+        """
         proba = self.predict_proba(X, hint=hint)
         return self.classes_[np.argmax(proba, axis=1)]
 

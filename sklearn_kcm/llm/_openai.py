@@ -27,16 +27,19 @@ class OpenAIChat(BaseEstimator):
     model : str
         Model name on the server.
     base_url : str, default=None
-        e.g. ``"http://localhost:8000/v1"`` for vLLM; None means OpenAI's.
+        The server, e.g. ``"http://localhost:8000/v1"`` for vLLM; None means
+        OpenAI's.
     api_key_env : str, default="OPENAI_API_KEY"
         Environment variable holding the key. Local servers that need none
         accept any value; an unset variable then sends ``"none"``.
     timeout : float, default=30.0
         Seconds per request.
     temperature : float, default=0.0
+        Sampling temperature; 0 for the most likely answer.
     max_tokens : int, default=16
         Labels are short; this bounds the cost of a rambling answer.
     system_prompt : str, default=None
+        A system message sent before each prompt.
 
     Examples
     --------

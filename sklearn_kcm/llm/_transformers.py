@@ -25,6 +25,7 @@ class TransformersLM(BaseEstimator):
     answer_prefix : str, default=" "
         Put between the prompt and each label.
     device : str, default="cpu"
+        Where the model runs, e.g. ``"cuda"``.
     load_kwargs : dict, default=None
         Passed to ``from_pretrained`` (e.g. ``{"gguf_file": "model.gguf"}``).
 
@@ -34,6 +35,15 @@ class TransformersLM(BaseEstimator):
     so that no tokenizer can merge a label into the prompt's last token.
     Longer labels have more tokens and so lower likelihoods; labels of similar
     length compare best.
+
+    Examples
+    --------
+    >>> from sklearn_kcm import LLMClassifier
+    >>> from sklearn_kcm.llm import TransformersLM
+    >>> lm = TransformersLM("path/to/local/model")  # loaded at the first call
+    >>> lm.cache_key
+    'transformers:path/to/local/model'
+    >>> clf = LLMClassifier(lm, labels=["negative", "positive"])
     """
 
     def __init__(self, model, tokenizer=None, *, answer_prefix=" ", device="cpu",
@@ -46,6 +56,7 @@ class TransformersLM(BaseEstimator):
 
     @property
     def cache_key(self):
+        """Name of the model in an LLM answer cache."""
         name = self.model if isinstance(self.model, str) else getattr(
             getattr(self.model, "config", None), "_name_or_path", type(self.model).__name__)
         return f"transformers:{name}"
@@ -71,6 +82,18 @@ class TransformersLM(BaseEstimator):
         The prompt is run once (keeping its key/value cache and only its last
         logits); each label's tokens then run on a copy of that cache, so the
         cost is one prompt pass plus a few tokens per label.
+
+        Parameters
+        ----------
+        prompts : list of str
+            The prompts.
+        labels : list of str
+            The labels to score after each prompt.
+
+        Returns
+        -------
+        ndarray of shape (n_prompts, n_labels)
+            Summed log-probabilities of each label's tokens.
         """
         model, tokenizer = self._loaded()
         tails = [tokenizer(self.answer_prefix + label, add_special_tokens=False)["input_ids"]

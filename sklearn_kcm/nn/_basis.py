@@ -117,10 +117,37 @@ def local_bases(offset, spline_order, derivative=False):
 
 
 def bspline_basis(x, grid_lo, grid_step, grid_size, spline_order):
-    """Dense B-spline bases of every feature, shape (..., in_features, G + k).
+    """Compute the dense B-spline bases of every feature.
 
     Outside a feature's grid the bases keep their value at the nearest end of
     the grid (see :func:`grid_position`).
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (..., in_features)
+        Inputs.
+    grid_lo : torch.Tensor of shape (in_features,)
+        Left end of each feature's grid.
+    grid_step : torch.Tensor of shape (in_features,)
+        Width of each feature's grid intervals.
+    grid_size : int
+        Grid intervals ``G``.
+    spline_order : int
+        B-spline order ``k``.
+
+    Returns
+    -------
+    torch.Tensor of shape (..., in_features, G + k)
+        The ``G + k`` bases of each feature; each row sums to one inside the grid.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_kcm.nn import bspline_basis
+    >>> x = torch.linspace(-1, 1, 6).reshape(3, 2)
+    >>> lo, step = torch.full((2,), -1.0), torch.full((2,), 0.4)
+    >>> bspline_basis(x, lo, step, 5, 3).shape
+    torch.Size([3, 2, 8])
     """
     interval, offset = grid_position(x, grid_lo, grid_step, grid_size)
     values, _ = local_bases(offset, spline_order)

@@ -31,17 +31,34 @@ def _spline_index(interval, spline_order):
 
 
 def kan_features(x, grid_lo, grid_step, grid_size, spline_order):
-    """Feature blocks ``[silu(x) | B(x)]`` of shape (batch, in_features, G + k + 1).
+    """Compute the feature blocks ``[silu(x) | B(x)]`` a KAN layer multiplies.
 
     Parameters
     ----------
     x : torch.Tensor of shape (batch, in_features)
-    grid_lo, grid_step : torch.Tensor of shape (in_features,)
-    grid_size, spline_order : int
+        Inputs.
+    grid_lo : torch.Tensor of shape (in_features,)
+        Left end of each feature's grid.
+    grid_step : torch.Tensor of shape (in_features,)
+        Width of each feature's grid intervals.
+    grid_size : int
+        Grid intervals ``G``.
+    spline_order : int
+        B-spline order ``k``.
 
     Returns
     -------
     features : torch.Tensor of shape (batch, in_features, G + k + 1)
+        SiLU value (slot 0) and B-spline bases of each input.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_kcm.nn import kan_features
+    >>> x = torch.linspace(-1, 1, 6).reshape(3, 2)
+    >>> lo, step = torch.full((2,), -1.0), torch.full((2,), 0.4)
+    >>> kan_features(x, lo, step, 5, 3).shape
+    torch.Size([3, 2, 9])
     """
     interval, offset = grid_position(x, grid_lo, grid_step, grid_size)
     values, _ = local_bases(offset, spline_order)
@@ -115,17 +132,35 @@ def kan_linear(x, weight, bias, grid_lo, grid_step, grid_size, spline_order, fus
     Parameters
     ----------
     x : torch.Tensor of shape (..., in_features)
+        Inputs.
     weight : torch.Tensor of shape (out_features, in_features, G + k + 1)
         Per input, the SiLU weight (slot 0) and the spline coefficients.
     bias : torch.Tensor of shape (out_features,) or None
-    grid_lo, grid_step : torch.Tensor of shape (in_features,)
-    grid_size, spline_order : int
+        Added to the outputs.
+    grid_lo : torch.Tensor of shape (in_features,)
+        Left end of each feature's grid.
+    grid_step : torch.Tensor of shape (in_features,)
+        Width of each feature's grid intervals.
+    grid_size : int
+        Grid intervals ``G``.
+    spline_order : int
+        B-spline order ``k``.
     fused : bool, default=False
         Use the ``torch.compile``-d kernels of :mod:`sklearn_kcm.nn._fused`.
 
     Returns
     -------
     torch.Tensor of shape (..., out_features)
+        Outputs; differentiable in ``x``, ``weight`` and ``bias``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sklearn_kcm.nn import kan_linear
+    >>> x = torch.linspace(-1, 1, 6).reshape(3, 2)
+    >>> lo, step = torch.full((2,), -1.0), torch.full((2,), 0.4)
+    >>> kan_linear(x, torch.randn(4, 2, 9), None, lo, step, 5, 3).shape
+    torch.Size([3, 4])
     """
     lead = x.shape[:-1]
     out = KANLinearFunction.apply(

@@ -107,7 +107,14 @@ class KANLinear(nn.Module):
         self.reset_parameters(spline_scale)
 
     def reset_parameters(self, spline_scale=0.1):
-        """Initialise like ``nn.Linear`` for the SiLU part, small noise for splines."""
+        """Initialise like ``nn.Linear`` for the SiLU part, small noise for splines.
+
+        Parameters
+        ----------
+        spline_scale : float, default=0.1
+            Standard deviation of the spline coefficients, relative to the
+            SiLU weights' bound.
+        """
         bound = 1 / math.sqrt(self.in_features)
         with torch.no_grad():
             self.weight[..., 0].uniform_(-bound, bound)
@@ -126,13 +133,36 @@ class KANLinear(nn.Module):
         return self.weight[..., 1:]
 
     def forward(self, x):
+        """Apply the layer: ``sum_i phi_oi(x_i)`` for every output ``o``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (..., in_features)
+            Inputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (..., out_features)
+            Outputs.
+        """
         return kan_linear(
             x, self.weight, self.bias, self.grid_lo, self.grid_step,
             self.grid_size, self.spline_order, self.fused,
         )
 
     def features(self, x):
-        """The blocks ``[silu(x) | B(x)]``, shape (batch, in_features, G + k + 1)."""
+        """Compute the blocks ``[silu(x) | B(x)]`` the layer multiplies by its weights.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, in_features)
+            Inputs of the layer.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_samples, in_features, G + k + 1)
+            SiLU value and B-spline bases of each input.
+        """
         return kan_features(
             x.reshape(-1, self.in_features), self.grid_lo, self.grid_step,
             self.grid_size, self.spline_order,
@@ -151,13 +181,16 @@ class KANLinear(nn.Module):
         Parameters
         ----------
         x : torch.Tensor of shape (n_samples, in_features)
+            Inputs of the layer.
         margin : float, default=0.01
+            Fraction of each feature's span added beyond both ends.
         ridge : float, default=1e-6
             Relative Tikhonov term that keeps bases without data at zero.
 
         Returns
         -------
-        self
+        self : KANLinear
+            The layer, updated in place.
         """
         x = x.reshape(-1, self.in_features).to(self.weight)
         grid_size, order = self.grid_size, self.spline_order
@@ -186,9 +219,15 @@ class KANLinear(nn.Module):
         Computed from each input's Gram matrix of features, so no
         (batch, in, out) tensor is formed. Differentiable in :attr:`weight`.
 
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, in_features)
+            Inputs of the layer.
+
         Returns
         -------
         torch.Tensor of shape (out_features, in_features)
+            RMS of ``phi_oi`` over the rows of ``x``.
         """
         features = self.features(x.detach())
         gram = torch.einsum("nik,nil->ikl", features, features) / features.shape[0]
@@ -196,11 +235,24 @@ class KANLinear(nn.Module):
         return energy.clamp_min(1e-12).sqrt()
 
     def regularization_loss(self, x, l1=1.0, entropy=1.0):
-        """pykan's sparsity penalty: L1 of the edge scales plus their entropy.
+        """Compute pykan's sparsity penalty: L1 of the edge scales plus their entropy.
 
-        ``l1`` weighs the sum of edge scales (:meth:`edge_scale`), ``entropy``
-        the entropy of how each output spreads over its inputs and each input
-        over its outputs; both push towards few, strong edges.
+        Both terms push towards few, strong edges.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, in_features)
+            Inputs of the layer.
+        l1 : float, default=1.0
+            Weight of the sum of edge scales (:meth:`edge_scale`).
+        entropy : float, default=1.0
+            Weight of the entropy of how each output spreads over its inputs
+            and each input over its outputs.
+
+        Returns
+        -------
+        torch.Tensor
+            The penalty, a differentiable scalar.
         """
         scale = self.edge_scale(x)
         loss = l1 * scale.sum()
@@ -217,12 +269,14 @@ class KANLinear(nn.Module):
         Parameters
         ----------
         n_points : int, default=100
+            Points per edge.
         extend : float, default=0.1
             Also sample this fraction of the grid's span beyond each end.
 
         Returns
         -------
         x : torch.Tensor of shape (n_points, in_features)
+            Where each input's edges are sampled.
         phi : torch.Tensor of shape (n_points, in_features, out_features)
             ``phi[:, i, o]`` is edge ``i -> o`` evaluated at ``x[:, i]``.
         """
@@ -233,6 +287,7 @@ class KANLinear(nn.Module):
         return x, phi
 
     def extra_repr(self):
+        """Describe the layer's shape and grid in its repr."""
         return (
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"grid_size={self.grid_size}, spline_order={self.spline_order}, "
@@ -247,10 +302,22 @@ class KAN(nn.Module):
     ----------
     layers : sequence of int
         Widths ``[in, h1, ..., out]``; at least two.
-    grid_size, spline_order, grid_range, bias, spline_scale, fused :
-        Passed to every :class:`KANLinear`.
-    device, dtype : optional
-        Where and how to allocate parameters.
+    grid_size : int, default=5
+        Grid intervals per edge.
+    spline_order : int, default=3
+        B-spline order.
+    grid_range : tuple of float, default=(-1.0, 1.0)
+        Initial grid of every input, before :meth:`update_grid`.
+    bias : bool, default=True
+        Add a bias to every layer's outputs.
+    spline_scale : float, default=0.1
+        Scale of the initial spline coefficients.
+    fused : bool, default=False
+        Use the ``torch.compile`` fused kernels.
+    device : torch.device, default=None
+        Where to allocate parameters.
+    dtype : torch.dtype, default=None
+        Type of the parameters.
 
     Examples
     --------
@@ -290,20 +357,60 @@ class KAN(nn.Module):
         )
 
     def forward(self, x):
+        """Apply the layers in turn.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (..., layers[0])
+            Inputs.
+
+        Returns
+        -------
+        torch.Tensor of shape (..., layers[-1])
+            Outputs (logits for a classifier).
+        """
         for layer in self.layers:
             x = layer(x)
         return x
 
     @torch.no_grad()
     def update_grid(self, x, margin=0.01):
-        """Refit every layer's grid on the activations ``x`` produces, in order."""
+        """Refit every layer's grid on the activations ``x`` produces, in order.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, layers[0])
+            Inputs of the network.
+        margin : float, default=0.01
+            See :meth:`KANLinear.update_grid`.
+
+        Returns
+        -------
+        self : KAN
+            The network, updated in place.
+        """
         for layer in self.layers:
             layer.update_grid(x, margin=margin)
             x = layer(x)
         return self
 
     def regularization_loss(self, x, l1=1.0, entropy=1.0):
-        """Sum of :meth:`KANLinear.regularization_loss` over the layers."""
+        """Sum :meth:`KANLinear.regularization_loss` over the layers.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (n_samples, layers[0])
+            Inputs of the network.
+        l1 : float, default=1.0
+            Weight of the edge scales' sum.
+        entropy : float, default=1.0
+            Weight of their entropy.
+
+        Returns
+        -------
+        torch.Tensor
+            The penalty, a differentiable scalar.
+        """
         loss = 0.0
         for layer in self.layers:
             loss = loss + layer.regularization_loss(x, l1=l1, entropy=entropy)

@@ -12,6 +12,10 @@ class MLP(nn.Sequential):
     ----------
     layers : sequence of int
         Widths ``[in, h1, ..., out]``; at least two.
+    device : torch.device, default=None
+        Where to allocate parameters.
+    dtype : torch.dtype, default=None
+        Type of the parameters.
 
     Examples
     --------

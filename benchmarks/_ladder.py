@@ -1,0 +1,94 @@
+"""Fit and score the ladder of the paper's tables on one task.
+
+small, large, the small model after distillation, the confidence cascade,
+MCM (MLP judge), KCM (KAN judge) and KCM learning whether the small model is
+right (``judge_target="small_correct"``). Every routing method runs at the same
+budget (``epsilon="auto"``, ``target_large_share=budget``) so that accuracies
+compare at equal cost; the routing curve gives, besides, the share each judge
+needs to reach 99% of the large model's accuracy.
+"""
+
+import time
+
+import numpy as np
+from sklearn.base import clone
+
+from sklearn_kcm import KCMEnsemble
+
+TARGET_OF_LARGE = 0.99
+
+
+def routing_methods(task, seed, budget):
+    # the large model's outputs teach where it is at least this sure: the auto epsilon_
+    # (0.98-0.995 here) would keep almost none of them
+    common = dict(epsilon="auto", target_large_share=budget, distill_threshold=0.5, cv=task.cv,
+                  hint=None, random_state=seed)
+    return {
+        "cascade": KCMEnsemble(task.small, task.large, judge="small", distill=False, **common),
+        "MCM (MLP judge)": KCMEnsemble(task.small, task.large, task.judge("mlp", seed), **common),
+        "KCM (KAN judge)": KCMEnsemble(task.small, task.large, task.judge("kan", seed), **common),
+        "KCM, small_correct": KCMEnsemble(task.small, task.large, task.judge("kan", seed),
+                                          judge_target="small_correct", **common),
+    }
+
+
+def share_for(large_share, accuracy, target):
+    """Smallest share sent to the large model whose accuracy reaches ``target`` (NaN: never)."""
+    reached = np.flatnonzero(accuracy >= target - 1e-12)
+    return float(large_share[reached[0]]) if reached.size else float("nan")
+
+
+def _timed(function, *args):
+    start = time.perf_counter()
+    result = function(*args)
+    return result, time.perf_counter() - start
+
+
+def _timed_predict(task, model):
+    if task.forget is not None:
+        task.forget()
+    return _timed(model.predict, task.X_test)
+
+
+def _row(task, method, predictions, *, share, fit_s, predict_s):
+    correct = np.asarray(predictions) == task.y_test
+    row = dict(task=task.name, method=method, accuracy=float(correct.mean()),
+               large_share=float(share), fit_s=fit_s, predict_s=predict_s)
+    if task.groups is not None:
+        for group in ("many", "medium", "few"):
+            row[group] = float(correct[task.groups == group].mean())
+    return row
+
+
+def run_ladder(task, seed, budget, log=print):
+    """Rows of results (one dict per method) and the routing curves, for one seed."""
+    rows, curves = [], {}
+    members = {}
+    for method, model, share in (("small", task.small, 0.0), ("large", task.large, 1.0)):
+        log(f"    {method} ({getattr(task, method + '_name')})")
+        model = clone(model)
+        _, fit_s = _timed(model.fit, task.X_train, task.y_train)
+        predictions, predict_s = _timed_predict(task, model)
+        rows.append(_row(task, method, predictions, share=share, fit_s=fit_s, predict_s=predict_s))
+        members[method] = rows[-1]["accuracy"]
+    target = TARGET_OF_LARGE * members["large"]
+    for method, model in routing_methods(task, seed, budget).items():
+        log(f"    {method}")
+        _, fit_s = _timed(model.fit, task.X_train, task.y_train)
+        predictions, predict_s = _timed_predict(task, model)
+        row = _row(task, method, predictions, share=np.mean(model.route(task.X_test)),
+                   fit_s=fit_s, predict_s=predict_s)
+        thresholds, large_share, accuracy = model.routing_curve(task.X_test, task.y_test)
+        row["share_for_99"] = share_for(large_share, accuracy, target)
+        row["epsilon"] = float(model.epsilon_)
+        curves[method] = dict(large_share=large_share.tolist(), accuracy=accuracy.tolist(),
+                              thresholds=thresholds.tolist(), epsilon=float(model.epsilon_))
+        rows.append(row)
+        if method == "KCM (KAN judge)":
+            # the small model KCM keeps, on its own: what distillation did to it
+            distilled, small_predict_s = _timed_predict(task, model.small_)
+            rows.append(_row(task, "small + distillation", distilled, share=0.0,
+                             fit_s=float("nan"), predict_s=small_predict_s))
+    for row in rows:
+        row["seed"] = seed
+    return rows, curves

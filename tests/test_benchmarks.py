@@ -1,0 +1,82 @@
+"""The benchmark suite: its pieces work end to end, and the docs show what it wrote."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.tree import DecisionTreeClassifier
+
+from benchmarks._ladder import run_ladder, share_for
+from benchmarks._report import aggregate, render_markdown
+from benchmarks._tasks import Task, frequency_groups, long_tailed_counts
+
+RESULTS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
+
+
+def _iris_task():
+    X, y = load_iris(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.4, stratify=y,
+                                                        random_state=0)
+    return Task("iris", "iris", X_train, y_train, X_test, y_test,
+                LogisticRegression(C=0.01, max_iter=500),
+                DecisionTreeClassifier(max_depth=3, random_state=0),
+                "weak logistic regression", "decision tree", cv=3,
+                groups=np.where(y_test == 0, "many", np.where(y_test == 1, "medium", "few")))
+
+
+def test_ladder_runs_every_method_and_renders():
+    rows, curves = run_ladder(_iris_task(), seed=0, budget=0.3, log=lambda *_: None)
+    methods = [row["method"] for row in rows]
+    assert sorted(methods) == sorted([
+        "small", "large", "cascade", "MCM (MLP judge)", "KCM (KAN judge)",
+        "small + distillation", "KCM, small_correct"])
+    by_method = {row["method"]: row for row in rows}
+    assert by_method["small"]["large_share"] == 0 and by_method["large"]["large_share"] == 1
+    for method in curves:
+        row = by_method[method]
+        assert 0 <= row["large_share"] <= 1
+        # the curve's point at the operating threshold is the accuracy measured by predict
+        curve = curves[method]
+        at = np.searchsorted(curve["thresholds"], row["epsilon"], side="right") - 1
+        assert curve["accuracy"][at] == pytest.approx(row["accuracy"])
+        assert {"many", "medium", "few"} <= set(row)
+    results = dict(suite="quick", seeds=[0], budget=0.3, machine="test", command="test",
+                   seconds=1.0, rows=rows,
+                   tasks={"iris": dict(description="iris", small="s", large="l")})
+    table = render_markdown(results)
+    assert "| KCM (KAN judge) |" in table and "| few |" in table
+
+
+def test_share_for_reads_the_first_point_that_reaches_the_target():
+    share = np.array([0.0, 0.2, 0.5, 1.0])
+    accuracy = np.array([0.8, 0.9, 0.95, 0.94])
+    assert share_for(share, accuracy, 0.9) == 0.2
+    assert share_for(share, accuracy, 0.95) == 0.5
+    assert np.isnan(share_for(share, accuracy, 0.99))
+
+
+def test_mean_and_std_over_seeds():
+    rows = [dict(task="t", method="small", accuracy=a, seed=s) for s, a in enumerate([0.8, 0.9])]
+    mean, std = aggregate(rows)["t"]["small"]["accuracy"]
+    assert mean == pytest.approx(0.85) and std == pytest.approx(0.05)
+
+
+def test_long_tailed_counts_and_groups():
+    counts = long_tailed_counts(124, 10, 20)
+    assert counts[0] == 124 and counts[-1] == 6 and np.all(np.diff(counts) < 0)
+    assert list(frequency_groups(np.array([100, 40, 10]))) == ["many", "medium", "few"]
+
+
+@pytest.mark.parametrize("suite", sorted(p.name for p in RESULTS.glob("*") if p.is_dir()))
+def test_docs_tables_match_the_results_the_run_wrote(suite):
+    folder = RESULTS / suite
+    results = json.loads((folder / "results.json").read_text())
+    assert (folder / "results.md").read_text() == render_markdown(results)
+    for task in results["tasks"]:
+        assert (folder / f"{task}_routing.png").exists()
+    page = (RESULTS.parent / "benchmarks.md").read_text()
+    assert f"benchmarks/{suite}/results.md" in page
