@@ -1,8 +1,8 @@
 """Reproduce the paper's ladders offline: ``python -m benchmarks.run --suite quick|full``.
 
 Each task (vision: digits, MNIST; tabular: long-tailed digits; language:
-rotten-tomatoes snippets with a sentence encoder as the large model; and, with
-``--tasks llm`` or in ``full``, a small generative LM through LLMClassifier)
+rotten-tomatoes snippets with a sentence encoder as the large model, and a
+small generative LM through LLMClassifier on a subsample)
 runs the ladder small / large / small + distillation / cascade / MCM / KCM /
 KCM small_correct for each seed, and the run writes to ``--out/<suite>/``:
 
@@ -12,8 +12,9 @@ KCM small_correct for each seed, and the run writes to ``--out/<suite>/``:
   in the docs' benchmarks page;
 - ``<task>_routing.png``: the routing curves of the first seed.
 
-``quick`` (one seed, 4,000 snippets) takes about 6 minutes on 2 cores;
-``full`` (three seeds, all 12,808 snippets, the LLM variant) about 45.
+``quick`` (one seed, 4,000 snippets, 40 for the LM) takes about 8 minutes
+on 2 cores; ``full`` (three seeds, all 12,808 snippets, 200 for the LM) about
+45.
 Needs the ``bench`` extra: ``pip install -e '.[bench]'``.
 """
 
@@ -33,7 +34,7 @@ from ._report import draw_curves, render_markdown
 from ._tasks import TASKS
 
 SUITES = {
-    "quick": dict(seeds=[0], tasks=["digits", "mnist", "digits_lt", "rotten_tomatoes"]),
+    "quick": dict(seeds=[0], tasks=["digits", "mnist", "digits_lt", "rotten_tomatoes", "llm"]),
     "full": dict(seeds=[0, 1, 2], tasks=["digits", "mnist", "digits_lt", "rotten_tomatoes",
                                          "llm"]),
 }
