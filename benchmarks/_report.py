@@ -43,6 +43,7 @@ def aggregate(rows):
 
 def _cell(value, kind, with_std):
     mean, std = value
+    with_std = with_std and std > 0
     if math.isnan(mean):
         return "-" if kind != "share99" else "never"
     if kind in ("share", "share99"):
@@ -78,6 +79,16 @@ def _task_table(task, methods, with_std):
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def regenerate(folder):
+    """Rewrite ``results.md`` of a run folder from its ``results.json`` (no rerun)."""
+    import json
+    from pathlib import Path
+
+    folder = Path(folder)
+    results = json.loads((folder / "results.json").read_text())
+    (folder / "results.md").write_text(render_markdown(results))
 
 
 def render_markdown(results):

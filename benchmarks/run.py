@@ -14,7 +14,7 @@ KCM small_correct for each seed, and the run writes to ``--out/<suite>/``:
 
 ``quick`` (one seed, 4,000 snippets, 40 for the LM) takes about 8 minutes
 on 2 cores; ``full`` (three seeds, all 12,808 snippets, 200 for the LM) about
-45.
+42.
 Needs the ``bench`` extra: ``pip install -e '.[bench]'``.
 """
 
@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 
 from ._ladder import run_ladder
-from ._report import draw_curves, render_markdown
+from ._report import draw_curves, regenerate, render_markdown
 from ._tasks import TASKS
 
 SUITES = {
@@ -100,7 +100,12 @@ def main(argv=None):
     parser.add_argument("--budget", type=float, default=0.25,
                         help="share of inputs each routing method may send to the large model")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--render", type=Path, metavar="FOLDER",
+                        help="only rewrite FOLDER/results.md from its results.json")
     args = parser.parse_args(argv)
+    if args.render:
+        regenerate(args.render)
+        return 0
     run(args.suite, tasks=args.tasks.split(",") if args.tasks else None,
         seeds=[int(seed) for seed in args.seeds.split(",")] if args.seeds else None,
         budget=args.budget, out=args.out)
