@@ -5,7 +5,9 @@ include the markdown it produced, and a test renders it again from the JSON
 to check that the two still agree.
 """
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 
@@ -56,7 +58,7 @@ def _cell(value, kind, with_std):
     return text + (f" ± {std:.3f}" if with_std else "")
 
 
-def _task_table(task, methods, with_std):
+def _task_table(methods, with_std):
     grouped = any("few" in columns for columns in methods.values())
     large = methods.get("large", methods.get("LM, no hint"))
     header = ["method", "accuracy"] + (list(GROUPS) if grouped else []) + [
@@ -83,9 +85,6 @@ def _task_table(task, methods, with_std):
 
 def regenerate(folder):
     """Rewrite ``results.md`` of a run folder from its ``results.json`` (no rerun)."""
-    import json
-    from pathlib import Path
-
     folder = Path(folder)
     results = json.loads((folder / "results.json").read_text())
     (folder / "results.md").write_text(render_markdown(results))
@@ -98,17 +97,17 @@ def render_markdown(results):
     summary = aggregate(results["rows"])
     spread = " (mean ± std over seeds)" if with_std else ""
     lines = [
-        f"Suite `{results['suite']}`, seeds {', '.join(map(str, seeds))}, budget: "
-        f"{results['budget']:.0%} of the inputs to the large model{spread}. "
-        f"Run with `{results['command']}` in {results['seconds'] / 60:.1f} min "
-        f"({results['machine']}).",
+        (f"Suite `{results['suite']}`, seeds {', '.join(map(str, seeds))}, budget: "
+         f"{results['budget']:.0%} of the inputs to the large model{spread}. "
+         f"Run with `{results['command']}` in {results['seconds'] / 60:.1f} min "
+         f"({results['machine']})."),
         "",
     ]
     for task, methods in summary.items():
         info = results["tasks"][task]
         lines += [f"### {task}", "", info["description"] + ".",
                   f"Small: {info['small']}; large: {info['large']}.", ""]
-        lines += _task_table(task, methods, with_std)
+        lines += _task_table(methods, with_std)
         lines += ["", f"![routing curves of {task}]({task}_routing.png)", ""]
     return "\n".join(lines).rstrip() + "\n"
 

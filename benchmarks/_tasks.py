@@ -8,6 +8,7 @@ of the whole pipeline, not of one model.
 import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -161,8 +162,8 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
     forgets the test snippets before each timed predict.
     """
 
-    _model = None
-    _memo = {}
+    _model: ClassVar = None
+    _memo: ClassVar[dict] = {}
 
     def __init__(self, batch_size=64):
         self.batch_size = batch_size

@@ -8,11 +8,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import sklearn_kcm  # noqa: E402
+import sklearn_kcm
 
 project = "sklearn_kcm"
 author = "the sklearn_kcm developers"
-copyright = "2026, the sklearn_kcm developers"  # noqa: A001 - Sphinx's name
+copyright = "2026, the sklearn_kcm developers"
 version = release = sklearn_kcm.__version__
 
 extensions = [

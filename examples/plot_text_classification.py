@@ -17,13 +17,15 @@ import warnings
 
 import numpy as np
 import scipy
-import scipy.linalg  # noqa: F401 - submodules whose docstrings are read
-import scipy.optimize  # noqa: F401
-import scipy.stats  # noqa: F401
+
+# the submodules whose docstrings are read must be imported
+import scipy.linalg
+import scipy.optimize
+import scipy.stats
 import sklearn
-import sklearn.metrics  # noqa: F401
-import sklearn.preprocessing  # noqa: F401
-import sklearn.utils  # noqa: F401
+import sklearn.metrics
+import sklearn.preprocessing
+import sklearn.utils
 import torch
 
 

@@ -11,8 +11,8 @@ import pytest
 
 numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
-import sklearn_kcm  # noqa: E402
-from sklearn_kcm import llm, nn  # noqa: E402
+import sklearn_kcm
+from sklearn_kcm import llm, nn
 
 # Checks left out, as in scikit-learn: summaries may run past one line, sections
 # "See Also" and "Returns" of trivial methods, and parameter descriptions may
