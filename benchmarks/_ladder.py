@@ -63,15 +63,13 @@ def _row(task, method, predictions, *, share, fit_s, predict_s):
 def run_ladder(task, seed, budget, log=print):
     """Rows of results (one dict per method) and the routing curves, for one seed."""
     rows, curves = [], {}
-    members = {}
     for method, model, share in (("small", task.small, 0.0), ("large", task.large, 1.0)):
         log(f"    {method} ({getattr(task, method + '_name')})")
         model = clone(model)
         _, fit_s = _timed(model.fit, task.X_train, task.y_train)
         predictions, predict_s = _timed_predict(task, model)
         rows.append(_row(task, method, predictions, share=share, fit_s=fit_s, predict_s=predict_s))
-        members[method] = rows[-1]["accuracy"]
-    target = TARGET_OF_LARGE * members["large"]
+    target = TARGET_OF_LARGE * rows[1]["accuracy"]  # rows: small, large
     for method, model in routing_methods(task, seed, budget).items():
         log(f"    {method}")
         _, fit_s = _timed(model.fit, task.X_train, task.y_train)
