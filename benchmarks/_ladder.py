@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.base import clone
 
 from sklearn_kcm import KCMEnsemble
+from sklearn_kcm._routing import routing_curve
 
 TARGET_OF_LARGE = 0.99
 
@@ -36,6 +37,17 @@ def share_for(large_share, accuracy, target):
     """Smallest share sent to the large model whose accuracy reaches ``target`` (NaN: never)."""
     reached = np.flatnonzero(accuracy >= target - 1e-12)
     return float(large_share[reached[0]]) if reached.size else float("nan")
+
+
+def curve_with(model, X, y, large_predictions):
+    """The ensemble's routing curve, reusing the large model's answers on X.
+
+    ``KCMEnsemble.routing_curve`` would ask the large model about all of X once
+    more; the benchmark already has those answers (the same fitted model, the
+    same inputs), and the large model is the expensive part of every run.
+    """
+    small_correct = model.small_.predict(X) == y
+    return routing_curve(model.confidence(X), small_correct, np.asarray(large_predictions) == y)
 
 
 def _timed(function, *args):
@@ -62,13 +74,14 @@ def _row(task, method, predictions, *, share, fit_s, predict_s):
 
 def run_ladder(task, seed, budget, log=print):
     """Rows of results (one dict per method) and the routing curves, for one seed."""
-    rows, curves = [], {}
+    rows, curves, predictions_of = [], {}, {}
     for method, model, share in (("small", task.small, 0.0), ("large", task.large, 1.0)):
         log(f"    {method} ({getattr(task, method + '_name')})")
         model = clone(model)
         _, fit_s = _timed(model.fit, task.X_train, task.y_train)
-        predictions, predict_s = _timed_predict(task, model)
-        rows.append(_row(task, method, predictions, share=share, fit_s=fit_s, predict_s=predict_s))
+        predictions_of[method], predict_s = _timed_predict(task, model)
+        rows.append(_row(task, method, predictions_of[method], share=share, fit_s=fit_s,
+                         predict_s=predict_s))
     target = TARGET_OF_LARGE * rows[1]["accuracy"]  # rows: small, large
     for method, model in routing_methods(task, seed, budget).items():
         log(f"    {method}")
@@ -76,7 +89,8 @@ def run_ladder(task, seed, budget, log=print):
         predictions, predict_s = _timed_predict(task, model)
         row = _row(task, method, predictions, share=np.mean(model.route(task.X_test)),
                    fit_s=fit_s, predict_s=predict_s)
-        thresholds, large_share, accuracy = model.routing_curve(task.X_test, task.y_test)
+        thresholds, large_share, accuracy = curve_with(model, task.X_test, task.y_test,
+                                                       predictions_of["large"])
         row["share_for_99"] = share_for(large_share, accuracy, target)
         row["epsilon"] = float(model.epsilon_)
         curves[method] = dict(large_share=large_share.tolist(), accuracy=accuracy.tolist(),

@@ -20,7 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn_kcm import KCMEnsemble, LLMClassifier
 from sklearn_kcm.llm import TransformersLM
 
-from ._ladder import TARGET_OF_LARGE, share_for
+from ._ladder import TARGET_OF_LARGE, curve_with, share_for
 from ._tasks import _tfidf, load_snippets
 
 N_TEST = {"quick": 40, "full": 200}
@@ -58,19 +58,20 @@ def run_llm(suite, seed, budget, log=print):
         predictions = predict()
         predict_s = time.perf_counter() - start
         return dict(task="llm", method=method, accuracy=float(np.mean(predictions == y_test)),
-                    large_share=float(share), fit_s=fit_seconds, predict_s=predict_s, seed=seed)
+                    large_share=float(share), fit_s=fit_seconds, predict_s=predict_s,
+                    seed=seed), predictions
 
     hint = small.predict_proba(X_test)
-    results = [
-        row("small", lambda: small.predict(X_test), 0.0, fit_s),
-        row("LM, no hint", lambda: large.predict(X_test), 1.0),
-        row("LM + hint", lambda: large.predict(X_test, hint=hint), 1.0),
-        row("cascade + hint", lambda: cascade.predict(X_test), np.mean(cascade.route(X_test))),
-    ]
-    thresholds, large_share, accuracy = cascade.routing_curve(X_test, y_test)
-    results[-1]["share_for_99"] = share_for(large_share, accuracy,
-                                            TARGET_OF_LARGE * results[1]["accuracy"])
-    results[-1]["epsilon"] = float(cascade.epsilon_)
+    small_row, _ = row("small", lambda: small.predict(X_test), 0.0, fit_s)
+    plain_row, _ = row("LM, no hint", lambda: large.predict(X_test), 1.0)
+    hinted_row, hinted = row("LM + hint", lambda: large.predict(X_test, hint=hint), 1.0)
+    cascade_row, _ = row("cascade + hint", lambda: cascade.predict(X_test),
+                         np.mean(cascade.route(X_test)))
+    results = [small_row, plain_row, hinted_row, cascade_row]
+    thresholds, large_share, accuracy = curve_with(cascade, X_test, y_test, hinted)
+    cascade_row["share_for_99"] = share_for(large_share, accuracy,
+                                            TARGET_OF_LARGE * plain_row["accuracy"])
+    cascade_row["epsilon"] = float(cascade.epsilon_)
     curves = {"cascade + hint": dict(thresholds=thresholds.tolist(),
                                      large_share=large_share.tolist(),
                                      accuracy=accuracy.tolist(), epsilon=float(cascade.epsilon_))}
