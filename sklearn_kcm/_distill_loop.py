@@ -18,7 +18,7 @@ from ._routing import route_to_large, top_probability
 class DistillationLoop:
     """Teacher selection and distillation rounds; expects KCMEnsemble's attributes."""
 
-    def _teacher_rows(self, X, routed, small_proba, judge_proba, teacher_models):
+    def _teacher_rows(self, X, routed, small_proba, teacher_models):
         """Rows and probabilities of the teachers in ``distill`` for one pass."""
         teachers = self._teachers()
         threshold = self.epsilon_ if self.distill_threshold is None else self.distill_threshold
@@ -32,7 +32,7 @@ class DistillationLoop:
         if "judge" in teachers:
             easy = np.flatnonzero(~routed)
             rows.append(easy)
-            probas.append(judge_proba[easy])
+            probas.append(self._judge_proba(_safe_indexing(X, easy), small_proba[easy]))
         return np.concatenate(rows), np.vstack(probas)
 
     def _teachers(self):
@@ -42,14 +42,7 @@ class DistillationLoop:
             return {"large"}
         return {"judge"} if self.distill == "judge" else {"large", "judge"}
 
-    def _distill(self, X, y, sample_weight, cv, small_oof, large_fit_params):
-        fitted = []
-
-        def teachers():  # fitted once, on the first round that routes anything
-            if not fitted:
-                fitted.extend(self._fit_teachers(X, y, cv, small_oof, large_fit_params))
-            return fitted
-
+    def _distill(self, X, y, sample_weight, teachers):
         for round_ in range(self.distill_rounds):
             record, _ = self._distillation_pass(X, y, sample_weight, teachers,
                                                 epochs=self.distill_epochs)
@@ -67,10 +60,9 @@ class DistillationLoop:
         even when no teacher speaks.
         """
         small_proba = self.small_.predict_proba(X)
-        confidence, judge_proba = self._confidence(X, small_proba)
-        routed = route_to_large(confidence, self.epsilon_)
+        routed = route_to_large(self._confidence(X, small_proba), self.epsilon_)
         models = teachers() if routed.any() and "large" in self._teachers() else None
-        rows, probas = self._teacher_rows(X, routed, small_proba, judge_proba, models)
+        rows, probas = self._teacher_rows(X, routed, small_proba, models)
         record = {"round": len(self.distillation_), "large_samples": int(routed.sum()),
                   "teacher_samples": int(rows.size), "method": None}
         if rows.size or incremental:

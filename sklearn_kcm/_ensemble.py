@@ -29,6 +29,14 @@ from ._compat import (
     _safe_indexing,
 )
 from ._distill_loop import DistillationLoop
+from ._judge_input import (
+    JUDGE_INPUTS,
+    JUDGE_TARGETS,
+    confidence_from_proba,
+    judge_features,
+    judge_labels,
+    routing_quality,
+)
 from ._kan_classifier import KANJudgeClassifier
 from ._ledger import CostLedger
 from ._routing import (
@@ -77,11 +85,26 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         inputs goes to the large model (see Notes).
     target_large_share : float in (0, 1] or None, default=None
         With ``epsilon="auto"``: the share of inputs the large model may see.
-    judge_target : {"task", "small_correct"}, default="task"
-        What the judge learns: the task labels (the paper; ``C_x`` is its top
-        probability), or whether the small model is right on out-of-fold
-        predictions (``C_x`` is the probability that it is: a learned deferral
-        rule).
+    judge_input : {"auto", "X", "small", "both"}, default="auto"
+        What the judge reads: the inputs (``"X"``, the paper's ``F_j(x)``),
+        the small model's answer (``"small"``: its log-probabilities, the
+        log-margin of its two top classes and its entropy; out of fold in
+        ``fit``), or both. ``"auto"`` is ``"both"`` for numeric X and
+        ``"small"`` for anything else (text, dicts...), so the default judge
+        works whatever the small model reads.
+    judge_target : {"small_correct", "gain", "task"}, default="small_correct"
+        What the judge learns, from out-of-fold answers: whether the small
+        model is right (``C_x = P(right)``: a learned deferral rule), whether
+        routing would not help (``"gain"``: ``C_x = 1 - P(the large model is
+        right where the small one is wrong)``; needs out-of-fold answers of the
+        large model on every training row, so ``cv`` more large fits, or one
+        call on the training data for a prefit or LLM large model), or the task
+        labels (the paper; ``C_x`` is the judge's top probability).
+    judge_fallback : bool, default=True
+        Compare, on out-of-fold scores of the training data, the routing of the
+        judge with the small model's own top probability (the cascade); when
+        the judge routes worse, route by the small model's confidence instead
+        (``routing_by_ == "small"``). Costs ``cv`` more judge fits.
     hint : {"auto", "features"} or None, default="auto"
         How the small model's answer reaches the large model. ``"auto"``:
         passed as ``hint=`` (its probability matrix) to a large model whose
@@ -110,8 +133,9 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
     cv : int, cross-validation generator or iterable, default=5
         Folds for the out-of-fold predictions that keep training signals
         honest: the large model's teacher outputs (when the ensemble fits the
-        large model itself), the small probabilities of ``hint="features"``
-        and the correctness labels of ``judge_target="small_correct"``.
+        large model itself), the small probabilities the judge reads and
+        learns from and that ``hint="features"`` appends, and the judge
+        confidences of ``epsilon="auto"`` and ``judge_fallback``.
     random_state : int, RandomState instance or None, default=None
         Seeds the default judge.
     verbose : int, default=0
@@ -123,6 +147,17 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         The fitted members.
     judge_ : classifier or None
         The fitted judge (None when ``judge="small"``).
+    judge_input_ : str
+        What the judge reads: ``"X"``, ``"small"`` or ``"both"``.
+    routing_by_ : {"judge", "small"}
+        What ``C_x`` is at predict time: the judge's confidence, or the small
+        model's top probability (``judge="small"``, or the judge routed worse
+        out of fold and ``judge_fallback`` fell back).
+    routing_quality_ : dict or None
+        With ``judge_fallback`` and a judge: the mean out-of-fold accuracy over
+        shares sent to the large model in [0, 0.5] of ``"judge"`` and of
+        ``"small"`` (the cascade). Where the large model's out-of-fold answers
+        are unknown, it is taken to be right on every row.
     classes_ : ndarray of shape (n_classes,)
     epsilon_ : float
         The threshold in use: ``epsilon``, or the one fitted for
@@ -178,7 +213,9 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         "judge": [None, StrOptions({"small"}), HasMethods(["fit", "predict_proba"])],
         "epsilon": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
         "target_large_share": [None, Interval(Real, 0, 1, closed="right")],
-        "judge_target": [StrOptions({"task", "small_correct"})],
+        "judge_input": [StrOptions({"auto", *JUDGE_INPUTS})],
+        "judge_target": [StrOptions(set(JUDGE_TARGETS))],
+        "judge_fallback": ["boolean"],
         "hint": [None, StrOptions({"auto", "features"})],
         "distill": ["boolean", StrOptions({"large", "judge", "both"})],
         "distill_threshold": [None, Interval(Real, 0, 1, closed="both")],
@@ -199,7 +236,9 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         *,
         epsilon=0.98,
         target_large_share=None,
-        judge_target="task",
+        judge_input="auto",
+        judge_target="small_correct",
+        judge_fallback=True,
         hint="auto",
         distill="large",
         distill_threshold=None,
@@ -216,7 +255,9 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         self.judge = judge
         self.epsilon = epsilon
         self.target_large_share = target_large_share
+        self.judge_input = judge_input
         self.judge_target = judge_target
+        self.judge_fallback = judge_fallback
         self.hint = hint
         self.distill = distill
         self.distill_threshold = distill_threshold
@@ -260,13 +301,11 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         self.classes_ = unique_labels(y)
         self.ledger_ = ledger = CostLedger()
         cv = check_cv(self.cv, y, classifier=True)
-        auto = self.epsilon == "auto"
-        need_oof_small = (self.hint == "features" or self.judge_target == "small_correct"
-                          or (auto and self.judge == "small"))
+        self.judge_input_ = self._resolve_judge_input(X)
         small_oof = (
             cross_val_predict(clone(self.small), X, y, cv=cv, method="predict_proba",
                               params=routed.small.fit)
-            if need_oof_small else None
+            if self._needs_small_oof() else None
         )
 
         self.small_ = clone(self.small)
@@ -279,22 +318,67 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
             self.large_.fit(self._large_input(X, small_oof), y, **routed.large.fit)
         check_same_classes(self.classes_, self.large_, "large")
 
-        self.judge_ = self._judge_template()
-        judge_labels = y
-        if self.judge_target == "small_correct":
-            judge_labels = self.classes_[np.argmax(small_oof, axis=1)] == y
-        if self.judge_ is not None:
-            with ledger.timer("fit_judge"):
-                self.judge_.fit(X, judge_labels, **routed.judge.fit)
-        self.epsilon_ = float(self.epsilon) if not auto else threshold_for_share(
-            self._out_of_fold_confidence(X, judge_labels, cv, small_oof, routed),
-            self.target_large_share,
+        teacher_models = []
+
+        def teachers():  # fitted once, when first needed (judge target "gain" or distillation)
+            if not teacher_models:
+                teacher_models.extend(self._fit_teachers(X, y, cv, small_oof, routed.large.fit))
+            return teacher_models
+
+        oof_confidence = self._fit_judge(X, y, cv, small_oof, teachers, routed)
+        self.epsilon_ = (
+            threshold_for_share(oof_confidence, self.target_large_share)
+            if self.epsilon == "auto" else float(self.epsilon)
         )
 
         self.distillation_ = []
         if self.distill:
-            self._distill(X, y, sample_weight, cv, small_oof, routed.large.fit)
+            self._distill(X, y, sample_weight, teachers)
         return self
+
+    def _fit_judge(self, X, y, cv, small_oof, teachers, routed):
+        """Fit the judge on out-of-fold signals, choose what routes; out-of-fold ``C_x``.
+
+        Returns the out-of-fold confidences of whatever routes (None when
+        neither ``epsilon="auto"`` nor the fallback needs them).
+        """
+        small_correct = (None if small_oof is None
+                         else self.classes_[np.argmax(small_oof, axis=1)] == y)
+        large_correct = None
+        if self.judge_target == "gain" and self.judge != "small":
+            large_oof = self._teacher_proba(teachers(), X, np.arange(len(y)), small_oof)
+            large_correct = self.classes_[np.argmax(large_oof, axis=1)] == y
+        self.judge_ = self._judge_template()
+        self.routing_by_ = "small" if self.judge_ is None else "judge"
+        self.routing_quality_ = None
+        auto = self.epsilon == "auto"
+        if self.judge_ is None:
+            return top_probability(small_oof) if auto else None
+        features = judge_features(X, small_oof, self.judge_input_)
+        labels = judge_labels(self.judge_target, y, small_correct, large_correct)
+        with self.ledger_.timer("fit_judge"):
+            self.judge_.fit(features, labels, **routed.judge.fit)
+        if not (auto or self.judge_fallback):
+            return None
+        judge_oof = cross_val_predict(self._judge_template(), features, labels, cv=cv,
+                                      method="predict_proba", params=routed.judge.fit)
+        oof_confidence = confidence_from_proba(judge_oof, np.unique(labels), self.judge_target)
+        if not self.judge_fallback:
+            return oof_confidence
+        # where the large model's out-of-fold answers are unknown, count it right
+        large_right = np.ones(len(y), dtype=bool) if large_correct is None else large_correct
+        small_confidence = top_probability(small_oof)
+        self.routing_quality_ = {
+            "judge": routing_quality(oof_confidence, small_correct, large_right),
+            "small": routing_quality(small_confidence, small_correct, large_right),
+        }
+        if self.routing_quality_["judge"] < self.routing_quality_["small"]:
+            self.routing_by_ = "small"
+            if self.verbose:
+                print("[KCMEnsemble] the judge routes worse than the small model's confidence "
+                      f"out of fold ({self.routing_quality_}); routing by the small model")
+            return small_confidence
+        return oof_confidence
 
     @available_if(_small_learns_incrementally)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -347,10 +431,14 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
             epochs=1, incremental=True,
         )
         if self.judge_ is not None and hasattr(self.judge_, "partial_fit"):
-            labels = y if self.judge_target == "task" else (
-                self.classes_[np.argmax(small_proba, axis=1)] == y)
+            # the small model's answers on the batch are honest (it had not seen
+            # it); the large model's are known only where it was asked, so the
+            # "gain" judge takes it to be right, and learns where the small one is
+            small_correct = self.classes_[np.argmax(small_proba, axis=1)] == y
+            labels = judge_labels(self.judge_target, y, small_correct,
+                                  np.ones_like(small_correct))
             with self.ledger_.timer("fit_judge"):
-                self.judge_.partial_fit(X, labels)
+                self.judge_.partial_fit(judge_features(X, small_proba, self.judge_input_), labels)
         return self
 
     def _check_targets(self, X, y):
@@ -361,13 +449,16 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         check_classification_targets(y)
         return y
 
-    def _out_of_fold_confidence(self, X, target, cv, small_oof, routed):
-        """``C_x`` of each training row from a judge that did not see it."""
-        if self.judge_ is None:
-            return top_probability(small_oof)
-        judge_oof = cross_val_predict(self._judge_template(), X, target, cv=cv,
-                                      method="predict_proba", params=routed.judge.fit)
-        return self._judge_confidence(judge_oof, np.unique(target))
+    def _resolve_judge_input(self, X):
+        if self.judge_input != "auto":
+            return self.judge_input
+        return "both" if _is_numeric(X) else "small"
+
+    def _needs_small_oof(self):
+        judge_reads_or_learns_small = self.judge != "small" and (
+            self.judge_fallback or self.judge_input_ != "X" or self.judge_target != "task")
+        return (self.hint == "features" or judge_reads_or_learns_small
+                or (self.epsilon == "auto" and self.judge == "small"))
 
     def _check_params_together(self, X):
         auto, share = self.epsilon == "auto", self.target_large_share
@@ -382,6 +473,13 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
                 "hint='features' appends the small model's probabilities to X as columns, "
                 "so X must be numeric. For text or other inputs use hint='auto' with a "
                 "large model that takes `hint` in predict_proba (e.g. LLMClassifier)."
+            )
+        if self.judge_input == "both" and not _is_numeric(X):
+            raise ValueError(
+                "judge_input='both' appends the small model's answer to X as columns, so X "
+                "must be numeric. For text or other inputs use judge_input='small' (the "
+                "small model's answer; 'auto' picks it), or judge_input='X' with a judge "
+                "Pipeline that turns X into numbers."
             )
         teachers = self._teachers()
         if "judge" in teachers and (self.judge == "small" or self.judge_target != "task"):
@@ -412,19 +510,15 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         return routed
 
     def _confidence(self, X, small_proba):
-        """``C_x`` for every row of X, and the judge's probabilities (or None)."""
-        if self.judge_ is None:
-            return top_probability(small_proba), None
+        """``C_x`` for every row of X, given the small model's probabilities on it."""
+        if self.routing_by_ == "small":
+            return top_probability(small_proba)
         with self.ledger_.timer("predict_judge"):
-            judge_proba = self.judge_.predict_proba(X)
-        return self._judge_confidence(judge_proba, self.judge_.classes_), judge_proba
+            judge_proba = self._judge_proba(X, small_proba)
+        return confidence_from_proba(judge_proba, self.judge_.classes_, self.judge_target)
 
-    def _judge_confidence(self, judge_proba, judge_classes):
-        if self.judge_target == "task":
-            return top_probability(judge_proba)
-        # P(small model is right); a judge that only ever saw one outcome is sure of it
-        right = np.flatnonzero(judge_classes == True)  # numpy bools: `is` would not do
-        return judge_proba[:, right[0]] if right.size else np.zeros(len(judge_proba))
+    def _judge_proba(self, X, small_proba):
+        return self.judge_.predict_proba(judge_features(X, small_proba, self.judge_input_))
 
     def _large_input(self, X, small_proba):
         if self.hint != "features":
@@ -476,7 +570,7 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         (X,) = indexable(X)
         with self.ledger_.timer("predict_small"):
             small_proba = self.small_.predict_proba(X)
-        return X, small_proba, self._confidence(X, small_proba)[0]
+        return X, small_proba, self._confidence(X, small_proba)
 
     def route(self, X):
         """Which inputs go to the large model: ``confidence(X) <= epsilon_``.

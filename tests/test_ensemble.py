@@ -224,7 +224,7 @@ def test_text_inputs_with_pipelines():
         make_pipeline(TfidfVectorizer(), LogisticRegression()),
         make_pipeline(TfidfVectorizer(ngram_range=(1, 2)), RandomForestClassifier(random_state=0)),
         judge=make_pipeline(TfidfVectorizer(), KANJudgeClassifier(**QUICK_JUDGE)),
-        epsilon=0.9, cv=3,
+        judge_input="X", epsilon=0.9, cv=3,
     ).fit(texts, labels)
     assert set(kcm.predict(texts[:20])) <= {"money", "sport"}
     assert kcm.score(texts, labels) > 0.8

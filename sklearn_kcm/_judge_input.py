@@ -1,0 +1,122 @@
+"""Pure functions: what the judge reads and what it learns.
+
+The judge of the paper reads only ``x``. The small model's answer on ``x`` is
+the best single signal of whether that answer is wrong, and it is numeric
+whatever ``x`` is (text, dicts, images), so the judge may also read it:
+
+- ``"X"``: the inputs (the paper's ``F_j(x)``; numeric X only);
+- ``"small"``: the small model's class probabilities, as log-probabilities,
+  plus three summaries of them (log of one minus the top probability, the
+  log-margin between the two most likely classes and the entropy). Logs
+  spread the values that crowd near 0 and 1, where the routing decisions lie;
+- ``"both"``: the two side by side.
+
+And what it learns (``C_x`` is high where the small model should answer):
+
+- ``"task"``: the task labels; ``C_x`` is the judge's top probability;
+- ``"small_correct"``: whether the small model is right; ``C_x = P(right)``;
+- ``"gain"``: whether routing would *not* help, i.e. not (large right and small
+  wrong); ``C_x = 1 - P(the large model fixes the small one's mistake)``.
+
+In ``fit`` the small (and large) model answers that the judge learns from are
+out of fold: a model's answers on its own training rows are overconfident and
+would teach the judge that the small model is always right.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._routing import routing_curve
+
+JUDGE_INPUTS = ("X", "small", "both")
+JUDGE_TARGETS = ("task", "small_correct", "gain")
+_LOG_FLOOR = 1e-6
+
+
+def probability_features(proba):
+    """Features of the small model's answer: log-probabilities and their summaries.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n_samples, n_classes)
+        Class probabilities.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_classes + 3)
+        ``log(p)`` per class, ``log(1 - top)``, ``log(top) - log(second)``
+        and the entropy, logs floored at 1e-6.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> probability_features(np.array([[0.5, 0.5], [0.9, 0.1]])).shape
+    (2, 5)
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    log_proba = np.log(np.clip(proba, _LOG_FLOOR, 1.0))
+    ordered = np.sort(log_proba, axis=1)
+    top = np.max(proba, axis=1)
+    entropy = -np.sum(proba * np.log(np.clip(proba, 1e-12, 1.0)), axis=1)
+    return np.column_stack([
+        log_proba,
+        np.log(np.clip(1.0 - top, _LOG_FLOOR, 1.0)),
+        ordered[:, -1] - ordered[:, -2],
+        entropy,
+    ])
+
+
+def judge_features(X, small_proba, judge_input):
+    """The judge's input matrix for ``judge_input`` in ``{"X", "small", "both"}``."""
+    if judge_input == "X":
+        return X
+    answer = probability_features(small_proba)
+    if judge_input == "small":
+        return answer
+    if sp.issparse(X):
+        return sp.hstack([X, sp.csr_matrix(answer)], format="csr")
+    if hasattr(X, "iloc"):
+        X = X.to_numpy()
+    return np.hstack([np.asarray(X, dtype=np.float64), answer])
+
+
+def judge_labels(target, y, small_correct=None, large_correct=None):
+    """What the judge learns: the task labels, or booleans (True: the small model may answer)."""
+    if target == "task":
+        return y
+    if target == "small_correct":
+        return np.asarray(small_correct, dtype=bool)
+    return ~(np.asarray(large_correct, dtype=bool) & ~np.asarray(small_correct, dtype=bool))
+
+
+def confidence_from_proba(judge_proba, judge_classes, target):
+    """``C_x`` from the judge's probabilities: top probability (task) or P(True)."""
+    if target == "task":
+        return np.max(judge_proba, axis=1)
+    # a judge that only ever saw one outcome is sure of it
+    true = np.flatnonzero(judge_classes == True)  # numpy bools: `is` would not do
+    if true.size:
+        return judge_proba[:, true[0]]
+    return np.zeros(len(judge_proba))
+
+
+def routing_quality(confidence, small_correct, large_correct, max_share=0.5):
+    """Mean accuracy of the routing over shares sent to the large model in [0, max_share].
+
+    The area under the routing curve where budgets lie, divided by its width:
+    two confidences are compared by it on the same samples (higher is better).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> small_right, large_right = np.array([1, 1, 0, 0]), np.array([1, 1, 1, 1])
+    >>> good, bad = np.array([0.9, 0.8, 0.2, 0.1]), np.array([0.1, 0.2, 0.8, 0.9])
+    >>> bool(routing_quality(good, small_right, large_right)
+    ...      > routing_quality(bad, small_right, large_right))
+    True
+    """
+    _, share, accuracy = routing_curve(confidence, small_correct, large_correct)
+    grid = np.linspace(0.0, max_share, 51)
+    # the accuracy at a share is that of the largest routing that does not exceed it
+    at = accuracy[np.searchsorted(share, grid, side="right") - 1]
+    return float(np.mean(at))
