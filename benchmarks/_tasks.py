@@ -13,8 +13,9 @@ from typing import ClassVar
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_breast_cancer, load_digits, make_classification
 from sklearn.decomposition import PCA, TruncatedSVD
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
@@ -221,9 +222,37 @@ def rotten_tomatoes(suite, seed):
     )
 
 
+# -- tabular ------------------------------------------------------------------------
+
+def breast_cancer(suite, seed):
+    X, y = load_breast_cancer(return_X_y=True)
+    X_train, X_test, y_train, y_test = _split(X, y, seed, 0.3)
+    small = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=2000))
+    large = RandomForestClassifier(300, random_state=seed)
+    return Task("breast_cancer", "scikit-learn's breast cancer (569 rows, 30 features, 2 classes)",
+                X_train, y_train, X_test, y_test, small, large,
+                "logistic regression (C=0.01)", "random forest (300 trees)")
+
+
+def clusters(suite, seed):
+    # a linear small model cannot follow several clusters per class; where it fails is
+    # a region of the input space, which a judge reading X can learn and a confidence cannot
+    X, y = make_classification(8000, 20, n_informative=8, n_redundant=4, n_clusters_per_class=4,
+                               flip_y=0.01, random_state=seed)
+    X_train, X_test, y_train, y_test = _split(X, y, seed, 0.3)
+    small = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    large = HistGradientBoostingClassifier(random_state=seed)
+    return Task("clusters", "synthetic tabular data (make_classification: 8,000 rows, 20 "
+                "features, 4 clusters per class, 1% label noise)",
+                X_train, y_train, X_test, y_test, small, large,
+                "logistic regression", "histogram gradient boosting")
+
+
 TASKS = {
     "digits": digits,
     "mnist": mnist,
     "digits_lt": digits_long_tailed,
     "rotten_tomatoes": rotten_tomatoes,
+    "breast_cancer": breast_cancer,
+    "clusters": clusters,
 }

@@ -1,5 +1,6 @@
 """KCMEnsemble: a judge routes each input to a small or a large classifier."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -327,7 +328,7 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
 
         oof_confidence = self._fit_judge(X, y, cv, small_oof, teachers, routed)
         self.epsilon_ = (
-            threshold_for_share(oof_confidence, self.target_large_share)
+            self._epsilon_for_budget(oof_confidence)
             if self.epsilon == "auto" else float(self.epsilon)
         )
 
@@ -448,6 +449,22 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         check_consistent_length(X, y)
         check_classification_targets(y)
         return y
+
+    def _epsilon_for_budget(self, oof_confidence):
+        """``epsilon_`` for ``target_large_share``; warns when ties keep it out of reach."""
+        target = self.target_large_share
+        epsilon = threshold_for_share(oof_confidence, target)
+        share = float(np.mean(route_to_large(oof_confidence, epsilon)))
+        if abs(share - target) > 0.02 + 0.25 * target:
+            warnings.warn(
+                f"epsilon='auto' cannot meet target_large_share={target:g}: the out-of-fold "
+                f"confidences tie (only {np.unique(oof_confidence).size} distinct values), so "
+                f"the nearest threshold sends {share:.0%} of the training rows to the large "
+                "model. The routing is too sure of itself (e.g. the small model is right on "
+                "every training row): give a float epsilon, more data, or another judge.",
+                UserWarning, stacklevel=3,
+            )
+        return epsilon
 
     def _resolve_judge_input(self, X):
         if self.judge_input != "auto":

@@ -32,20 +32,30 @@ def check_same_classes(classes, member, name):
 def threshold_for_share(confidence, share):
     """The ``epsilon`` that sends a fraction ``share`` of these samples to the large model.
 
-    Samples with ``C <= epsilon`` go to the large model; epsilon is the
-    ``ceil(share * n)``-th smallest confidence, so at least that many samples go
-    (more when confidences tie at it).
+    Samples with ``C <= epsilon`` go to the large model. Without ties epsilon
+    is the ``ceil(share * n)``-th smallest confidence. When confidences tie at
+    that value, every threshold routes either all of the tied samples or none
+    of them: the one whose share is nearer ``share`` is returned (ties go to
+    the smaller share, so a budget is not overspent on a tie).
 
     Examples
     --------
     >>> threshold_for_share(np.array([0.2, 0.9, 0.5, 0.7]), 0.5)
     0.5
+    >>> threshold_for_share(np.array([1.0, 1.0, 1.0, 0.4]), 0.5)  # 1.0 would send all
+    0.4
     """
     ordered = np.sort(np.asarray(confidence, dtype=np.float64))
-    count = int(np.ceil(share * len(ordered)))
+    n = len(ordered)
+    count = int(np.ceil(share * n))
     if count == 0:
         return float(np.nextafter(ordered[0], -np.inf))
-    return float(ordered[count - 1])
+    value = ordered[count - 1]
+    below = int(np.searchsorted(ordered, value, side="left"))  # routed without the ties
+    with_ties = int(np.searchsorted(ordered, value, side="right"))
+    if with_ties - count <= count - below:
+        return float(value)
+    return float(ordered[below - 1]) if below else float(np.nextafter(value, -np.inf))
 
 
 def routing_curve(confidence, small_correct, large_correct):

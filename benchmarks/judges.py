@@ -1,0 +1,201 @@
+"""Does the judge earn its place? ``python -m benchmarks.judges [--seeds 0,1,2]``.
+
+Every judge against the small model's own confidence (the cascade), on every
+task of the suite and two tabular sets, at equal share sent to the large model.
+For each task and seed the large model is fitted once and shared, frozen, by
+every ensemble (routing does not change it); only the ``gain`` target fits its
+own, for the large model's out-of-fold answers it learns from. Distillation is
+off: this measures routing alone.
+
+Columns, read on the held-out routing curve of each ensemble: the share of
+inputs sent to the large model for 99% of its accuracy, the accuracy at 10%,
+20% and 30% sent, and the mean accuracy over shares in [0, 0.5] (the area
+under the curve where budgets lie). ``routed by`` says how often the default's
+fallback chose the small model's confidence over its judge.
+
+Writes ``docs/benchmarks/judges/results.json`` and ``results.md``.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.frozen import FrozenEstimator
+
+from sklearn_kcm import KANJudgeClassifier, KCMEnsemble, MLPJudgeClassifier
+from sklearn_kcm._routing import routing_curve
+from sklearn_kcm.nn import KAN
+
+from ._ladder import TARGET_OF_LARGE, share_for
+from ._tasks import TASKS
+
+TASK_NAMES = ["digits", "mnist", "digits_lt", "rotten_tomatoes", "breast_cancer", "clusters"]
+SHARES = (0.1, 0.2, 0.3)
+BUDGET = 0.2
+OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "judges"
+
+
+def matched_mlp_width(task):
+    """Hidden width of a one-layer MLP judge with as many parameters as the default KAN judge.
+
+    The default judge reads X (when numeric) and the small model's answer
+    (``n_classes + 3`` numbers), and learns a yes/no target.
+    """
+    n_classes = len(np.unique(task.y_train))
+    numeric = isinstance(task.X_train, np.ndarray) and task.X_train.dtype.kind == "f"
+    n_inputs = (task.X_train.shape[1] if numeric else 0) + n_classes + 3
+    default = KANJudgeClassifier()
+    kan = KAN([n_inputs, *default.hidden_layer_sizes, 2], grid_size=default.grid_size,
+              spline_order=default.spline_order)
+    n_parameters = sum(p.numel() for p in kan.parameters())
+    # an MLP n_inputs -> h -> 2 has (n_inputs + 1) h + 2 (h + 1) parameters
+    return max(1, round((n_parameters - 2) / (n_inputs + 3))), n_parameters
+
+
+def judges(task, seed, mlp_width):
+    """The ensembles compared on one task: name -> KCMEnsemble (large model unset)."""
+    routing_only = dict(epsilon="auto", target_large_share=BUDGET, distill=False, cv=task.cv,
+                        hint=None, random_state=seed)
+    no_fallback = dict(routing_only, judge_fallback=False)
+    kan = KANJudgeClassifier(random_state=seed)
+    mlp = MLPJudgeClassifier((mlp_width,), random_state=seed)
+    return {
+        "cascade": dict(judge="small", **routing_only),
+        "KCM default": dict(judge=None, **routing_only),
+        "KCM, no fallback": dict(judge=kan, **no_fallback),
+        "KCM, reads small only": dict(judge=kan, judge_input="small", **no_fallback),
+        "KCM, gain target": dict(judge=kan, judge_target="gain", **no_fallback),
+        "KCM, paper (X, task)": dict(judge=task.judge("kan", seed), judge_input="X",
+                                     judge_target="task", **no_fallback),
+        "MCM, params matched": dict(judge=mlp, **no_fallback),
+        "MCM, paper (X, task)": dict(judge=task.judge("mlp", seed), judge_input="X",
+                                     judge_target="task", **no_fallback),
+        "GBM judge (reference)": dict(judge=HistGradientBoostingClassifier(random_state=seed),
+                                      **no_fallback),
+    }
+
+
+def curve_metrics(confidence, small_correct, large_correct, target):
+    _, share, accuracy = routing_curve(confidence, small_correct, large_correct)
+    at = [float(accuracy[np.searchsorted(share, s, side="right") - 1]) for s in SHARES]
+    grid = np.linspace(0, 0.5, 51)
+    area = float(np.mean(accuracy[np.searchsorted(share, grid, side="right") - 1]))
+    return dict(share_for_99=share_for(share, accuracy, target),
+                **{f"acc_at_{int(s * 100)}": a for s, a in zip(SHARES, at)}, area=area)
+
+
+def run_task(name, seed, log=print):
+    task = TASKS[name]("full", seed)
+    large = clone(task.large).fit(task.X_train, task.y_train)
+    large_correct = large.predict(task.X_test) == task.y_test
+    target = TARGET_OF_LARGE * large_correct.mean()
+    frozen = FrozenEstimator(large)
+    mlp_width, kan_parameters = matched_mlp_width(task)
+    rows = []
+    for method, params in judges(task, seed, mlp_width).items():
+        gain = params.get("judge_target") == "gain"
+        model = KCMEnsemble(task.small, task.large if gain else frozen, **params)
+        start = time.perf_counter()
+        model.fit(task.X_train, task.y_train)
+        fit_s = time.perf_counter() - start
+        small_correct = model.small_.predict(task.X_test) == task.y_test
+        confidence = model.confidence(task.X_test)
+        row = dict(task=name, method=method, seed=seed, fit_s=fit_s,
+                   test_share=float(np.mean(confidence <= model.epsilon_)),
+                   fallback=float(model.routing_by_ == "small" and model.judge_ is not None),
+                   **curve_metrics(confidence, small_correct, large_correct, target))
+        log(f"  {method:24s} share99={row['share_for_99']:.3f} area={row['area']:.4f} "
+            f"fit {fit_s:.1f}s")
+        rows.append(row)
+    info = dict(description=task.description, small=task.small_name, large=task.large_name,
+                large_accuracy=float(large_correct.mean()),
+                small_accuracy=float(np.mean(clone(task.small).fit(task.X_train, task.y_train)
+                                             .predict(task.X_test) == task.y_test)),
+                n_train=len(task.y_train), n_test=len(task.y_test), mlp_width=mlp_width,
+                kan_parameters=kan_parameters)
+    return info, rows
+
+
+COLUMNS = [("share_for_99", "share for 99%", "share"), ("acc_at_10", "acc @10%", "acc"),
+           ("acc_at_20", "acc @20%", "acc"), ("acc_at_30", "acc @30%", "acc"),
+           ("area", "mean acc [0, 50%]", "acc"), ("test_share", f"share at a {BUDGET:.0%} budget",
+                                                   "share"), ("fit_s", "fit s", "seconds")]
+
+
+def _cell(values, kind):
+    values = np.asarray(values, dtype=float)
+    if np.all(np.isnan(values)):
+        return "never"
+    mean, std = np.nanmean(values), np.nanstd(values)
+    if kind == "share":
+        return f"{mean:.0%} ± {std:.0%}"
+    if kind == "seconds":
+        return f"{mean:.1f}"
+    return f"{mean:.3f} ± {std:.3f}"
+
+
+def render_markdown(results):
+    """The tables of ``results.json``: mean ± std over seeds, per task."""
+    lines = [f"Seeds {results['seeds']}; {results['machine']}; "
+             f"`{results['command']}` took {results['seconds'] / 60:.1f} min.", ""]
+    for name, info in results["tasks"].items():
+        rows = [row for row in results["rows"] if row["task"] == name]
+        fallback = [row["fallback"] for row in rows if row["method"] == "KCM default"]
+        lines += [
+            f"#### {name}", "",
+            f"{info['description']}; small: {info['small']} ({info['small_accuracy']:.3f} on "
+            f"seed {results['seeds'][0]}), large: {info['large']} ({info['large_accuracy']:.3f}); "
+            f"{info['n_train']} training and {info['n_test']} test rows. The default fell back "
+            f"to the small model's confidence on {int(sum(fallback))} of {len(fallback)} seeds; "
+            f"the default KAN judge has {info['kan_parameters']:,} parameters, the matched MLP "
+            f"{info['mlp_width']} hidden units.", "",
+            "| judge | " + " | ".join(title for _, title, _ in COLUMNS) + " |",
+            "|---|" + "---:|" * len(COLUMNS),
+        ]
+        for method in dict.fromkeys(row["method"] for row in rows):
+            mine = [row for row in rows if row["method"] == method]
+            cells = [_cell([row[key] for row in mine], kind) for key, _, kind in COLUMNS]
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.judges", description=__doc__)
+    parser.add_argument("--tasks", default=",".join(TASK_NAMES))
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--render", action="store_true",
+                        help="only rewrite results.md from results.json")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.render:
+        results = json.loads((args.out / "results.json").read_text())
+        (args.out / "results.md").write_text(render_markdown(results))
+        return 0
+    from .run import _machine
+
+    seeds = [int(seed) for seed in args.seeds.split(",")]
+    results = dict(seeds=seeds, machine=_machine(), tasks={}, rows=[],
+                   command="python -m benchmarks.judges " + " ".join(argv or sys.argv[1:]))
+    start = time.perf_counter()
+    for name in args.tasks.split(","):
+        for seed in seeds:
+            print(f"{name}, seed {seed}", flush=True)
+            info, rows = run_task(name, seed)
+            results["tasks"].setdefault(name, info)
+            results["rows"] += rows
+    results["seconds"] = time.perf_counter() - start
+    (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (args.out / "results.md").write_text(render_markdown(results))
+    print(f"wrote {args.out} in {results['seconds'] / 60:.1f} min")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
