@@ -53,7 +53,7 @@ def threshold_for_share(confidence, share):
     value = ordered[count - 1]
     below = int(np.searchsorted(ordered, value, side="left"))  # routed without the ties
     with_ties = int(np.searchsorted(ordered, value, side="right"))
-    if with_ties - count <= count - below:
+    if with_ties - count < count - below:
         return float(value)
     return float(ordered[below - 1]) if below else float(np.nextafter(value, -np.inf))
 

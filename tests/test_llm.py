@@ -125,7 +125,7 @@ def test_cache_survives_two_processes_writing_at_once(tmp_path):
 
 def _kcm(server, tmp_path, **params):
     small = make_pipeline(TfidfVectorizer(), LogisticRegression())
-    judge = make_pipeline(TfidfVectorizer(), LogisticRegression())
+    judge = LogisticRegression()  # reads the small model's answer (judge_input="auto" on text)
     chat = OpenAIChat("test-model", base_url=server.base_url, api_key_env="KCM_TEST_KEY")
     large = LLMClassifier(chat, cache=tmp_path, backoff=0.0)
     return KCMEnsemble(small, large, judge=judge, cv=2, distill=False, **params)

@@ -1,0 +1,179 @@
+"""What the judge reads and learns: out-of-fold signals, targets, fallback, budgets."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.datasets import make_blobs, make_classification
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.tree import DecisionTreeClassifier
+
+from sklearn_kcm import KANJudgeClassifier, KCMEnsemble, LLMClassifier
+from sklearn_kcm._judge_input import probability_features, routing_quality
+from sklearn_kcm._routing import threshold_for_share
+
+QUICK_JUDGE = dict(hidden_layer_sizes=(), max_epochs=5, batch_size=32, random_state=0)
+
+
+class RecordingJudge(ClassifierMixin, BaseEstimator):
+    """A logistic-regression judge that keeps what it was fitted on."""
+
+    def fit(self, X, y):
+        self.X_fit_, self.y_fit_ = np.asarray(X), np.asarray(y)
+        self.model_ = LogisticRegression(max_iter=1000).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+class ShuffledJudge(RecordingJudge):
+    """A judge that learns nothing: its labels are shuffled before fitting."""
+
+    def fit(self, X, y):
+        return super().fit(X, np.random.default_rng(0).permutation(y))
+
+
+def _clusters(n=1200, seed=0):
+    # several clusters per class: a linear small model fails in regions of X
+    return make_classification(n, 8, n_informative=6, n_redundant=0, n_clusters_per_class=3,
+                               random_state=seed)
+
+
+def test_the_judge_reads_and_learns_from_out_of_fold_answers():
+    X, y = _clusters(600)
+    small = DecisionTreeClassifier(random_state=0)  # sure and right on its own training rows
+    kcm = KCMEnsemble(small, HistGradientBoostingClassifier(max_iter=20), RecordingJudge(),
+                      cv=3, distill=False).fit(X, y)
+    oof = cross_val_predict(small, X, y, cv=StratifiedKFold(3), method="predict_proba")
+    seen = kcm.judge_.X_fit_
+    np.testing.assert_allclose(seen[:, :X.shape[1]], X)  # judge_input="auto": X and the answer
+    np.testing.assert_allclose(seen[:, X.shape[1]:], probability_features(oof))
+    np.testing.assert_array_equal(kcm.judge_.y_fit_, oof.argmax(axis=1) == y)
+    # in-sample answers would be one-hot and always right: nothing for the judge to learn
+    in_sample = clone(small).fit(X, y).predict_proba(X)
+    assert not np.allclose(seen[:, X.shape[1]:], probability_features(in_sample))
+    assert 0 < kcm.judge_.y_fit_.mean() < 1
+
+
+@pytest.mark.parametrize("target", ["small_correct", "gain", "task"])
+def test_each_target_gives_c_x_its_meaning(target):
+    X, y = _clusters(600)
+    small, large = LogisticRegression(), HistGradientBoostingClassifier(max_iter=30)
+    kcm = KCMEnsemble(small, large, RecordingJudge(), judge_target=target, judge_fallback=False,
+                      cv=3, distill=False).fit(X, y)
+    cv = StratifiedKFold(3)
+    small_right = cross_val_predict(small, X, y, cv=cv).astype(int) == y
+    if target == "small_correct":
+        expected = small_right
+    elif target == "gain":  # True: sending the row to the large model would not help
+        large_right = cross_val_predict(large, X, y, cv=cv) == y
+        expected = ~(large_right & ~small_right)
+        assert not expected.all() and kcm.ledger_.summary()["fit_large_samples"] == len(y)
+    else:
+        expected = y
+    np.testing.assert_array_equal(kcm.judge_.y_fit_, expected)
+    features = np.hstack([X, probability_features(kcm.small_.predict_proba(X))])
+    judge_proba = kcm.judge_.predict_proba(features)
+    meaning = judge_proba.max(axis=1) if target == "task" else judge_proba[:, 1]  # P(True)
+    np.testing.assert_allclose(kcm.confidence(X), meaning)
+
+
+def test_a_judge_that_routes_worse_falls_back_to_the_small_models_confidence():
+    X, y = _clusters()
+    common = dict(epsilon=0.8, cv=3, distill=False)
+    kcm = KCMEnsemble(LogisticRegression(), HistGradientBoostingClassifier(max_iter=30),
+                      ShuffledJudge(), **common).fit(X, y)
+    assert kcm.routing_by_ == "small"
+    assert kcm.routing_quality_["judge"] < kcm.routing_quality_["small"]
+    cascade = KCMEnsemble(LogisticRegression(), HistGradientBoostingClassifier(max_iter=30),
+                          judge="small", **common).fit(X, y)
+    np.testing.assert_array_equal(kcm.route(X), cascade.route(X))
+    np.testing.assert_allclose(kcm.confidence(X), kcm.small_.predict_proba(X).max(axis=1))
+    kept = clone(kcm).set_params(judge_fallback=False).fit(X, y)
+    assert kept.routing_by_ == "judge" and kept.routing_quality_ is None
+
+
+def test_a_judge_that_reads_x_beats_the_cascade_where_the_small_model_fails_by_region():
+    X, y = _clusters(3000)
+    X_train, X_test, y_train, y_test = X[:2000], X[2000:], y[:2000], y[2000:]
+    kcm = KCMEnsemble(LogisticRegression(), HistGradientBoostingClassifier(),
+                      KANJudgeClassifier(random_state=0), epsilon="auto",
+                      target_large_share=0.3, cv=3, distill=False).fit(X_train, y_train)
+    assert kcm.routing_by_ == "judge"
+    small_right = kcm.small_.predict(X_test) == y_test
+    large_right = kcm.large_.predict(X_test) == y_test
+    judge = routing_quality(kcm.confidence(X_test), small_right, large_right)
+    cascade = routing_quality(kcm.small_.predict_proba(X_test).max(axis=1), small_right,
+                              large_right)
+    assert judge > cascade + 0.01
+
+
+def test_the_default_judge_works_on_text_with_an_llm_large_model():
+    rng = np.random.default_rng(0)
+    words = {"positive": "good great fine fun".split(), "negative": "bad dull weak slow".split()}
+    labels = rng.choice(["negative", "positive"], 120)
+    texts = [" ".join(rng.choice(words[label], 2)) + " " +
+             " ".join(rng.choice(words["positive"] + words["negative"], 2)) for label in labels]
+
+    def llm(prompts):  # a keyword reader, better than the bag of words on mixed texts
+        out = []
+        for prompt in prompts:
+            text = prompt.split("<text>\n")[1].split("\n</text>")[0].split()
+            score = sum(w in words["positive"] for w in text[:2])
+            out.append("positive" if score >= 1 else "negative")
+        return out
+
+    kcm = KCMEnsemble(make_pipeline(TfidfVectorizer(), LogisticRegression()),
+                      LLMClassifier(llm), epsilon="auto", target_large_share=0.3, cv=3,
+                      random_state=0).fit(texts, labels)
+    assert kcm.judge_input_ == "small" and isinstance(kcm.judge_, KANJudgeClassifier)
+    assert kcm.judge_.n_features_in_ == 2 + 3  # log-probabilities and three summaries
+    assert 0 < kcm.route(texts).mean() < 1
+    assert set(kcm.predict(texts)) <= {"negative", "positive"}
+
+
+def test_judge_input_both_refuses_text_with_the_fix():
+    with pytest.raises(ValueError, match="judge_input='small'"):
+        KCMEnsemble(make_pipeline(TfidfVectorizer(), LogisticRegression()), LogisticRegression(),
+                    judge_input="both").fit(["a b", "c d"] * 5, [0, 1] * 5)
+
+
+def test_budget_out_of_reach_warns_and_does_not_send_everything():
+    X, y = make_blobs(300, centers=[[-10, 0], [10, 0]], random_state=0)
+    kcm = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(),
+                      KANJudgeClassifier(**QUICK_JUDGE), epsilon="auto",
+                      target_large_share=0.2, cv=3, distill=False)
+    with pytest.warns(UserWarning, match="cannot meet target_large_share=0.2"):
+        kcm.fit(X, y)
+    assert kcm.route(X).mean() <= 0.2
+
+
+def test_a_reachable_budget_does_not_warn():
+    X, y = _clusters(600)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(), RecordingJudge(),
+                    epsilon="auto", target_large_share=0.2, cv=3, distill=False).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "confidence, share, expected",
+    [
+        ([0.2, 0.9, 0.5, 0.7], 0.5, 0.5),
+        ([1.0, 1.0, 1.0, 0.4], 0.5, 0.4),  # routing the tie would send all
+        ([0.1, 0.5, 0.5, 0.5, 0.9], 0.7, 0.5),  # the tie is nearer the target
+        ([1.0, 1.0], 0.5, np.nextafter(1.0, 0)),  # nothing can be split: route none
+    ],
+)
+def test_threshold_for_share_takes_the_nearest_side_of_a_tie(confidence, share, expected):
+    assert threshold_for_share(np.array(confidence), share) == expected
