@@ -13,7 +13,7 @@ import numpy as np
 
 METHOD_ORDER = [
     "small", "large", "small + distillation", "cascade", "MCM (MLP judge)", "KCM (KAN judge)",
-    "KCM, small_correct",
+    "KCM, paper judge",
     # the LLM ladder
     "LM, no hint", "LM + hint", "cascade + hint",
 ]

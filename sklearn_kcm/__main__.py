@@ -9,6 +9,8 @@ import argparse
 import sys
 import time
 
+import numpy as np
+
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.linear_model import LogisticRegression
@@ -19,6 +21,8 @@ from sklearn.svm import SVC
 
 from . import KCMEnsemble, MLPJudgeClassifier, RoutingCurveDisplay
 
+BUDGET = 0.15
+EQUAL_SHARES = (0.05, 0.10, 0.20)
 DATASETS = {
     "digits": load_digits,
     "breast_cancer": load_breast_cancer,
@@ -31,12 +35,14 @@ def make_models(random_state=0):
     """The ladder of the paper's tables, from the small model to KCM."""
     small = make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000))
     large = make_pipeline(StandardScaler(), CalibratedClassifierCV(SVC(C=10), ensemble=False))
-    kcm = dict(epsilon=0.98, distill_threshold=0.5, random_state=random_state)
+    # every routing method at the same budget, so that accuracies compare at equal cost
+    budget = dict(epsilon="auto", target_large_share=BUDGET)
+    kcm = dict(budget, distill_threshold=0.5, random_state=random_state)
     return {
         "small (logistic regression)": small,
         "large (calibrated RBF SVM)": large,
-        "cascade (small's confidence)": KCMEnsemble(small, large, judge="small", epsilon=0.9,
-                                                    distill=False),
+        "cascade (small's confidence)": KCMEnsemble(small, large, judge="small", distill=False,
+                                                    **budget),
         "MCM (MLP judge)": KCMEnsemble(small, large, MLPJudgeClassifier(random_state=random_state),
                                        **kcm),
         "KCM (KAN judge)": KCMEnsemble(small, large, **kcm),
@@ -78,12 +84,37 @@ def demo(dataset="digits", random_state=0, figure="kcm_routing_curves.png", out=
     kcm = rows[-1]
     print(f"\nKCM answers {1 - kcm[2]:.0%} of the test inputs with the small model and reaches "
           f"{kcm[1] / large_accuracy:.1%} of the large model's accuracy.", file=out)
+    curves = {name: model.routing_curve(X_test, y_test) for name, model in models.items()
+              if isinstance(model, KCMEnsemble)}
+    _print_equal_shares(curves, models["KCM (KAN judge)"], out)
     if figure:
-        _draw_curves(models, X_test, y_test, dataset, figure, out)
+        _draw_curves(models, curves, dataset, figure, out)
     return rows
 
 
-def _draw_curves(models, X, y, dataset, path, out):
+def _accuracy_at(curve, share):
+    """Accuracy of a routing curve when at most ``share`` of the inputs go to the large model."""
+    _, shares, accuracy = curve
+    return accuracy[np.searchsorted(shares, share, side="right") - 1]
+
+
+def _print_equal_shares(curves, kcm, out):
+    """Accuracy of each routing method at equal shares sent to the large model."""
+    print(f"\n{'at equal share sent to large':<30}"
+          + "".join(f"{share:>9.0%}" for share in EQUAL_SHARES), file=out)
+    for name, curve in curves.items():
+        print(f"{name:<30}" + "".join(f"{_accuracy_at(curve, share):9.3f}"
+                                      for share in EQUAL_SHARES), file=out)
+    cascade, mine = curves["cascade (small's confidence)"], curves["KCM (KAN judge)"]
+    gains = [_accuracy_at(mine, share) - _accuracy_at(cascade, share) for share in EQUAL_SHARES]
+    routed_by = ("its KAN judge" if kcm.routing_by_ == "judge" else
+                 "the small model's confidence (its judge routed worse out of fold)")
+    print(f"KCM minus cascade: " + ", ".join(f"{gain:+.3f} at {share:.0%}"
+                                            for gain, share in zip(gains, EQUAL_SHARES))
+          + f"; KCM routes by {routed_by}.", file=out)
+
+
+def _draw_curves(models, curves, dataset, path, out):
     try:
         import matplotlib
 
@@ -92,11 +123,11 @@ def _draw_curves(models, X, y, dataset, path, out):
         print("(no figure: pip install 'sklearn_kcm[plot]' for the routing curves)", file=out)
         return
     display = None
-    for name, model in models.items():
-        if isinstance(model, KCMEnsemble):
-            display = RoutingCurveDisplay.from_estimator(
-                model, X, y, name=name, ax=None if display is None else display.ax_
-            )
+    for name, (thresholds, large_share, accuracy) in curves.items():
+        display = RoutingCurveDisplay(
+            thresholds=thresholds, large_share=large_share, accuracy=accuracy, name=name,
+            epsilon=models[name].epsilon_,
+        ).plot(ax=None if display is None else display.ax_)
     display.ax_.set_title(f"{dataset}: accuracy vs share sent to the large model\n"
                           "o small only, ■ large only, ★ operating point")
     display.figure_.tight_layout()

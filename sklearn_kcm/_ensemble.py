@@ -357,6 +357,15 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
             return top_probability(small_oof) if auto else None
         features = judge_features(X, small_oof, self.judge_input_)
         labels = judge_labels(self.judge_target, y, small_correct, large_correct)
+        if np.unique(labels).size < 2:
+            warnings.warn(
+                f"The judge has nothing to learn: judge_target={self.judge_target!r} gives "
+                f"one outcome ({labels[0]!r}) on every training row out of fold, so the "
+                "small model's confidence routes instead (routing_by_='small'). Give more "
+                "varied data, or judge_target='task'.", UserWarning, stacklevel=3,
+            )
+            self.judge_, self.routing_by_ = None, "small"
+            return top_probability(small_oof) if auto else None
         with self.ledger_.timer("fit_judge"):
             self.judge_.fit(features, labels, **routed.judge.fit)
         if not (auto or self.judge_fallback):
