@@ -30,13 +30,13 @@ from ._compat import (
     _safe_indexing,
 )
 from ._distill_loop import DistillationLoop
-from ._judge_input import (
+from ._judge_signals import (
     JUDGE_INPUTS,
     JUDGE_TARGETS,
+    choose_routing,
     confidence_from_proba,
     judge_features,
     judge_labels,
-    routing_quality,
 )
 from ._kan_classifier import KANJudgeClassifier
 from ._ledger import CostLedger
@@ -375,19 +375,11 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         oof_confidence = confidence_from_proba(judge_oof, np.unique(labels), self.judge_target)
         if not self.judge_fallback:
             return oof_confidence
-        # where the large model's out-of-fold answers are unknown, count it right
-        large_right = np.ones(len(y), dtype=bool) if large_correct is None else large_correct
-        small_confidence = top_probability(small_oof)
-        self.routing_quality_ = {
-            "judge": routing_quality(oof_confidence, small_correct, large_right),
-            "small": routing_quality(small_confidence, small_correct, large_right),
-        }
-        if self.routing_quality_["judge"] < self.routing_quality_["small"]:
-            self.routing_by_ = "small"
-            if self.verbose:
-                print("[KCMEnsemble] the judge routes worse than the small model's confidence "
-                      f"out of fold ({self.routing_quality_}); routing by the small model")
-            return small_confidence
+        self.routing_by_, self.routing_quality_, oof_confidence = choose_routing(
+            oof_confidence, small_oof, small_correct, large_correct)
+        if self.verbose and self.routing_by_ == "small":
+            print("[KCMEnsemble] the judge routes worse than the small model's confidence "
+                  f"out of fold ({self.routing_quality_}); routing by the small model")
         return oof_confidence
 
     @available_if(_small_learns_incrementally)

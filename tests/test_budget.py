@@ -70,7 +70,8 @@ def test_epsilon_and_budget_must_go_together(params):
 def fitted():
     X_train, X_test, y_train, y_test = _split(load_digits)
     kcm = KCMEnsemble(_small(), CountingClassifier(RandomForestClassifier(random_state=0)),
-                      judge=KANJudgeClassifier(random_state=0), distill=False)
+                      judge=KANJudgeClassifier(random_state=0), judge_fallback=False, cv=3,
+                      distill=False)
     return kcm.fit(X_train, y_train), X_test, y_test
 
 
@@ -146,7 +147,8 @@ def test_mcm_and_kcm_curves_overlay_on_one_axes(fitted):
     kcm, X, y = fitted
     X_train, _, y_train, _ = _split(load_digits)
     mcm = KCMEnsemble(_small(), RandomForestClassifier(random_state=0),
-                      judge=MLPJudgeClassifier(random_state=0), distill=False).fit(X_train, y_train)
+                      judge=MLPJudgeClassifier(random_state=0), judge_fallback=False, cv=3,
+                      distill=False).fit(X_train, y_train)
     first = RoutingCurveDisplay.from_estimator(kcm, X, y, name="KCM")
     RoutingCurveDisplay.from_estimator(mcm, X, y, name="MCM", ax=first.ax_)
     assert len(first.ax_.get_legend().get_texts()) == 2

@@ -14,7 +14,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.tree import DecisionTreeClassifier
 
 from sklearn_kcm import KANJudgeClassifier, KCMEnsemble, LLMClassifier
-from sklearn_kcm._judge_input import probability_features, routing_quality
+from sklearn_kcm._judge_signals import probability_features, routing_quality
 from sklearn_kcm._routing import threshold_for_share
 
 QUICK_JUDGE = dict(hidden_layer_sizes=(), max_epochs=5, batch_size=32, random_state=0)
@@ -151,11 +151,25 @@ def test_judge_input_both_refuses_text_with_the_fix():
 def test_budget_out_of_reach_warns_and_does_not_send_everything():
     X, y = make_blobs(300, centers=[[-10, 0], [10, 0]], random_state=0)
     kcm = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(),
-                      KANJudgeClassifier(**QUICK_JUDGE), epsilon="auto",
+                      DecisionTreeClassifier(random_state=0), judge_input="X",
+                      judge_target="task", judge_fallback=False, epsilon="auto",
                       target_large_share=0.2, cv=3, distill=False)
     with pytest.warns(UserWarning, match="cannot meet target_large_share=0.2"):
-        kcm.fit(X, y)
-    assert kcm.route(X).mean() <= 0.2
+        kcm.fit(X, y)  # a tree is sure of every row: its confidences all tie at 1
+    assert kcm.route(X).mean() == 0
+
+
+def test_a_judge_with_one_outcome_to_learn_leaves_routing_to_the_small_model():
+    X, y = make_blobs(300, centers=[[-10, 0], [10, 0]], random_state=0)
+    kcm = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(),
+                      KANJudgeClassifier(**QUICK_JUDGE), epsilon="auto",
+                      target_large_share=0.2, cv=3, distill=False)
+    with pytest.warns(UserWarning, match="The judge has nothing to learn"):
+        kcm.fit(X, y)  # the small model is right on every row
+    assert kcm.routing_by_ == "small" and kcm.judge_ is None
+    # the budget is met by the small model's out-of-fold confidences (the fitted model is
+    # surer of its own training rows)
+    assert 0 < kcm.route(X).mean() <= 0.2
 
 
 def test_a_reachable_budget_does_not_warn():

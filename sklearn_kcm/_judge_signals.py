@@ -1,4 +1,4 @@
-"""Pure functions: what the judge reads and what it learns.
+"""Pure functions: what the judge reads, what it learns, and whether it beats the cascade.
 
 The judge of the paper reads only ``x``. The small model's answer on ``x`` is
 the best single signal of whether that answer is wrong, and it is numeric
@@ -120,3 +120,44 @@ def routing_quality(confidence, small_correct, large_correct, max_share=0.5):
     # the accuracy at a share is that of the largest routing that does not exceed it
     at = accuracy[np.searchsorted(share, grid, side="right") - 1]
     return float(np.mean(at))
+
+
+def choose_routing(judge_confidence, small_proba, small_correct, large_correct=None):
+    """Route by the judge, or by the small model's top probability where that routes better.
+
+    Parameters
+    ----------
+    judge_confidence : ndarray of shape (n_samples,)
+        The judge's out-of-fold ``C_x``.
+    small_proba : ndarray of shape (n_samples, n_classes)
+        The small model's out-of-fold probabilities.
+    small_correct : ndarray of bool, shape (n_samples,)
+        Whether those are right.
+    large_correct : ndarray of bool, shape (n_samples,), default=None
+        Whether the large model's out-of-fold answers are right; None counts
+        it right everywhere (its answers are not known).
+
+    Returns
+    -------
+    routing_by : {"judge", "small"}
+    quality : dict
+        :func:`routing_quality` of ``"judge"`` and ``"small"``.
+    confidence : ndarray of shape (n_samples,)
+        The out-of-fold ``C_x`` of the chosen routing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> proba = np.array([[0.9, 0.1], [0.6, 0.4], [0.8, 0.2], [0.7, 0.3]])
+    >>> right = np.array([True, True, False, True])
+    >>> choose_routing(np.array([0.9, 0.8, 0.1, 0.7]), proba, right)[0]
+    'judge'
+    """
+    if large_correct is None:
+        large_correct = np.ones(len(small_correct), dtype=bool)
+    small_confidence = np.max(small_proba, axis=1)
+    quality = {"judge": routing_quality(judge_confidence, small_correct, large_correct),
+               "small": routing_quality(small_confidence, small_correct, large_correct)}
+    if quality["judge"] < quality["small"]:
+        return "small", quality, small_confidence
+    return "judge", quality, judge_confidence
