@@ -61,20 +61,21 @@ print({str(name): int((labels == name).sum()) for name in np.unique(labels)})
 print(texts[0])
 
 # %%
-# Small, large and judge: three text pipelines
-# --------------------------------------------
+# Small and large: two text pipelines, and the default judge
+# ----------------------------------------------------------
 # The small model sees single words through a strongly regularised logistic
 # regression; the large one words and word pairs through a calibrated linear
-# SVM; the KAN judge reads a 32-dimensional LSA summary of the words.
+# SVM. The default KAN judge needs no pipeline of its own: on text it reads the
+# small model's answer (log-probabilities, margin, entropy), which is numeric
+# whatever X is, and learns out of fold where that answer is wrong.
 from sklearn.calibration import CalibratedClassifierCV
-from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
-from sklearn_kcm import KANJudgeClassifier, KCMEnsemble
+from sklearn_kcm import KCMEnsemble
 
 X_train, X_test, y_train, y_test = train_test_split(texts, labels, test_size=0.3,
                                                     stratify=labels, random_state=0)
@@ -83,15 +84,14 @@ large = make_pipeline(
     TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
     CalibratedClassifierCV(LinearSVC(C=1), ensemble=False),
 )
-judge = make_pipeline(TfidfVectorizer(min_df=2), TruncatedSVD(32, random_state=0),
-                      KANJudgeClassifier(random_state=0))
-kcm = KCMEnsemble(small, large, judge, epsilon="auto", target_large_share=0.3, cv=3,
+kcm = KCMEnsemble(small, large, epsilon="auto", target_large_share=0.3, cv=3,
                   distill_threshold=0.5, random_state=0).fit(X_train, y_train)
 
 for name, model in [("small", small), ("large", large)]:
     print(f"{name:>5}: {model.fit(X_train, y_train).score(X_test, y_test):.3f}")
 print(f"  KCM: {kcm.score(X_test, y_test):.3f} with {kcm.route(X_test).mean():.0%} "
-      "sent to the large model")
+      f"sent to the large model (judge reads {kcm.judge_input_!r}, routes by "
+      f"{kcm.routing_by_!r})")
 
 # %%
 # Where does the judge send the texts?

@@ -13,6 +13,8 @@ from sklearn.tree import DecisionTreeClassifier
 from benchmarks._ladder import run_ladder, share_for
 from benchmarks._report import aggregate, render_markdown
 from benchmarks._tasks import Task, frequency_groups, long_tailed_counts
+from benchmarks.judges import matched_mlp_width
+from benchmarks.judges import render_markdown as render_judges
 
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 
@@ -72,7 +74,10 @@ def test_long_tailed_counts_and_groups():
     assert list(frequency_groups(np.array([100, 40, 10]))) == ["many", "medium", "few"]
 
 
-@pytest.mark.parametrize("suite", sorted(p.parent.name for p in RESULTS.glob("*/results.json")))
+SUITES = sorted(p.parent.name for p in RESULTS.glob("*/results.json") if p.parent.name != "judges")
+
+
+@pytest.mark.parametrize("suite", SUITES)
 def test_docs_tables_match_the_results_the_run_wrote(suite):
     folder = RESULTS / suite
     results = json.loads((folder / "results.json").read_text())
@@ -81,3 +86,20 @@ def test_docs_tables_match_the_results_the_run_wrote(suite):
         assert (folder / f"{task}_routing.png").exists()
     page = (RESULTS.parent / "benchmarks.md").read_text()
     assert f"benchmarks/{suite}/results.md" in page
+
+
+def test_judge_tables_match_the_results_the_run_wrote():
+    folder = RESULTS / "judges"
+    results = json.loads((folder / "results.json").read_text())
+    assert (folder / "results.md").read_text() == render_judges(results)
+    assert "benchmarks/judges/results.md" in (RESULTS.parent / "benchmarks.md").read_text()
+    methods = {row["method"] for row in results["rows"]}
+    assert {"cascade", "KCM default", "KCM, paper (X, task)", "MCM, params matched"} <= methods
+
+
+def test_matched_mlp_has_about_the_parameters_of_the_kan_judge():
+    task = _iris_task()
+    width, kan_parameters = matched_mlp_width(task)
+    n_inputs = 4 + 3 + 3  # X, the answer's log-probabilities, three summaries
+    mlp_parameters = (n_inputs + 1) * width + 2 * (width + 1)
+    assert abs(mlp_parameters - kan_parameters) <= n_inputs + 3
