@@ -31,12 +31,11 @@ large = make_pipeline(StandardScaler(), CalibratedClassifierCV(SVC(C=10), ensemb
 # The large model is fitted once and frozen, so the three ensembles share it
 # (a FrozenEstimator is not refitted, and teaches the small model directly).
 frozen = FrozenEstimator(large.fit(X_train, y_train))
+budget = dict(epsilon="auto", target_large_share=0.2, distill=False)  # the same for all
 ensembles = {
-    "cascade (small's confidence)": KCMEnsemble(small, frozen, judge="small", epsilon=0.9,
-                                                distill=False),
-    "MCM (MLP judge)": KCMEnsemble(small, frozen, MLPJudgeClassifier(random_state=0),
-                                   epsilon=0.98, distill=False),
-    "KCM (KAN judge)": KCMEnsemble(small, frozen, epsilon=0.98, distill=False, random_state=0),
+    "cascade (small's confidence)": KCMEnsemble(small, frozen, judge="small", **budget),
+    "MCM (MLP judge)": KCMEnsemble(small, frozen, MLPJudgeClassifier(random_state=0), **budget),
+    "KCM (KAN judge)": KCMEnsemble(small, frozen, random_state=0, **budget),
 }
 
 # %%
