@@ -1,13 +1,14 @@
 """Fit and score the ladder of the paper's tables on one task.
 
 small, large, the small model after distillation, the confidence cascade,
-MCM (MLP judge), KCM (KAN judge) — both judges with the library's defaults:
+MCM (MLP judge), KCM (KAN judge) (both judges with the library's defaults:
 reading X and the small model's out-of-fold answer, learning whether it is
-right, falling back to the cascade where they route worse out of fold — and
-KCM with the paper's judge (reading X only, learning the task labels). Every routing method runs at the same
-budget (``epsilon="auto"``, ``target_large_share=budget``) so that accuracies
-compare at equal cost; the routing curve gives, besides, the share each judge
-needs to reach 99% of the large model's accuracy.
+right, falling back to the cascade where they route worse out of fold) and
+KCM with the paper's judge (reading X only, learning the task labels). Every
+routing method runs at the same budget (``epsilon="auto"``,
+``target_large_share=budget``) so that accuracies compare at equal cost; the
+routing curve gives, besides, the share each judge needs to reach 99% of the
+large model's accuracy.
 """
 
 import time
@@ -28,8 +29,8 @@ def routing_methods(task, seed, budget):
                   hint=None, random_state=seed)
     return {
         "cascade": KCMEnsemble(task.small, task.large, judge="small", distill=False, **common),
-        "MCM (MLP judge)": KCMEnsemble(task.small, task.large, MLPJudgeClassifier(random_state=seed),
-                                       **common),
+        "MCM (MLP judge)": KCMEnsemble(task.small, task.large,
+                                       MLPJudgeClassifier(random_state=seed), **common),
         "KCM (KAN judge)": KCMEnsemble(task.small, task.large, **common),
         "KCM, paper judge": KCMEnsemble(task.small, task.large, task.judge("kan", seed),
                                         judge_input="X", judge_target="task",

@@ -147,7 +147,7 @@ def render_markdown(results):
         rows = [row for row in results["rows"] if row["task"] == name]
         fallback = [row["fallback"] for row in rows if row["method"] == "KCM default"]
         lines += [
-            f"#### {name}", "",
+            f"### {name}", "",
             f"{info['description']}; small: {info['small']} ({info['small_accuracy']:.3f} on "
             f"seed {results['seeds'][0]}), large: {info['large']} ({info['large_accuracy']:.3f}); "
             f"{info['n_train']} training and {info['n_test']} test rows. The default fell back "

@@ -10,7 +10,6 @@ import sys
 import time
 
 import numpy as np
-
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.linear_model import LogisticRegression
@@ -109,7 +108,7 @@ def _print_equal_shares(curves, kcm, out):
     gains = [_accuracy_at(mine, share) - _accuracy_at(cascade, share) for share in EQUAL_SHARES]
     routed_by = ("its KAN judge" if kcm.routing_by_ == "judge" else
                  "the small model's confidence (its judge routed worse out of fold)")
-    print(f"KCM minus cascade: " + ", ".join(f"{gain:+.3f} at {share:.0%}"
+    print("KCM minus cascade: " + ", ".join(f"{gain:+.3f} at {share:.0%}"
                                             for gain, share in zip(gains, EQUAL_SHARES))
           + f"; KCM routes by {routed_by}.", file=out)
 

@@ -94,7 +94,7 @@ def confidence_from_proba(judge_proba, judge_classes, target):
     if target == "task":
         return np.max(judge_proba, axis=1)
     # a judge that only ever saw one outcome is sure of it
-    true = np.flatnonzero(judge_classes == True)  # numpy bools: `is` would not do
+    true = np.flatnonzero(np.equal(judge_classes, True))  # numpy bools: `is` would not do
     if true.size:
         return judge_proba[:, true[0]]
     return np.zeros(len(judge_proba))
