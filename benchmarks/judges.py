@@ -28,7 +28,8 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
 
 from sklearn_kcm import KANJudgeClassifier, KCMEnsemble, MLPJudgeClassifier
-from sklearn_kcm._routing import routing_curve
+from sklearn_kcm._judge_signals import routing_quality
+from sklearn_kcm._routing import accuracy_at_share, routing_curve
 from sklearn_kcm.nn import KAN
 
 from ._ladder import TARGET_OF_LARGE, share_for
@@ -82,11 +83,10 @@ def judges(task, seed, mlp_width):
 
 def curve_metrics(confidence, small_correct, large_correct, target):
     _, share, accuracy = routing_curve(confidence, small_correct, large_correct)
-    at = [float(accuracy[np.searchsorted(share, s, side="right") - 1]) for s in SHARES]
-    grid = np.linspace(0, 0.5, 51)
-    area = float(np.mean(accuracy[np.searchsorted(share, grid, side="right") - 1]))
+    at = accuracy_at_share(share, accuracy, SHARES)
     return dict(share_for_99=share_for(share, accuracy, target),
-                **{f"acc_at_{int(s * 100)}": a for s, a in zip(SHARES, at)}, area=area)
+                **{f"acc_at_{int(s * 100)}": float(a) for s, a in zip(SHARES, at)},
+                area=routing_quality(confidence, small_correct, large_correct))
 
 
 def run_task(name, seed, log=print):
@@ -104,6 +104,8 @@ def run_task(name, seed, log=print):
         model.fit(task.X_train, task.y_train)
         fit_s = time.perf_counter() - start
         small_correct = model.small_.predict(task.X_test) == task.y_test
+        if method == "cascade":  # distillation is off: its small model is the plain one
+            small_accuracy = float(small_correct.mean())
         confidence = model.confidence(task.X_test)
         row = dict(task=name, method=method, seed=seed, fit_s=fit_s,
                    test_share=float(np.mean(confidence <= model.epsilon_)),
@@ -114,8 +116,7 @@ def run_task(name, seed, log=print):
         rows.append(row)
     info = dict(description=task.description, small=task.small_name, large=task.large_name,
                 large_accuracy=float(large_correct.mean()),
-                small_accuracy=float(np.mean(clone(task.small).fit(task.X_train, task.y_train)
-                                             .predict(task.X_test) == task.y_test)),
+                small_accuracy=small_accuracy,
                 n_train=len(task.y_train), n_test=len(task.y_test), mlp_width=mlp_width,
                 kan_parameters=kan_parameters)
     return info, rows

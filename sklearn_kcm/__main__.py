@@ -9,7 +9,6 @@ import argparse
 import sys
 import time
 
-import numpy as np
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.linear_model import LogisticRegression
@@ -19,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from . import KCMEnsemble, MLPJudgeClassifier, RoutingCurveDisplay
+from ._routing import accuracy_at_share
 
 BUDGET = 0.15
 EQUAL_SHARES = (0.05, 0.10, 0.20)
@@ -92,9 +92,8 @@ def demo(dataset="digits", random_state=0, figure="kcm_routing_curves.png", out=
 
 
 def _accuracy_at(curve, share):
-    """Accuracy of a routing curve when at most ``share`` of the inputs go to the large model."""
-    _, shares, accuracy = curve
-    return accuracy[np.searchsorted(shares, share, side="right") - 1]
+    _, large_share, accuracy = curve
+    return accuracy_at_share(large_share, accuracy, share)
 
 
 def _print_equal_shares(curves, kcm, out):

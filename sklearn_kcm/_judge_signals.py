@@ -26,7 +26,7 @@ would teach the judge that the small model is always right.
 import numpy as np
 import scipy.sparse as sp
 
-from ._routing import routing_curve
+from ._routing import accuracy_at_share, routing_curve
 
 JUDGE_INPUTS = ("X", "small", "both")
 JUDGE_TARGETS = ("task", "small_correct", "gain")
@@ -116,10 +116,7 @@ def routing_quality(confidence, small_correct, large_correct, max_share=0.5):
     True
     """
     _, share, accuracy = routing_curve(confidence, small_correct, large_correct)
-    grid = np.linspace(0.0, max_share, 51)
-    # the accuracy at a share is that of the largest routing that does not exceed it
-    at = accuracy[np.searchsorted(share, grid, side="right") - 1]
-    return float(np.mean(at))
+    return float(np.mean(accuracy_at_share(share, accuracy, np.linspace(0.0, max_share, 51))))
 
 
 def choose_routing(judge_confidence, small_proba, small_correct, large_correct=None):

@@ -100,3 +100,17 @@ def routing_curve(confidence, small_correct, large_correct):
     keep = np.concatenate([[0], routed[1:][ends]])
     thresholds = np.concatenate([[np.nextafter(ordered[0], -np.inf)], ordered[keep[1:] - 1]])
     return thresholds, keep / n, correct[keep] / n
+
+
+def accuracy_at_share(large_share, accuracy, share):
+    """Accuracy of a routing curve when at most ``share`` of the samples go to the large model.
+
+    ``share`` may be a number or an array of them; the curve is the one of
+    :func:`routing_curve` (its shares start at 0 and increase).
+
+    Examples
+    --------
+    >>> accuracy_at_share(np.array([0.0, 0.5, 1.0]), np.array([0.5, 1.0, 1.0]), [0.4, 0.5])
+    array([0.5, 1. ])
+    """
+    return np.asarray(accuracy)[np.searchsorted(large_share, share, side="right") - 1]
