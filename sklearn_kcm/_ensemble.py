@@ -479,6 +479,18 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
                 or (self.epsilon == "auto" and self.judge == "small"))
 
     def _check_params_together(self, X):
+        if isinstance(self.epsilon, (bool, np.bool_)):
+            raise ValueError(
+                f"epsilon={self.epsilon!r} is a boolean; give a float threshold in [0, 1] "
+                "(e.g. 0.98) or 'auto' with a target_large_share."
+            )
+        if self.hint == "features" and isinstance(self.large, FrozenEstimator):
+            raise ValueError(
+                "hint='features' trains the large model on X plus the small model's "
+                "probabilities, but a FrozenEstimator large model is not refitted and was "
+                "trained on X alone. Use hint=None (or 'auto' for a model that takes `hint`), "
+                "or give the unfitted large model."
+            )
         auto, share = self.epsilon == "auto", self.target_large_share
         if auto != (share is not None):
             raise ValueError(
@@ -715,9 +727,13 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         small_tags = get_tags(self.small)
         tags.input_tags.sparse = small_tags.input_tags.sparse
         tags.input_tags.string = small_tags.input_tags.string
-        tags.input_tags.allow_nan = small_tags.input_tags.allow_nan
+        # every member reads X: the ensemble accepts NaN only where all of them do
+        readers = [self.small, self.large]
+        if self.judge_input != "small":  # "auto" reads X too where X is numeric
+            readers.append(self._judge_template())
+        tags.input_tags.allow_nan = all(
+            get_tags(member).input_tags.allow_nan for member in readers if member is not None)
         return tags
-
 
 
 def _is_numeric(X):

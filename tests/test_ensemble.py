@@ -341,3 +341,35 @@ def test_metadata_routing_sends_sample_weight_to_the_members_that_ask(iris):
     plain = LogisticRegression(max_iter=1000).fit(X, y)
     np.testing.assert_allclose(kcm.small_.coef_, weighted.coef_)
     np.testing.assert_allclose(kcm.large_.coef_, plain.coef_)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(epsilon=True), "is a boolean"),
+        (dict(hint="features", large=FrozenEstimator(
+            DecisionTreeClassifier(random_state=0).fit(*load_iris(return_X_y=True)))),
+         "FrozenEstimator large model is not refitted"),
+    ],
+)
+def test_parameters_that_cannot_work_are_refused_up_front(params, match, iris):
+    kcm = KCMEnsemble(_small(), DecisionTreeClassifier(random_state=0), judge="small", cv=2)
+    with pytest.raises(ValueError, match=match):
+        kcm.set_params(**params).fit(*iris)
+
+
+@pytest.mark.parametrize(
+    "judge, judge_input, allow_nan",
+    [
+        (None, "auto", False),  # the default KAN judge reads X and refuses NaN
+        ("small", "auto", True),  # no judge: the two members accept NaN
+        (None, "small", True),  # the judge reads only the small model's answer
+    ],
+)
+def test_nan_tag_is_what_every_member_reading_x_accepts(judge, judge_input, allow_nan):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.utils import get_tags
+
+    kcm = KCMEnsemble(HistGradientBoostingClassifier(), HistGradientBoostingClassifier(),
+                      judge=judge, judge_input=judge_input)
+    assert get_tags(kcm).input_tags.allow_nan is allow_nan

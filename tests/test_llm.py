@@ -188,3 +188,11 @@ def test_missing_key_is_explained(monkeypatch):
     with pytest.raises(RuntimeError, match="KCM_ABSENT_KEY is not set"):
         clf.predict(TEXTS[:1])
     assert os.environ.get("KCM_ABSENT_KEY") is None
+
+
+def test_a_cache_under_the_home_directory_is_expanded(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    DiskCache("~/kcm-cache").put("m", "p", {"text": "a"})
+    assert (tmp_path / "home" / "kcm-cache").is_dir()
+    assert not (tmp_path / "~").exists()

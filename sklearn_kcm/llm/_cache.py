@@ -20,7 +20,7 @@ class DiskCache:
     Parameters
     ----------
     directory : str or path-like
-        Made if missing.
+        Made if missing; a leading ``~`` is the user's home directory.
 
     Examples
     --------
@@ -32,7 +32,7 @@ class DiskCache:
     """
 
     def __init__(self, directory):
-        self.directory = Path(directory)
+        self.directory = Path(directory).expanduser()
         self.directory.mkdir(parents=True, exist_ok=True)
 
     def _path(self, model, prompt):

@@ -81,8 +81,8 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
     backoff : float, default=0.5
         First retry delay in seconds, doubled each time, with jitter.
     cache : str or path-like, default=None
-        Directory of an on-disk cache of answers keyed by model and prompt;
-        shared safely by processes, so refits, grid searches and re-runs after
+        Directory of an on-disk cache of answers keyed by model and prompt
+        (``~`` expands to the home directory); shared safely by processes, so refits, grid searches and re-runs after
         a crash do not pay twice.
     on_error : {"raise", "hint", "uniform"}, default="raise"
         What an answer naming no single label gives: an
