@@ -171,6 +171,7 @@ def test_injection_cannot_add_a_label():
     [
         (lambda clf: clf.predict_proba(TEXTS[:2], hint=np.ones((3, 2)) / 2), "hint must have"),
         (lambda clf: clf.predict([1, 2]), "texts"),
+        (lambda clf: clf.predict(np.array(TEXTS[:4]).reshape(2, 2)), "one text per sample"),
         (lambda clf: LLMClassifier(str.upper, prompt="no field").fit(TEXTS, LABELS), "{text}"),
         (lambda clf: LLMClassifier(str.upper).fit(TEXTS), "requires y"),
     ],

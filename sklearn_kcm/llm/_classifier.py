@@ -36,7 +36,15 @@ def _texts(X):
         X = X.iloc[:, 0]
     if isinstance(X, str) or not hasattr(X, "__len__"):
         raise ValueError("LLMClassifier takes a list or array of texts, one per sample.")
-    texts = list(np.asarray(X, dtype=object).ravel())
+    array = np.asarray(X, dtype=object)
+    if array.ndim == 2 and array.shape[1] == 1:  # a column of texts
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise ValueError(
+            f"LLMClassifier takes one text per sample, a 1-D list or array; got an array of "
+            f"shape {array.shape}. Join the columns into one text per row, or select one."
+        )
+    texts = list(array)
     if len(texts) == 0:
         raise ValueError("Found array with 0 sample(s); LLMClassifier needs at least one text.")
     bad = [type(t).__name__ for t in texts if not isinstance(t, str)]
