@@ -90,8 +90,8 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         First retry delay in seconds, doubled each time, with jitter.
     cache : str or path-like, default=None
         Directory of an on-disk cache of answers keyed by model and prompt
-        (``~`` expands to the home directory); shared safely by processes, so refits, grid searches and re-runs after
-        a crash do not pay twice.
+        (``~`` expands to the home directory); shared safely by processes,
+        so refits, grid searches and re-runs after a crash do not pay twice.
     on_error : {"raise", "hint", "uniform"}, default="raise"
         What an answer naming no single label gives: an
         :class:`~sklearn_kcm.llm.LLMOutputError`, the small model's
