@@ -577,7 +577,7 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         with self.ledger_.timer(f"{phase}_large"):
             proba = model.predict_proba(self._large_input(X_rows, hint), **kwargs)
         self.ledger_.add(**{f"{phase}_large_samples": rows.size, f"{phase}_large_calls": 1})
-        return proba
+        return _checked_proba(proba, rows.size, len(self.classes_), "large")
 
     def confidence(self, X):
         """Judge confidence ``C_x`` of each input (high: easy, small model answers).
@@ -734,6 +734,20 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         tags.input_tags.allow_nan = all(
             get_tags(member).input_tags.allow_nan for member in readers if member is not None)
         return tags
+
+
+def _checked_proba(proba, n_rows, n_classes, name):
+    """A member's probabilities, or a clear error when they cannot be used as such."""
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.shape != (n_rows, n_classes):
+        raise ValueError(f"The {name} model's predict_proba returned shape {proba.shape} for "
+                         f"{n_rows} rows and {n_classes} classes; it must give one column "
+                         "per class of `classes_`, in that order.")
+    if not np.all(np.isfinite(proba)) or not np.allclose(proba.sum(axis=1), 1.0, atol=1e-3):
+        raise ValueError(f"The {name} model's predict_proba returned rows that are not "
+                         "probabilities (NaN, inf, or rows not summing to 1); check that "
+                         "model on these inputs (e.g. values outside its training range).")
+    return proba
 
 
 def _is_numeric(X):

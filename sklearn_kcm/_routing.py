@@ -9,8 +9,16 @@ def top_probability(proba):
 
 
 def route_to_large(confidence, epsilon):
-    """Boolean mask of the samples the large model answers: ``C <= epsilon``."""
-    return np.asarray(confidence) <= epsilon
+    """Boolean mask of the samples the large model answers: ``C <= epsilon``.
+
+    A confidence that is not a number (NaN) is "not sure": the large model answers.
+
+    Examples
+    --------
+    >>> route_to_large(np.array([0.99, 0.5, np.nan]), 0.9).tolist()
+    [False, True, True]
+    """
+    return ~(np.asarray(confidence) > epsilon)
 
 
 def check_same_classes(classes, member, name):

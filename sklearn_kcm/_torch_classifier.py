@@ -203,6 +203,13 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
 
     def _scale(self, X):
         X = self._scaler.transform(X).astype(np.float32, copy=False)
+        values = X.data if sp.issparse(X) else X
+        if not np.all(np.isfinite(values)):
+            raise ValueError(
+                f"{type(self).__name__} computes in float32, and X holds values that are not "
+                "finite there once standardised (e.g. above 3.4e38, or far outside the "
+                "training range). Rescale or clip those features first."
+            )
         # skorch densifies sparse rows one by one and expects csr_matrix rows.
         return sp.csr_matrix(X) if sp.issparse(X) else X
 

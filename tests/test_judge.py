@@ -191,3 +191,39 @@ def test_a_reachable_budget_does_not_warn():
 )
 def test_threshold_for_share_takes_the_nearest_side_of_a_tie(confidence, share, expected):
     assert threshold_for_share(np.array(confidence), share) == expected
+
+
+class NaNJudge(RecordingJudge):
+    """A judge that is not sure of anything: its probabilities are NaN."""
+
+    def predict_proba(self, X):
+        return np.full((len(X), len(self.classes_)), np.nan)
+
+
+class NaNLarge(NaNJudge):
+    """A large model whose probabilities are NaN."""
+
+
+def test_a_nan_confidence_is_not_sure_and_goes_to_the_large_model():
+    X, y = _clusters(300)
+    kcm = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(random_state=0), NaNJudge(),
+                      judge_fallback=False, epsilon=0.5, cv=3, distill=False).fit(X, y)
+    assert np.isnan(kcm.confidence(X)).all() and kcm.route(X).all()
+    np.testing.assert_array_equal(kcm.predict(X), kcm.large_.predict(X))
+
+
+def test_a_large_model_that_answers_nan_is_named():
+    X, y = _clusters(300)
+    kcm = KCMEnsemble(LogisticRegression(), NaNLarge(), judge="small", epsilon=0.99, cv=3,
+                      distill=False).fit(X, y)  # fit never asks the large model here
+    with pytest.raises(ValueError, match="The large model's predict_proba returned rows"):
+        kcm.predict(X)
+
+
+def test_values_beyond_float32_are_refused_not_answered_nan():
+    X, y = _clusters(300)
+    judge = KANJudgeClassifier(**QUICK_JUDGE).fit(X, y)
+    X_big = X.copy()
+    X_big[0, 0] = 1e39
+    with pytest.raises(ValueError, match="computes in float32"):
+        judge.predict_proba(X_big)
