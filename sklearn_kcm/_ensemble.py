@@ -458,11 +458,12 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         share = float(np.mean(route_to_large(oof_confidence, epsilon)))
         if abs(share - target) > 0.02 + 0.25 * target:
             warnings.warn(
-                f"epsilon='auto' cannot meet target_large_share={target:g}: the out-of-fold "
-                f"confidences tie (only {np.unique(oof_confidence).size} distinct values), so "
-                f"the nearest threshold sends {share:.0%} of the training rows to the large "
-                "model. The routing is too sure of itself (e.g. the small model is right on "
-                "every training row): give a float epsilon, more data, or another judge.",
+                f"epsilon='auto' cannot meet target_large_share={target:g}: the "
+                f"{len(oof_confidence)} out-of-fold confidences take only "
+                f"{np.unique(oof_confidence).size} distinct values, so the nearest threshold "
+                f"sends {share:.0%} of the training rows to the large model. The routing is "
+                "too sure of itself (e.g. the small model is right on every training row) or "
+                "the rows are too few: give a float epsilon, more data, or another judge.",
                 UserWarning, stacklevel=3,
             )
         return epsilon
