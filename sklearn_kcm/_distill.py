@@ -1,6 +1,10 @@
-"""Distillation of teacher probabilities into any small classifier.
+"""Distillation: the teachers' confident answers train the small model.
 
-Three ways, picked from what the small model can do:
+:class:`Distiller` runs one pass of the paper's loop on routed inputs: the
+large model's answers on the hard rows where it is confident (``L_ls``) and
+the judge's on the easy ones (``L_js``) become soft targets, added to the
+labelled rows. :func:`fit_on_soft_targets` does the training, in one of three
+ways picked from what the small model can do:
 
 - ``"soft"``: our torch classifiers train on probability targets directly
   (``partial_fit(X, P)``), the soft-target cross-entropy of the paper's KL loss;
@@ -18,11 +22,12 @@ import warnings
 
 import numpy as np
 from scipy.special import softmax
-from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import has_fit_parameter
 
 from ._compat import _safe_indexing
+from ._routing import top_probability
 from ._targets import one_hot
+from ._validation import split_pipeline
 
 
 def soften(proba, temperature):
@@ -72,16 +77,18 @@ def expand_soft_labels(proba, classes, sample_weight=None):
     return rows[keep], labels[keep], weights[keep]
 
 
-def _split(estimator):
-    """The fitted preprocessing (or None) and the final estimator of a model."""
-    if isinstance(estimator, Pipeline):
-        return estimator[:-1], estimator[-1]
-    return None, estimator
+def teacher_sources(distill):
+    """The teachers a ``distill`` parameter names: a subset of {"large", "judge"}."""
+    if distill is False:
+        return set()
+    if distill is True or distill == "large":
+        return {"large"}
+    return {"judge"} if distill == "judge" else {"large", "judge"}
 
 
-def distillation_method(estimator):
+def soft_target_method(estimator):
     """How teacher probabilities can reach ``estimator``: soft, sample_weight or hard."""
-    final = _split(estimator)[1]
+    final = split_pipeline(estimator)[1]
     if getattr(final, "_accepts_soft_labels", False):
         return "soft"
     if has_fit_parameter(final, "sample_weight"):
@@ -89,7 +96,7 @@ def distillation_method(estimator):
     return "hard"
 
 
-def distill(small, X, y, teacher_rows, teacher_proba, classes, *,
+def fit_on_soft_targets(small, X, y, teacher_rows, teacher_proba, classes, *,
             sample_weight=None, distill_weight=1.0, epochs=1, incremental=False):
     """Train the fitted ``small`` model on its labels plus a teacher's probabilities.
 
@@ -122,8 +129,8 @@ def distill(small, X, y, teacher_rows, teacher_proba, classes, *,
     method : str
         The method used: ``"soft"``, ``"sample_weight"`` or ``"hard"``.
     """
-    method = distillation_method(small)
-    preprocess, final = _split(small)
+    method = soft_target_method(small)
+    preprocess, final = split_pipeline(small)
     Xt = X if preprocess is None else preprocess.transform(X)
     n_samples = len(y)
     weight = np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight, float)
@@ -154,3 +161,80 @@ def distill(small, X, y, teacher_rows, teacher_proba, classes, *,
     labels = np.concatenate([y, classes[np.argmax(teacher_proba, axis=1)]])
     (final.partial_fit if incremental else final.fit)(_safe_indexing(Xt, rows), labels)
     return method
+
+
+class Distiller:
+    """One pass of distillation with fixed settings: routed rows in, a trained small model out.
+
+    Parameters
+    ----------
+    classes : ndarray of shape (n_classes,)
+    threshold : float
+        The large model's answers teach where their top probability exceeds it.
+    temperature : float
+        Applied to every teacher's probabilities (:func:`soften`).
+    weight : float
+        Weight of a teacher sample relative to a labelled one.
+    ledger : CostLedger
+        Times the training of the small model (``fit_distill``).
+    """
+
+    def __init__(self, classes, *, threshold, temperature, weight, ledger):
+        self.classes = classes
+        self.threshold = threshold
+        self.temperature = temperature
+        self.weight = weight
+        self.ledger = ledger
+
+    def teach(self, small, X, y, routed, small_proba, *, large=None, judge=None,
+              sample_weight=None, epochs=1, incremental=False):
+        """Train ``small`` on the labels of X plus its teachers' answers; returns a record.
+
+        Parameters
+        ----------
+        small : fitted classifier or Pipeline
+            Updated in place.
+        X, y : the inputs and their labels.
+        routed : ndarray of bool
+            The rows the large model answers; the others are easy.
+        small_proba : ndarray of shape (n_samples, n_classes)
+            The small model's probabilities on X, the hint of the large model.
+        large : LargeTeachers or None
+            Answers the routed rows; its confident answers teach.
+        judge : callable or None
+            ``judge(X_rows, small_proba_rows) -> proba``: answers the easy rows.
+        sample_weight : ndarray or None
+        epochs : int
+            Passes of ``partial_fit`` for small models that take soft labels.
+        incremental : bool
+            X is a batch of a stream: the small model learns its labels with
+            ``partial_fit`` even when no teacher speaks.
+
+        Returns
+        -------
+        dict
+            ``large_samples`` (routed), ``teacher_samples`` and ``method``
+            (None when nothing was learnt).
+        """
+        hard = np.flatnonzero(routed)
+        rows, probas = [np.empty(0, dtype=int)], [np.empty((0, len(self.classes)))]
+        if large is not None and hard.size:
+            large_proba = large.answer(X, hard, small_proba)
+            keep = top_probability(large_proba) > self.threshold
+            rows.append(hard[keep])
+            probas.append(large_proba[keep])
+        if judge is not None:
+            easy = np.flatnonzero(~routed)
+            rows.append(easy)
+            probas.append(judge(_safe_indexing(X, easy), small_proba[easy]))
+        rows, probas = np.concatenate(rows), np.vstack(probas)
+        record = {"large_samples": int(routed.sum()), "teacher_samples": int(rows.size),
+                  "method": None}
+        if rows.size or incremental:
+            with self.ledger.timer("fit_distill"):
+                record["method"] = fit_on_soft_targets(
+                    small, X, y, rows, soften(probas, self.temperature), self.classes,
+                    sample_weight=sample_weight, distill_weight=self.weight,
+                    epochs=epochs, incremental=incremental,
+                )
+        return record

@@ -1,60 +1,52 @@
 """KCMEnsemble: a judge routes each input to a small or a large classifier."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import check_cv, cross_val_predict
-from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch, get_tags
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils.validation import (
-    check_consistent_length,
-    check_is_fitted,
-    column_or_1d,
-    has_fit_parameter,
-    indexable,
-)
+from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import check_is_fitted, column_or_1d, indexable
 
-from ._compat import (
-    HasMethods,
-    Interval,
-    StrOptions,
-    _fit_context,
-    _routing_enabled,
-    _safe_indexing,
-)
-from ._distill_loop import DistillationLoop
+from ._compat import HasMethods, Interval, StrOptions, _fit_context, _routing_enabled
+from ._distill import Distiller, teacher_sources
+from ._ensemble_params import check_params_together, needs_small_oof, resolve_judge_input
 from ._judge_signals import (
     JUDGE_INPUTS,
     JUDGE_TARGETS,
-    choose_routing,
     confidence_from_proba,
     judge_features,
     judge_labels,
 )
+from ._judging import fit_judge
 from ._kan_classifier import KANJudgeClassifier
+from ._large import ask_large, large_input
 from ._ledger import CostLedger
 from ._routing import (
     check_same_classes,
     route_to_large,
     routing_curve,
-    threshold_for_share,
+    threshold_for_budget,
     top_probability,
+)
+from ._teachers import LargeTeachers
+from ._validation import (
+    check_known_labels,
+    check_targets,
+    final_estimator,
+    fit_takes_sample_weight,
 )
 
 
 def _small_learns_incrementally(ensemble):
-    small = ensemble.small[-1] if isinstance(ensemble.small, Pipeline) else ensemble.small
-    return hasattr(small, "partial_fit")
+    return hasattr(final_estimator(ensemble.small), "partial_fit")
 
 
-class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     """KAN-judged collaboration of a small and a large classifier (KCM).
 
     A judge scores every input with a confidence ``C_x``. Inputs with
@@ -296,17 +288,18 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
             The fitted ensemble.
         """
         X, sample_weight = indexable(X, sample_weight)
-        y = self._check_targets(X, y)
-        self._check_params_together(X)
+        y = check_targets(X, y, "KCMEnsemble")
+        params = self.get_params(deep=False)
+        check_params_together(params, X)
         routed = self._route_fit_params(sample_weight, fit_params)
         self.classes_ = unique_labels(y)
         self.ledger_ = ledger = CostLedger()
         cv = check_cv(self.cv, y, classifier=True)
-        self.judge_input_ = self._resolve_judge_input(X)
+        self.judge_input_ = resolve_judge_input(self.judge_input, X)
         small_oof = (
             cross_val_predict(clone(self.small), X, y, cv=cv, method="predict_proba",
                               params=routed.small.fit)
-            if self._needs_small_oof() else None
+            if needs_small_oof(params, self.judge_input_) else None
         )
 
         self.small_ = clone(self.small)
@@ -316,73 +309,73 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
 
         self.large_ = clone(self.large)
         with ledger.timer("fit_large"):
-            self.large_.fit(self._large_input(X, small_oof), y, **routed.large.fit)
+            self.large_.fit(large_input(X, small_oof, self.hint), y, **routed.large.fit)
         check_same_classes(self.classes_, self.large_, "large")
 
-        teacher_models = []
+        # honest large-model answers on the training rows, fitted on first use
+        # (by the "gain" judge target or by distillation)
+        teacher_kwargs = dict(hint=self.hint, n_classes=len(self.classes_), ledger=ledger)
+        if isinstance(self.large_, FrozenEstimator):  # trained elsewhere: X is new to it
+            large_teachers = LargeTeachers.unseen(self.large_, len(y), **teacher_kwargs)
+        else:
+            large_teachers = LargeTeachers.out_of_fold(
+                self.large, X, y, cv=cv, small_oof=small_oof, fit_params=routed.large.fit,
+                **teacher_kwargs)
 
-        def teachers():  # fitted once, when first needed (judge target "gain" or distillation)
-            if not teacher_models:
-                teacher_models.extend(self._fit_teachers(X, y, cv, small_oof, routed.large.fit))
-            return teacher_models
-
-        oof_confidence = self._fit_judge(X, y, cv, small_oof, teachers, routed)
-        self.epsilon_ = (
-            self._epsilon_for_budget(oof_confidence)
-            if self.epsilon == "auto" else float(self.epsilon)
-        )
-
-        self.distillation_ = []
-        if self.distill:
-            self._distill(X, y, sample_weight, teachers)
-        return self
-
-    def _fit_judge(self, X, y, cv, small_oof, teachers, routed):
-        """Fit the judge on out-of-fold signals, choose what routes; out-of-fold ``C_x``.
-
-        Returns the out-of-fold confidences of whatever routes (None when
-        neither ``epsilon="auto"`` nor the fallback needs them).
-        """
         small_correct = (None if small_oof is None
                          else self.classes_[np.argmax(small_oof, axis=1)] == y)
         large_correct = None
         if self.judge_target == "gain" and self.judge != "small":
-            large_oof = self._teacher_proba(teachers(), X, np.arange(len(y)), small_oof)
+            large_oof = large_teachers.answer(X, np.arange(len(y)), small_oof)
             large_correct = self.classes_[np.argmax(large_oof, axis=1)] == y
-        self.judge_ = self._judge_template()
-        self.routing_by_ = "small" if self.judge_ is None else "judge"
-        self.routing_quality_ = None
-        auto = self.epsilon == "auto"
-        if self.judge_ is None:
-            return top_probability(small_oof) if auto else None
-        features = judge_features(X, small_oof, self.judge_input_)
-        labels = judge_labels(self.judge_target, y, small_correct, large_correct)
-        if np.unique(labels).size < 2:
-            warnings.warn(
-                f"The judge has nothing to learn: judge_target={self.judge_target!r} gives "
-                f"one outcome ({labels[0]!r}) on every training row out of fold, so the "
-                "small model's confidence routes instead (routing_by_='small'). Give more "
-                "varied data, or judge_target='task'.", UserWarning, stacklevel=3,
-            )
-            self.judge_, self.routing_by_ = None, "small"
-            return top_probability(small_oof) if auto else None
-        with self.ledger_.timer("fit_judge"):
-            self.judge_.fit(features, labels, **routed.judge.fit)
-        if not (auto or self.judge_fallback):
-            return None
-        judge_oof = cross_val_predict(self._judge_template(), features, labels, cv=cv,
-                                      method="predict_proba", params=routed.judge.fit)
-        oof_confidence = confidence_from_proba(judge_oof, np.unique(labels), self.judge_target)
-        if not self.judge_fallback:
-            return oof_confidence
-        self.routing_by_, self.routing_quality_, oof_confidence = choose_routing(
-            oof_confidence, small_oof, small_correct, large_correct)
-        if self.verbose and self.routing_by_ == "small":
-            print("[KCMEnsemble] the judge routes worse than the small model's confidence "
-                  f"out of fold ({self.routing_quality_}); routing by the small model")
-        return oof_confidence
+        judging = fit_judge(
+            self._judge_template(), X, y, small_oof=small_oof, small_correct=small_correct,
+            large_correct=large_correct, judge_input=self.judge_input_,
+            judge_target=self.judge_target, cv=cv, fallback=self.judge_fallback,
+            need_confidence=self.epsilon == "auto",
+            fit_params=routed.judge.fit if "judge" in routed else {},
+            ledger=ledger, verbose=self.verbose,
+        )
+        self.judge_, self.routing_by_ = judging.judge, judging.routing_by
+        self.routing_quality_ = judging.quality
+        self.epsilon_ = (
+            threshold_for_budget(judging.oof_confidence, self.target_large_share)
+            if self.epsilon == "auto" else float(self.epsilon)
+        )
+
+        self.distillation_ = []
+        distiller = self._distiller()
+        for _ in range(self.distill_rounds if self.distill else 0):
+            self._distillation_round(distiller, X, y, large_teachers,
+                                     sample_weight=sample_weight, epochs=self.distill_epochs)
+        return self
+
+    def _distiller(self):
+        threshold = self.epsilon_ if self.distill_threshold is None else self.distill_threshold
+        return Distiller(self.classes_, threshold=threshold, temperature=self.temperature,
+                         weight=self.distill_weight, ledger=self.ledger_)
+
+    def _distillation_round(self, distiller, X, y, large_teachers, *, sample_weight, epochs,
+                            incremental=False):
+        """Route X, let the teachers in ``distill`` teach the small model; the small answers."""
+        small_proba = self.small_.predict_proba(X)
+        routed = route_to_large(self._confidence(X, small_proba), self.epsilon_)
+        sources = teacher_sources(self.distill)
+        record = distiller.teach(
+            self.small_, X, y, routed, small_proba,
+            large=large_teachers if "large" in sources else None,
+            judge=self._judge_proba if "judge" in sources else None,
+            sample_weight=sample_weight, epochs=epochs, incremental=incremental,
+        )
+        self.distillation_.append({"round": len(self.distillation_), **record})
+        if self.verbose and not incremental:
+            print(f"[KCMEnsemble] round {len(self.distillation_)}/{self.distill_rounds}: "
+                  f"{record['large_samples']} hard samples, "
+                  f"{record['teacher_samples']} teacher samples, {record['method']}")
+        return small_proba
 
     @available_if(_small_learns_incrementally)
+    @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Improve the small model and the judge from one more batch of a stream.
 
@@ -411,7 +404,7 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
             The fitted ensemble.
         """
         if not hasattr(self, "small_"):
-            y_checked = self._check_targets(X, y)
+            y_checked = check_targets(X, y, "KCMEnsemble")
             if classes is not None and not np.array_equal(np.unique(classes),
                                                           unique_labels(y_checked)):
                 raise ValueError(
@@ -422,16 +415,15 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
                 )
             return self.fit(X, y, sample_weight=sample_weight)
         X, sample_weight = indexable(X, sample_weight)
-        y = self._check_targets(X, y)
-        unknown = np.setdiff1d(np.unique(y), self.classes_)
-        if unknown.size:
-            raise ValueError(f"The batch has labels {unknown.tolist()[:5]} the ensemble was "
-                             f"not fitted on (classes_ = {self.classes_.tolist()[:10]}).")
+        y = check_targets(X, y, "KCMEnsemble")
+        check_known_labels(y, self.classes_, "The ensemble was fitted on `classes_`: refit it "
+                           "on data holding every class of the stream.")
         # the batch is new to the fitted large model: it teaches directly
-        _, small_proba = self._distillation_pass(
-            X, y, sample_weight, lambda: [(self.large_, np.arange(len(y)))],
-            epochs=1, incremental=True,
-        )
+        large_teachers = LargeTeachers.unseen(self.large_, len(y), hint=self.hint,
+                                              n_classes=len(self.classes_), ledger=self.ledger_)
+        small_proba = self._distillation_round(
+            self._distiller(), X, y, large_teachers, sample_weight=sample_weight, epochs=1,
+            incremental=True)
         if self.judge_ is not None and hasattr(self.judge_, "partial_fit"):
             # the small model's answers on the batch are honest (it had not seen
             # it); the large model's are known only where it was asked, so the
@@ -439,87 +431,11 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
             small_correct = self.classes_[np.argmax(small_proba, axis=1)] == y
             labels = judge_labels(self.judge_target, y, small_correct,
                                   np.ones_like(small_correct))
+            weight = {} if sample_weight is None else {"sample_weight": sample_weight}
             with self.ledger_.timer("fit_judge"):
-                self.judge_.partial_fit(judge_features(X, small_proba, self.judge_input_), labels)
+                self.judge_.partial_fit(judge_features(X, small_proba, self.judge_input_),
+                                        labels, **weight)
         return self
-
-    def _check_targets(self, X, y):
-        if y is None:
-            raise ValueError("KCMEnsemble requires y to be passed, but the target y is None.")
-        y = column_or_1d(y, warn=True)
-        check_consistent_length(X, y)
-        check_classification_targets(y)
-        return y
-
-    def _epsilon_for_budget(self, oof_confidence):
-        """``epsilon_`` for ``target_large_share``; warns when ties keep it out of reach."""
-        target = self.target_large_share
-        epsilon = threshold_for_share(oof_confidence, target)
-        share = float(np.mean(route_to_large(oof_confidence, epsilon)))
-        if abs(share - target) > 0.02 + 0.25 * target:
-            warnings.warn(
-                f"epsilon='auto' cannot meet target_large_share={target:g}: the "
-                f"{len(oof_confidence)} out-of-fold confidences take only "
-                f"{np.unique(oof_confidence).size} distinct values, so the nearest threshold "
-                f"sends {share:.0%} of the training rows to the large model. The routing is "
-                "too sure of itself (e.g. the small model is right on every training row) or "
-                "the rows are too few: give a float epsilon, more data, or another judge.",
-                UserWarning, stacklevel=3,
-            )
-        return epsilon
-
-    def _resolve_judge_input(self, X):
-        if self.judge_input != "auto":
-            return self.judge_input
-        return "both" if _is_numeric(X) else "small"
-
-    def _needs_small_oof(self):
-        judge_reads_or_learns_small = self.judge != "small" and (
-            self.judge_fallback or self.judge_input_ != "X" or self.judge_target != "task")
-        return (self.hint == "features" or judge_reads_or_learns_small
-                or (self.epsilon == "auto" and self.judge == "small"))
-
-    def _check_params_together(self, X):
-        if isinstance(self.epsilon, (bool, np.bool_)):
-            raise ValueError(
-                f"epsilon={self.epsilon!r} is a boolean; give a float threshold in [0, 1] "
-                "(e.g. 0.98) or 'auto' with a target_large_share."
-            )
-        if self.hint == "features" and isinstance(self.large, FrozenEstimator):
-            raise ValueError(
-                "hint='features' trains the large model on X plus the small model's "
-                "probabilities, but a FrozenEstimator large model is not refitted and was "
-                "trained on X alone. Use hint=None (or 'auto' for a model that takes `hint`), "
-                "or give the unfitted large model."
-            )
-        auto, share = self.epsilon == "auto", self.target_large_share
-        if auto != (share is not None):
-            raise ValueError(
-                f"epsilon={self.epsilon!r} and target_large_share={share!r} do not go "
-                "together: give epsilon='auto' with a target_large_share in (0, 1] to fit "
-                "the threshold to a budget, or a float epsilon and no target_large_share."
-            )
-        if self.hint == "features" and not _is_numeric(X):
-            raise ValueError(
-                "hint='features' appends the small model's probabilities to X as columns, "
-                "so X must be numeric. For text or other inputs use hint='auto' with a "
-                "large model that takes `hint` in predict_proba (e.g. LLMClassifier)."
-            )
-        if self.judge_input == "both" and not _is_numeric(X):
-            raise ValueError(
-                "judge_input='both' appends the small model's answer to X as columns, so X "
-                "must be numeric. For text or other inputs use judge_input='small' (the "
-                "small model's answer; 'auto' picks it), or judge_input='X' with a judge "
-                "Pipeline that turns X into numbers."
-            )
-        teachers = self._teachers()
-        if "judge" in teachers and (self.judge == "small" or self.judge_target != "task"):
-            raise ValueError(
-                f"distill={self.distill!r} uses the judge as a teacher, which needs a judge "
-                f"trained on the task labels, but judge={self.judge!r} and "
-                f"judge_target={self.judge_target!r}. Use distill='large', or a judge "
-                "estimator with judge_target='task'."
-            )
 
     def _route_fit_params(self, sample_weight, fit_params):
         if _routing_enabled():
@@ -535,7 +451,7 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         routed = Bunch()
         members = {"small": self.small, "large": self.large, "judge": self._judge_template()}
         for name, member in members.items():
-            takes_weight = sample_weight is not None and _fit_takes_sample_weight(member)
+            takes_weight = sample_weight is not None and fit_takes_sample_weight(member)
             params = {"sample_weight": sample_weight} if takes_weight else {}
             routed[name] = Bunch(fit=params)
         return routed
@@ -551,34 +467,10 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
     def _judge_proba(self, X, small_proba):
         return self.judge_.predict_proba(judge_features(X, small_proba, self.judge_input_))
 
-    def _large_input(self, X, small_proba):
-        if self.hint != "features":
-            return X
-        if sp.issparse(X):
-            return sp.hstack([X, sp.csr_matrix(small_proba)], format="csr")
-        if hasattr(X, "iloc"):
-            X = X.to_numpy()
-        return np.hstack([np.asarray(X), small_proba])
-
-    def _large_takes_hint(self, model):
-        if self.hint != "auto":
-            return False
-        inner = model.estimator if isinstance(model, FrozenEstimator) else model
-        try:
-            requested = inner.get_metadata_routing().consumes("predict_proba", ["hint"])
-        except AttributeError:
-            return False
-        return "hint" in requested
-
-    def _ask_large(self, model, X, rows, small_proba, phase):
-        """One call of the large model on ``rows`` of X, with the hint; counted."""
-        X_rows = _safe_indexing(X, rows)
-        hint = small_proba[rows]
-        kwargs = {"hint": hint} if self._large_takes_hint(model) else {}
-        with self.ledger_.timer(f"{phase}_large"):
-            proba = model.predict_proba(self._large_input(X_rows, hint), **kwargs)
-        self.ledger_.add(**{f"{phase}_large_samples": rows.size, f"{phase}_large_calls": 1})
-        return _checked_proba(proba, rows.size, len(self.classes_), "large")
+    def _ask_large(self, X, rows, small_proba):
+        """The fitted large model's probabilities on ``rows`` of X, one counted call."""
+        return ask_large(self.large_, X, rows, small_proba, hint=self.hint,
+                         n_classes=len(self.classes_), ledger=self.ledger_, phase="predict")
 
     def confidence(self, X):
         """Judge confidence ``C_x`` of each input (high: easy, small model answers).
@@ -639,7 +531,7 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         hard = np.flatnonzero(route_to_large(confidence, self.epsilon_))
         proba = np.array(small_proba, dtype=np.float64)
         if hard.size:
-            proba[hard] = self._ask_large(self.large_, X, hard, small_proba, "predict")
+            proba[hard] = self._ask_large(X, hard, small_proba)
         self.ledger_.add(predict_samples=len(proba))
         return proba
 
@@ -682,7 +574,7 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         """
         X, small_proba, confidence = self._score(X)
         y = column_or_1d(y)
-        large_proba = self._ask_large(self.large_, X, np.arange(len(y)), small_proba, "predict")
+        large_proba = self._ask_large(X, np.arange(len(y)), small_proba)
         self.ledger_.add(predict_samples=len(y))
         small_correct = self.classes_[np.argmax(small_proba, axis=1)] == y
         large_correct = self.classes_[np.argmax(large_proba, axis=1)] == y
@@ -711,6 +603,8 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
             router.add(**{name: getattr(self, name)},
                        method_mapping=MethodMapping().add(caller="fit", callee="fit"))
         judge = self._judge_template()
+        if self.judge is None:  # the default judge is ours: it takes the weights it is given
+            judge.set_fit_request(sample_weight=True)
         if judge is not None:
             router.add(judge=judge, method_mapping=MethodMapping().add(caller="fit", callee="fit"))
         return router
@@ -735,32 +629,3 @@ class KCMEnsemble(DistillationLoop, MetaEstimatorMixin, ClassifierMixin, BaseEst
         tags.input_tags.allow_nan = all(
             get_tags(member).input_tags.allow_nan for member in readers if member is not None)
         return tags
-
-
-def _checked_proba(proba, n_rows, n_classes, name):
-    """A member's probabilities, or a clear error when they cannot be used as such."""
-    proba = np.asarray(proba, dtype=np.float64)
-    if proba.shape != (n_rows, n_classes):
-        raise ValueError(f"The {name} model's predict_proba returned shape {proba.shape} for "
-                         f"{n_rows} rows and {n_classes} classes; it must give one column "
-                         "per class of `classes_`, in that order.")
-    if not np.all(np.isfinite(proba)) or not np.allclose(proba.sum(axis=1), 1.0, atol=1e-3):
-        raise ValueError(f"The {name} model's predict_proba returned rows that are not "
-                         "probabilities (NaN, inf, or rows not summing to 1); check that "
-                         "model on these inputs (e.g. values outside its training range).")
-    return proba
-
-
-def _is_numeric(X):
-    if sp.issparse(X):
-        return True
-    if hasattr(X, "dtypes"):  # DataFrame
-        return all(np.issubdtype(dtype, np.number) for dtype in X.dtypes)
-    try:
-        return np.asarray(X).dtype.kind in "biuf"
-    except ValueError:  # ragged
-        return False
-
-
-def _fit_takes_sample_weight(estimator):
-    return estimator is not None and has_fit_parameter(estimator, "sample_weight")

@@ -26,7 +26,7 @@ would teach the judge that the small model is always right.
 import numpy as np
 import scipy.sparse as sp
 
-from ._routing import accuracy_at_share, routing_curve
+from ._routing import accuracy_at_share, routing_curve, top_probability
 
 JUDGE_INPUTS = ("X", "small", "both")
 JUDGE_TARGETS = ("task", "small_correct", "gain")
@@ -56,7 +56,7 @@ def probability_features(proba):
     proba = np.asarray(proba, dtype=np.float64)
     log_proba = np.log(np.clip(proba, _LOG_FLOOR, 1.0))
     ordered = np.sort(log_proba, axis=1)
-    top = np.max(proba, axis=1)
+    top = top_probability(proba)
     entropy = -np.sum(proba * np.log(np.clip(proba, 1e-12, 1.0)), axis=1)
     return np.column_stack([
         log_proba,
@@ -92,7 +92,7 @@ def judge_labels(target, y, small_correct=None, large_correct=None):
 def confidence_from_proba(judge_proba, judge_classes, target):
     """``C_x`` from the judge's probabilities: top probability (task) or P(True)."""
     if target == "task":
-        return np.max(judge_proba, axis=1)
+        return top_probability(judge_proba)
     # a judge that only ever saw one outcome is sure of it
     true = np.flatnonzero(np.equal(judge_classes, True))  # numpy bools: `is` would not do
     if true.size:
@@ -152,7 +152,7 @@ def choose_routing(judge_confidence, small_proba, small_correct, large_correct=N
     """
     if large_correct is None:
         large_correct = np.ones(len(small_correct), dtype=bool)
-    small_confidence = np.max(small_proba, axis=1)
+    small_confidence = top_probability(small_proba)
     quality = {"judge": routing_quality(judge_confidence, small_correct, large_correct),
                "small": routing_quality(small_confidence, small_correct, large_correct)}
     if quality["judge"] < quality["small"]:

@@ -2,9 +2,8 @@
 
 from numbers import Integral, Real
 
-import numpy as np
-
 from ._compat import Interval
+from ._routing import top_probability
 from ._torch_classifier import TorchClassifier
 from .nn import KAN, MLP
 
@@ -191,7 +190,7 @@ class _JudgeMixin:
         ndarray of shape (n_samples,)
             Values in ``[1 / n_classes, 1]``; high means an easy input.
         """
-        return np.max(self.predict_proba(X), axis=1)
+        return top_probability(self.predict_proba(X))
 
 
 class KANJudgeClassifier(_JudgeMixin, KANClassifier):

@@ -1,4 +1,6 @@
-"""Pure functions of routing: confidence, masks, and members' class alignment."""
+"""Pure functions of routing: confidence, masks, thresholds, and members' class alignment."""
+
+import warnings
 
 import numpy as np
 
@@ -64,6 +66,23 @@ def threshold_for_share(confidence, share):
     if with_ties - count < count - below:
         return float(value)
     return float(ordered[below - 1]) if below else float(np.nextafter(value, -np.inf))
+
+
+def threshold_for_budget(confidence, target):
+    """:func:`threshold_for_share`, warning when ties keep the share far from ``target``."""
+    epsilon = threshold_for_share(confidence, target)
+    share = float(np.mean(route_to_large(confidence, epsilon)))
+    if abs(share - target) > 0.02 + 0.25 * target:
+        warnings.warn(
+            f"epsilon='auto' cannot meet target_large_share={target:g}: the "
+            f"{len(confidence)} out-of-fold confidences take only "
+            f"{np.unique(confidence).size} distinct values, so the nearest threshold "
+            f"sends {share:.0%} of the training rows to the large model. The routing is "
+            "too sure of itself (e.g. the small model is right on every training row) or "
+            "the rows are too few: give a float epsilon, more data, or another judge.",
+            UserWarning, stacklevel=4,
+        )
+    return epsilon
 
 
 def routing_curve(confidence, small_correct, large_correct):

@@ -17,6 +17,11 @@ def is_soft(y):
     return getattr(y, "ndim", 1) == 2 and y.shape[1] > 1
 
 
+def rows_are_probabilities(proba):
+    """Which rows of ``proba`` sum to 1, within the tolerance every check here uses."""
+    return np.isclose(proba.sum(axis=1), 1.0, rtol=0, atol=SOFT_LABEL_ATOL)
+
+
 def check_soft_labels(y, n_classes=None):
     """Validate a matrix of class probabilities and return it as float32.
 
@@ -44,7 +49,7 @@ def check_soft_labels(y, n_classes=None):
             "`classes_` (or of `classes` on the first call to partial_fit)."
         )
     sums = y.sum(axis=1)
-    if y.min() < 0 or not np.allclose(sums, 1.0, atol=SOFT_LABEL_ATOL):
+    if y.min() < 0 or not rows_are_probabilities(y).all():
         worst = int(np.argmax(np.abs(sums - 1.0)))
         raise ValueError(
             "Soft labels must be probabilities: non-negative rows that sum to 1 "
@@ -73,14 +78,7 @@ def hard_labels(y):
 
 
 def one_hot(y, classes):
-    """One-hot float32 rows of ``y`` over ``classes``; unknown labels raise."""
-    unknown = np.setdiff1d(np.unique(y), classes)
-    if unknown.size:
-        raise ValueError(
-            f"y contains labels {unknown.tolist()[:5]} that are not among the "
-            f"classes {classes.tolist()[:10]} the estimator knows. Pass every class "
-            "with `classes=` on the first call to partial_fit."
-        )
+    """One-hot float32 rows of ``y`` over ``classes`` (every label of ``y`` among them)."""
     rows = np.zeros((len(y), len(classes)), dtype=np.float32)
     rows[np.arange(len(y)), np.searchsorted(classes, y)] = 1.0
     return rows

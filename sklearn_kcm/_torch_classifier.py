@@ -24,6 +24,7 @@ from skorch import NeuralNet
 
 from ._compat import Interval, _check_sample_weight, _fit_context
 from ._targets import check_soft_labels, hard_labels, is_soft, one_hot, resolve_classes
+from ._validation import check_known_labels, check_y_given
 
 INFERENCE_BATCH = 4096
 
@@ -134,10 +135,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _training_data(self, X, y, sample_weight, classes, first):
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
+        check_y_given(y, type(self).__name__)
         X, y = self._validate(X, y, reset=first)
         soft = is_soft(y)
         if not soft:
@@ -149,9 +147,12 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
                     f"Soft labels have {y.shape[1]} columns but `classes` lists "
                     f"{len(self.classes_)} classes; give one column per class."
                 )
-        targets = (
-            check_soft_labels(y, len(self.classes_)) if soft else one_hot(y, self.classes_)
-        )
+        if soft:
+            targets = check_soft_labels(y, len(self.classes_))
+        else:
+            check_known_labels(y, self.classes_, "Pass every class with `classes=` on the "
+                               "first call to partial_fit.")
+            targets = one_hot(y, self.classes_)
         weight = _check_sample_weight(sample_weight, X, dtype=np.float32, ensure_non_negative=True)
         keep = weight > 0
         X, targets, weight = X[keep], targets[keep], weight[keep]

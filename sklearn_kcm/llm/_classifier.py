@@ -11,6 +11,7 @@ from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import HasMethods, Interval, StrOptions, _fit_context
+from .._validation import check_known_labels, check_y_given
 from ._cache import DiskCache
 from ._calls import LLMUsage, send_all
 from ._errors import LLMOutputError
@@ -176,15 +177,12 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("prompt must contain the field {text}, where each sample goes.")
         check_template(self.hint_prompt, _HINT_FIELDS, "hint_prompt")
         texts = _texts(X)
-        if y is None and self.labels is None:
-            raise ValueError("LLMClassifier requires y to be passed, but the target y is None "
-                             "(or give the classes with labels=[...]).")
+        if self.labels is None:
+            check_y_given(y, "LLMClassifier", " (or give the classes with labels=[...])")
         self.classes_ = unique_labels(y if self.labels is None else np.asarray(self.labels))
         if y is not None and self.labels is not None:
-            unknown = np.setdiff1d(np.unique(y), self.classes_)
-            if unknown.size:
-                raise ValueError(f"y has labels {unknown.tolist()} that are not in "
-                                 f"labels={list(self.labels)}.")
+            check_known_labels(y, self.classes_, "Add them to `labels`, or leave labels=None "
+                               "to take the classes from y.")
         self.label_names_ = [str(c) for c in self.classes_]
         if len({name.casefold() for name in self.label_names_}) < len(self.label_names_):
             raise ValueError(f"Labels must differ beyond case: {self.label_names_}.")

@@ -1,0 +1,71 @@
+"""Rules that tie KCMEnsemble's parameters to each other and to the training data.
+
+Each rule is checked in ``fit``, where X is known, with a message that names the
+parameters involved and says what to do; single-parameter rules are declared in
+``KCMEnsemble._parameter_constraints``.
+"""
+
+import numpy as np
+from sklearn.frozen import FrozenEstimator
+
+from ._distill import teacher_sources
+from ._validation import is_numeric
+
+
+def resolve_judge_input(judge_input, X):
+    """What the judge reads: ``judge_input``, with "auto" as "both" for numeric X, else "small"."""
+    if judge_input != "auto":
+        return judge_input
+    return "both" if is_numeric(X) else "small"
+
+
+def needs_small_oof(params, judge_input):
+    """Whether ``fit`` needs the small model's out-of-fold probabilities."""
+    judge_reads_or_learns_small = params["judge"] != "small" and (
+        params["judge_fallback"] or judge_input != "X" or params["judge_target"] != "task")
+    return (params["hint"] == "features" or judge_reads_or_learns_small
+            or (params["epsilon"] == "auto" and params["judge"] == "small"))
+
+
+def check_params_together(params, X):
+    """Raise when parameters of ``params`` (``get_params(deep=False)``) contradict each other."""
+    if isinstance(params["epsilon"], (bool, np.bool_)):
+        raise ValueError(
+            f"epsilon={params['epsilon']!r} is a boolean; give a float threshold in [0, 1] "
+            "(e.g. 0.98) or 'auto' with a target_large_share."
+        )
+    if params["hint"] == "features" and isinstance(params["large"], FrozenEstimator):
+        raise ValueError(
+            "hint='features' trains the large model on X plus the small model's "
+            "probabilities, but a FrozenEstimator large model is not refitted and was "
+            "trained on X alone. Use hint=None (or 'auto' for a model that takes `hint`), "
+            "or give the unfitted large model."
+        )
+    auto, share = params["epsilon"] == "auto", params["target_large_share"]
+    if auto != (share is not None):
+        raise ValueError(
+            f"epsilon={params['epsilon']!r} and target_large_share={share!r} do not go "
+            "together: give epsilon='auto' with a target_large_share in (0, 1] to fit "
+            "the threshold to a budget, or a float epsilon and no target_large_share."
+        )
+    if params["hint"] == "features" and not is_numeric(X):
+        raise ValueError(
+            "hint='features' appends the small model's probabilities to X as columns, "
+            "so X must be numeric. For text or other inputs use hint='auto' with a "
+            "large model that takes `hint` in predict_proba (e.g. LLMClassifier)."
+        )
+    if params["judge_input"] == "both" and not is_numeric(X):
+        raise ValueError(
+            "judge_input='both' appends the small model's answer to X as columns, so X "
+            "must be numeric. For text or other inputs use judge_input='small' (the "
+            "small model's answer; 'auto' picks it), or judge_input='X' with a judge "
+            "Pipeline that turns X into numbers."
+        )
+    judge_teaches = "judge" in teacher_sources(params["distill"])
+    if judge_teaches and (params["judge"] == "small" or params["judge_target"] != "task"):
+        raise ValueError(
+            f"distill={params['distill']!r} uses the judge as a teacher, which needs a judge "
+            f"trained on the task labels, but judge={params['judge']!r} and "
+            f"judge_target={params['judge_target']!r}. Use distill='large', or a judge "
+            "estimator with judge_target='task'."
+        )

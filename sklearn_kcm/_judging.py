@@ -1,0 +1,86 @@
+"""Fitting the judge on out-of-fold signals, and choosing what routes.
+
+The judge learns from answers the small (and large) model gave on rows they
+had not seen (see :mod:`._judge_signals`). Its own confidences on the training
+rows are taken out of fold too, for ``epsilon="auto"`` and for the fallback,
+which routes by the small model's confidence when the judge routes worse.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import cross_val_predict
+from sklearn.utils import Bunch
+
+from ._judge_signals import choose_routing, confidence_from_proba, judge_features, judge_labels
+from ._routing import top_probability
+
+
+def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_input,
+              judge_target, cv, fallback, need_confidence, fit_params, ledger, verbose=0):
+    """Fit ``judge`` (a clone) on out-of-fold signals; what routes and its out-of-fold ``C_x``.
+
+    Parameters
+    ----------
+    judge : classifier or None
+        The unfitted judge; None routes by the small model's confidence.
+    X, y : the training data.
+    small_oof : ndarray of shape (n_samples, n_classes) or None
+        The small model's out-of-fold probabilities.
+    small_correct, large_correct : ndarray of bool or None
+        Whether the members' out-of-fold answers are right (large: only with
+        ``judge_target="gain"``).
+    judge_input, judge_target : str
+        What the judge reads and learns.
+    cv : cross-validation generator
+    fallback : bool
+        Compare the judge with the small model's confidence out of fold.
+    need_confidence : bool
+        Return out-of-fold confidences (for ``epsilon="auto"``).
+    fit_params : dict
+        For the judge's ``fit``.
+    ledger : CostLedger
+    verbose : int
+
+    Returns
+    -------
+    Bunch
+        ``judge`` (fitted, or None), ``routing_by`` ("judge" or "small"),
+        ``quality`` (None, or the dict of :func:`choose_routing`) and
+        ``oof_confidence`` (None unless needed).
+    """
+    def by_small():
+        return Bunch(judge=None, routing_by="small", quality=None,
+                     oof_confidence=top_probability(small_oof) if need_confidence else None)
+
+    if judge is None:
+        return by_small()
+    features = judge_features(X, small_oof, judge_input)
+    labels = judge_labels(judge_target, y, small_correct, large_correct)
+    if np.unique(labels).size < 2:
+        warnings.warn(
+            f"The judge has nothing to learn: judge_target={judge_target!r} gives one outcome "
+            f"({labels[0]!r}) on every training row out of fold, so the small model's "
+            "confidence routes instead (routing_by_='small'). Give more varied data, or "
+            "judge_target='task'.", UserWarning, stacklevel=4,
+        )
+        return by_small()
+    fitted = clone(judge)
+    with ledger.timer("fit_judge"):
+        fitted.fit(features, labels, **fit_params)
+    result = Bunch(judge=fitted, routing_by="judge", quality=None, oof_confidence=None)
+    if not (need_confidence or fallback):
+        return result
+    judge_oof = cross_val_predict(clone(judge), features, labels, cv=cv,
+                                  method="predict_proba", params=fit_params)
+    result.oof_confidence = confidence_from_proba(judge_oof, np.unique(labels), judge_target)
+    if fallback:
+        result.routing_by, result.quality, result.oof_confidence = choose_routing(
+            result.oof_confidence, small_oof, small_correct, large_correct)
+        if verbose and result.routing_by == "small":
+            print("[KCMEnsemble] the judge routes worse than the small model's confidence "
+                  f"out of fold ({result.quality}); routing by the small model")
+    if not need_confidence:
+        result.oof_confidence = None
+    return result

@@ -1,0 +1,50 @@
+"""Calling the large model: what it reads, the small model's hint, one counted call."""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.frozen import FrozenEstimator
+
+from ._compat import _safe_indexing
+from ._validation import checked_proba
+
+
+def large_input(X, small_proba, hint):
+    """The large model's input: X, or X with the small model's probabilities appended.
+
+    ``hint="features"`` appends them as columns (numeric X only); any other
+    ``hint`` leaves X as it is.
+    """
+    if hint != "features":
+        return X
+    if sp.issparse(X):
+        return sp.hstack([X, sp.csr_matrix(small_proba)], format="csr")
+    if hasattr(X, "iloc"):
+        X = X.to_numpy()
+    return np.hstack([np.asarray(X), small_proba])
+
+
+def takes_hint(model, hint):
+    """Whether ``model.predict_proba`` requests ``hint`` (only with ``hint="auto"``)."""
+    if hint != "auto":
+        return False
+    inner = model.estimator if isinstance(model, FrozenEstimator) else model
+    try:
+        requested = inner.get_metadata_routing().consumes("predict_proba", ["hint"])
+    except AttributeError:
+        return False
+    return "hint" in requested
+
+
+def ask_large(model, X, rows, small_proba, *, hint, n_classes, ledger, phase):
+    """One call of a large ``model`` on ``rows`` of X, with the hint; counted in ``ledger``.
+
+    ``small_proba`` holds the small model's probabilities on every row of X;
+    ``phase`` ("fit" or "predict") names the ledger's counters.
+    """
+    X_rows = _safe_indexing(X, rows)
+    row_hint = small_proba[rows]
+    kwargs = {"hint": row_hint} if takes_hint(model, hint) else {}
+    with ledger.timer(f"{phase}_large"):
+        proba = model.predict_proba(large_input(X_rows, row_hint, hint), **kwargs)
+    ledger.add(**{f"{phase}_large_samples": rows.size, f"{phase}_large_calls": 1})
+    return checked_proba(proba, rows.size, n_classes, "large")

@@ -1,0 +1,79 @@
+"""Large models whose answers on training rows are honest soft labels.
+
+The fitted large model has seen the label of every training row, so its answer
+there says nothing the label does not. A teacher must not have seen the row: a
+clone fitted on the other folds (out of fold), a prefit model
+(:class:`~sklearn.frozen.FrozenEstimator`) that was trained elsewhere, or the
+fitted model on a batch of a stream that is new to it.
+"""
+
+import numpy as np
+from sklearn.base import clone
+
+from ._compat import _safe_indexing
+from ._large import ask_large, large_input
+
+
+class LargeTeachers:
+    """Large models, each answering only the rows it has not seen; fitted on first use.
+
+    Parameters
+    ----------
+    fit_models : callable
+        ``fit_models() -> [(model, rows), ...]``: fitted models and the rows of
+        X each may answer; called once, on the first :meth:`answer`, so that a
+        fit whose teachers are never asked pays nothing for them.
+    hint : {"auto", "features"} or None
+        How the small model's answer reaches the large model.
+    n_classes : int
+    ledger : CostLedger
+        Counts the calls (phase ``"fit"``).
+    """
+
+    def __init__(self, fit_models, *, hint, n_classes, ledger):
+        self._fit_models = fit_models
+        self._models = None
+        self.hint = hint
+        self.n_classes = n_classes
+        self.ledger = ledger
+
+    @classmethod
+    def out_of_fold(cls, large, X, y, *, cv, small_oof, fit_params, hint, n_classes, ledger):
+        """One clone of the unfitted ``large`` per fold of ``cv``, each answering its held-out rows.
+
+        With ``hint="features"`` each clone is trained on its rows' out-of-fold
+        small probabilities ``small_oof``, as the fitted large model was.
+        """
+
+        def fit_models():
+            models = []
+            for train, test in cv.split(X, y):
+                model = clone(large)
+                hint_train = small_oof[train] if hint == "features" else None
+                params = {k: _safe_indexing(v, train) for k, v in fit_params.items()}
+                with ledger.timer("fit_large"):
+                    model.fit(large_input(_safe_indexing(X, train), hint_train, hint),
+                              y[train], **params)
+                models.append((model, test))
+            return models
+
+        return cls(fit_models, hint=hint, n_classes=n_classes, ledger=ledger)
+
+    @classmethod
+    def unseen(cls, model, n_rows, *, hint, n_classes, ledger):
+        """A fitted ``model`` that has seen none of the ``n_rows`` rows: it answers them all."""
+        return cls(lambda: [(model, np.arange(n_rows))], hint=hint, n_classes=n_classes,
+                   ledger=ledger)
+
+    def answer(self, X, rows, small_proba):
+        """The teachers' probabilities on ``rows`` of X, one call per teacher concerned."""
+        if self._models is None:
+            self._models = self._fit_models()
+        proba = np.empty((rows.size, self.n_classes))
+        for model, held_out in self._models:
+            mine = np.isin(rows, held_out)
+            if mine.any():
+                proba[mine] = ask_large(model, X, rows[mine], small_proba, hint=self.hint,
+                                        n_classes=self.n_classes, ledger=self.ledger,
+                                        phase="fit")
+        return proba

@@ -1,0 +1,80 @@
+"""Checks shared by the estimators: targets, members' answers, inputs and Pipelines.
+
+Each rule is written once here, so that every estimator words the same problem
+the same way and says how to fix it.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.pipeline import Pipeline
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_consistent_length, column_or_1d, has_fit_parameter
+
+from ._targets import rows_are_probabilities
+
+
+def split_pipeline(estimator):
+    """The preprocessing steps (or None) and the final estimator of a model."""
+    if isinstance(estimator, Pipeline):
+        return estimator[:-1], estimator[-1]
+    return None, estimator
+
+
+def final_estimator(estimator):
+    """The estimator that answers: the last step of a Pipeline, or the model itself."""
+    return split_pipeline(estimator)[1]
+
+
+def check_y_given(y, owner, alternative=""):
+    """Raise the error scikit-learn's checks expect when ``y`` is None."""
+    if y is None:
+        raise ValueError(f"{owner} requires y to be passed, but the target y is None"
+                         f"{alternative}.")
+
+
+def check_targets(X, y, owner):
+    """Class labels of a classifier's ``fit``: 1-D, as long as X, classification targets."""
+    check_y_given(y, owner)
+    y = column_or_1d(y, warn=True)
+    check_consistent_length(X, y)
+    check_classification_targets(y)
+    return y
+
+
+def check_known_labels(y, classes, fix):
+    """Raise when ``y`` holds labels outside ``classes``; ``fix`` says what to do."""
+    unknown = np.setdiff1d(np.unique(y), classes)
+    if unknown.size:
+        raise ValueError(f"y holds labels {unknown.tolist()[:5]} that are not among the "
+                         f"classes {np.asarray(classes).tolist()[:10]}. {fix}")
+
+
+def checked_proba(proba, n_rows, n_classes, name):
+    """A member's probabilities as float64, or a clear error when they are not usable."""
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.shape != (n_rows, n_classes):
+        raise ValueError(f"The {name} model's predict_proba returned shape {proba.shape} for "
+                         f"{n_rows} rows and {n_classes} classes; it must give one column "
+                         "per class of `classes_`, in that order.")
+    if not np.all(np.isfinite(proba)) or not rows_are_probabilities(proba).all():
+        raise ValueError(f"The {name} model's predict_proba returned rows that are not "
+                         "probabilities (NaN, inf, or rows not summing to 1); check that "
+                         "model on these inputs (e.g. values outside its training range).")
+    return proba
+
+
+def is_numeric(X):
+    """Whether X holds numbers only (sparse, numeric DataFrame or array)."""
+    if sp.issparse(X):
+        return True
+    if hasattr(X, "dtypes"):  # DataFrame
+        return all(np.issubdtype(dtype, np.number) for dtype in X.dtypes)
+    try:
+        return np.asarray(X).dtype.kind in "biuf"
+    except ValueError:  # ragged
+        return False
+
+
+def fit_takes_sample_weight(estimator):
+    """Whether ``estimator.fit`` has a ``sample_weight`` parameter (False for None)."""
+    return estimator is not None and has_fit_parameter(estimator, "sample_weight")
