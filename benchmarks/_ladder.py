@@ -16,8 +16,7 @@ import time
 import numpy as np
 from sklearn.base import clone
 
-from sklearn_kcm import KCMEnsemble, MLPJudgeClassifier
-from sklearn_kcm._routing import routing_curve
+from sklearn_kcm import KCMEnsemble, MLPJudgeClassifier, routing_curve
 
 TARGET_OF_LARGE = 0.99
 

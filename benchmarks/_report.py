@@ -25,7 +25,10 @@ def _order(method):
 
 
 def aggregate(rows):
-    """Mean and standard deviation over seeds, per (task, method): ``{task: {method: {col: (mean, std)}}}``."""
+    """Mean and standard deviation over seeds, per (task, method).
+
+    Returns ``{task: {method: {column: (mean, std)}}}``.
+    """
     table = {}
     for row in rows:
         table.setdefault(row["task"], {}).setdefault(row["method"], []).append(row)

@@ -19,7 +19,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._reference_kan import ReferenceKANLinear
+from sklearn_kcm._testing import ReferenceKANLinear
 from sklearn_kcm.nn import KANLinear
 
 SHAPES = [  # batch, in, out, grid_size, spline_order
@@ -162,12 +162,14 @@ def main(argv=None):
     if device.type == "cuda":
         print("largest batch for (in 64, out 64, G 5, k 3):",
               largest_batch(64, 64, 5, 3, device))
-    missed = [
-        f"{name} = {ratios[name]:.2f} (target {'>=' if name.startswith('reference') else '<='} {limit})"
-        for name, limit in TARGETS.items()
-        if (ratios[name] < limit if name.startswith("reference") else ratios[name] > limit)
-    ]
-    print(f"targets at {TARGET_SHAPE}: " + ("all met" if not missed else "MISSED " + "; ".join(missed)))
+    missed = []
+    for name, limit in TARGETS.items():
+        at_least = name.startswith("reference")  # a speed-up; the others are slow-downs
+        if ratios[name] < limit if at_least else ratios[name] > limit:
+            missed.append(f"{name} = {ratios[name]:.2f} (target {'>=' if at_least else '<='} "
+                          f"{limit})")
+    print(f"targets at {TARGET_SHAPE}: "
+          + ("all met" if not missed else "MISSED " + "; ".join(missed)))
     return 1 if missed else 0
 
 

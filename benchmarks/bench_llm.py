@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._chat_server import ChatServer
+from sklearn_kcm._testing import ChatServer
 from sklearn_kcm.llm import LLMClassifier, OpenAIChat
 
 

@@ -27,9 +27,9 @@ from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
 
-from sklearn_kcm import KANJudgeClassifier, KCMEnsemble, MLPJudgeClassifier
+from sklearn_kcm import KANJudgeClassifier, KCMEnsemble, MLPJudgeClassifier, routing_curve
 from sklearn_kcm._judge_signals import routing_quality
-from sklearn_kcm._routing import accuracy_at_share, routing_curve
+from sklearn_kcm._routing import accuracy_at_share
 from sklearn_kcm.nn import KAN
 
 from ._ladder import TARGET_OF_LARGE, share_for

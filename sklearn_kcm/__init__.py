@@ -10,12 +10,15 @@ from ._blocks import predict_blocks
 from ._display import RoutingCurveDisplay
 from ._ensemble import KCMEnsemble
 from ._kan_classifier import KANClassifier, KANJudgeClassifier, MLPJudgeClassifier
+from ._ledger import CostLedger
+from ._routing import routing_curve
 from ._scoring import make_budget_scorer, make_cost_scorer, neg_large_share
 from .llm import LLMClassifier
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CostLedger",
     "KANClassifier",
     "KANJudgeClassifier",
     "KCMEnsemble",
@@ -26,4 +29,5 @@ __all__ = [
     "make_cost_scorer",
     "neg_large_share",
     "predict_blocks",
+    "routing_curve",
 ]

@@ -21,6 +21,7 @@ from . import KCMEnsemble, MLPJudgeClassifier, RoutingCurveDisplay
 from ._routing import accuracy_at_share
 
 BUDGET = 0.15
+LARGE, KCM = "large (calibrated RBF SVM)", "KCM (KAN judge)"
 EQUAL_SHARES = (0.05, 0.10, 0.20)
 DATASETS = {
     "digits": load_digits,
@@ -39,12 +40,12 @@ def make_models(random_state=0):
     kcm = dict(budget, distill_threshold=0.5, random_state=random_state)
     return {
         "small (logistic regression)": small,
-        "large (calibrated RBF SVM)": large,
+        LARGE: large,
         "cascade (small's confidence)": KCMEnsemble(small, large, judge="small", distill=False,
                                                     **budget),
         "MCM (MLP judge)": KCMEnsemble(small, large, MLPJudgeClassifier(random_state=random_state),
                                        **kcm),
-        "KCM (KAN judge)": KCMEnsemble(small, large, **kcm),
+        KCM: KCMEnsemble(small, large, **kcm),
     }
 
 
@@ -58,7 +59,7 @@ def demo(dataset="digits", random_state=0, figure="kcm_routing_curves.png", out=
           f"{X.shape[1]} features, {len(set(y))} classes", file=out)
     header = (f"{'model':<30} {'accuracy':>8} {'to large':>9} {'calls saved':>12} "
               f"{'fit s':>7} {'predict s':>10}")
-    rows = []
+    rows = {}
     models = make_models(random_state)
     for name, model in models.items():
         print(f"  fitting {name} ...", file=out, flush=True)
@@ -72,20 +73,22 @@ def demo(dataset="digits", random_state=0, figure="kcm_routing_curves.png", out=
         if isinstance(model, KCMEnsemble):
             share = model.route(X_test).mean()
         else:
-            share = 1.0 if name.startswith("large") else 0.0
-        rows.append((name, accuracy, share, fit_seconds, predict_seconds))
+            share = 1.0 if name == LARGE else 0.0
+        rows[name] = dict(accuracy=accuracy, large_share=share, fit_seconds=fit_seconds,
+                          predict_seconds=predict_seconds)
     print("\n" + header, file=out)
-    for name, accuracy, share, fit_s, predict_s in rows:
+    for name, row in rows.items():
+        share = row["large_share"]
         saved = f"{1 - share:11.0%}" if share < 1 else f"{'-':>11}"
-        print(f"{name:<30} {accuracy:8.3f} {share:9.0%} {saved:>12} {fit_s:7.2f} {predict_s:10.3f}",
-              file=out)
-    large_accuracy = rows[1][1]
-    kcm = rows[-1]
-    print(f"\nKCM answers {1 - kcm[2]:.0%} of the test inputs with the small model and reaches "
-          f"{kcm[1] / large_accuracy:.1%} of the large model's accuracy.", file=out)
+        print(f"{name:<30} {row['accuracy']:8.3f} {share:9.0%} {saved:>12} "
+              f"{row['fit_seconds']:7.2f} {row['predict_seconds']:10.3f}", file=out)
+    kcm = rows[KCM]
+    print(f"\nKCM answers {1 - kcm['large_share']:.0%} of the test inputs with the small model "
+          f"and reaches {kcm['accuracy'] / rows[LARGE]['accuracy']:.1%} of the large model's "
+          "accuracy.", file=out)
     curves = {name: model.routing_curve(X_test, y_test) for name, model in models.items()
               if isinstance(model, KCMEnsemble)}
-    _print_equal_shares(curves, models["KCM (KAN judge)"], out)
+    _print_equal_shares(curves, models[KCM], out)
     if figure:
         _draw_curves(models, curves, dataset, figure, out)
     return rows
@@ -103,7 +106,7 @@ def _print_equal_shares(curves, kcm, out):
     for name, curve in curves.items():
         print(f"{name:<30}" + "".join(f"{_accuracy_at(curve, share):9.3f}"
                                       for share in EQUAL_SHARES), file=out)
-    cascade, mine = curves["cascade (small's confidence)"], curves["KCM (KAN judge)"]
+    cascade, mine = curves["cascade (small's confidence)"], curves[KCM]
     gains = [_accuracy_at(mine, share) - _accuracy_at(cascade, share) for share in EQUAL_SHARES]
     routed_by = ("its KAN judge" if kcm.routing_by_ == "judge" else
                  "the small model's confidence (its judge routed worse out of fold)")

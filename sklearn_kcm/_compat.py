@@ -8,7 +8,7 @@ they move.
 
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.validation import _check_sample_weight
 
@@ -20,4 +20,5 @@ __all__ = [
     "_fit_context",
     "_routing_enabled",
     "_safe_indexing",
+    "validate_params",
 ]

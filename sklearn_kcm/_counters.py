@@ -25,7 +25,13 @@ class Counters:
         """Hook for subclasses holding more state; called under the lock."""
 
     def add(self, **counts):
-        """Add to the named counters."""
+        """Add to the named counters.
+
+        Parameters
+        ----------
+        **counts : int
+            Amount to add to each named counter.
+        """
         with self._lock:
             for name, value in counts.items():
                 if name not in self._counts:
@@ -33,7 +39,13 @@ class Counters:
                 self._counts[name] += int(value)
 
     def counts(self):
-        """A copy of the counters."""
+        """Return a copy of the counters.
+
+        Returns
+        -------
+        dict
+            Counter name to value.
+        """
         with self._lock:
             return dict(self._counts)
 

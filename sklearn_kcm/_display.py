@@ -1,7 +1,6 @@
 """Plots: the learned edge functions of a KAN estimator, and routing curves."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from ._routing import routing_curve
 
@@ -16,22 +15,25 @@ def _pyplot():
     return plt
 
 
-def plot_kan_activations(estimator, layer=0, inputs=None, outputs=None, n_points=100, ax=None):
-    """Draw edge functions ``phi_oi`` of layer ``layer`` of a fitted KAN estimator.
+def plot_edge_functions(x, phi, inputs=None, outputs=None, ax=None):
+    """Draw sampled edge functions on a grid of axes, one row per output.
 
-    See :meth:`KANClassifier.plot_activations`.
+    Parameters
+    ----------
+    x : ndarray of shape (n_points, n_inputs)
+    phi : ndarray of shape (n_points, n_inputs, n_outputs)
+        As returned by :meth:`KANClassifier.edge_functions`.
+    inputs, outputs : list of int, default=None
+        Which to draw (default: up to 8 of each).
+    ax : matplotlib Axes or array of Axes, default=None
+
+    Returns
+    -------
+    ndarray of matplotlib Axes
     """
-    check_is_fitted(estimator)
-    layers = estimator.net_.module_.layers
-    if not -len(layers) <= layer < len(layers):
-        raise ValueError(f"layer={layer} is out of range: the network has {len(layers)} layers.")
-    kan_layer = layers[layer]
-    inputs = list(range(min(8, kan_layer.in_features))) if inputs is None else list(inputs)
-    outputs = list(range(min(8, kan_layer.out_features))) if outputs is None else list(outputs)
-    x, phi = (t.cpu().numpy() for t in kan_layer.edge_functions(n_points))
-    if layer in (0, -len(layers)):  # back to the units of the original features
-        scaler = estimator._scaler
-        x = x * scaler.scale_ + (scaler.mean_ if scaler.with_mean else 0.0)
+    _, n_inputs, n_outputs = phi.shape
+    inputs = list(range(min(8, n_inputs))) if inputs is None else list(inputs)
+    outputs = list(range(min(8, n_outputs))) if outputs is None else list(outputs)
     if ax is None:
         plt = _pyplot()
         _, ax = plt.subplots(

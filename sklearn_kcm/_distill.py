@@ -89,7 +89,7 @@ def teacher_sources(distill):
 def soft_target_method(estimator):
     """How teacher probabilities can reach ``estimator``: soft, sample_weight or hard."""
     final = split_pipeline(estimator)[1]
-    if getattr(final, "_accepts_soft_labels", False):
+    if getattr(final, "accepts_soft_labels", False):
         return "soft"
     if has_fit_parameter(final, "sample_weight"):
         return "sample_weight"

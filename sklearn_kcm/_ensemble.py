@@ -4,15 +4,13 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import check_cv, cross_val_predict
-from sklearn.utils import Bunch, get_tags
-from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
+from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, indexable
 
-from ._compat import HasMethods, Interval, StrOptions, _fit_context, _routing_enabled
+from ._compat import HasMethods, Interval, StrOptions, _fit_context
 from ._distill import Distiller, teacher_sources
 from ._ensemble_params import check_params_together, needs_small_oof, resolve_judge_input
 from ._judge_signals import (
@@ -26,6 +24,7 @@ from ._judging import fit_judge
 from ._kan_classifier import KANJudgeClassifier
 from ._large import ask_large, large_input
 from ._ledger import CostLedger
+from ._metadata import fit_router, route_fit_params
 from ._routing import (
     check_same_classes,
     route_to_large,
@@ -38,7 +37,6 @@ from ._validation import (
     check_known_labels,
     check_targets,
     final_estimator,
-    fit_takes_sample_weight,
 )
 
 
@@ -265,7 +263,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ fit
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, *, sample_weight=None, **fit_params):
+    def fit(self, X, y, *, sample_weight=None, groups=None, **fit_params):
         """Fit judge, small and large models, then distil the large into the small.
 
         Parameters
@@ -278,6 +276,10 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             Passed to every member whose ``fit`` takes it (with metadata
             routing enabled, to those that request it) and used in
             distillation.
+        groups : array-like of shape (n_samples,), default=None
+            Group labels for a group-aware ``cv`` (e.g.
+            :class:`~sklearn.model_selection.GroupKFold`): the out-of-fold
+            signals then never come from a model that saw the row's group.
         **fit_params : dict
             With metadata routing enabled, routed to the members that
             request them.
@@ -291,36 +293,36 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         y = check_targets(X, y, "KCMEnsemble")
         params = self.get_params(deep=False)
         check_params_together(params, X)
-        routed = self._route_fit_params(sample_weight, fit_params)
+        metadata = route_fit_params(
+            self, {"small": self.small, "large": self.large, "judge": self._judge_template()},
+            sample_weight, fit_params)
         self.classes_ = unique_labels(y)
         self.ledger_ = ledger = CostLedger()
         cv = check_cv(self.cv, y, classifier=True)
+        splits = list(cv.split(X, y, groups))  # the folds of the members' out-of-fold answers
         self.judge_input_ = resolve_judge_input(self.judge_input, X)
         small_oof = (
-            cross_val_predict(clone(self.small), X, y, cv=cv, method="predict_proba",
-                              params=routed.small.fit)
+            cross_val_predict(clone(self.small), X, y, cv=splits, method="predict_proba",
+                              params=metadata.small.fit)
             if needs_small_oof(params, self.judge_input_) else None
         )
 
         self.small_ = clone(self.small)
         with ledger.timer("fit_small"):
-            self.small_.fit(X, y, **routed.small.fit)
+            self.small_.fit(X, y, **metadata.small.fit)
         check_same_classes(self.classes_, self.small_, "small")
 
         self.large_ = clone(self.large)
         with ledger.timer("fit_large"):
-            self.large_.fit(large_input(X, small_oof, self.hint), y, **routed.large.fit)
+            self.large_.fit(large_input(X, small_oof, self.hint), y, **metadata.large.fit)
         check_same_classes(self.classes_, self.large_, "large")
 
         # honest large-model answers on the training rows, fitted on first use
         # (by the "gain" judge target or by distillation)
-        teacher_kwargs = dict(hint=self.hint, n_classes=len(self.classes_), ledger=ledger)
-        if isinstance(self.large_, FrozenEstimator):  # trained elsewhere: X is new to it
-            large_teachers = LargeTeachers.unseen(self.large_, len(y), **teacher_kwargs)
-        else:
-            large_teachers = LargeTeachers.out_of_fold(
-                self.large, X, y, cv=cv, small_oof=small_oof, fit_params=routed.large.fit,
-                **teacher_kwargs)
+        large_teachers = LargeTeachers.for_training(
+            self.large, self.large_, X, y, splits=splits, small_oof=small_oof,
+            fit_params=metadata.large.fit, hint=self.hint, n_classes=len(self.classes_),
+            ledger=ledger)
 
         small_correct = (None if small_oof is None
                          else self.classes_[np.argmax(small_oof, axis=1)] == y)
@@ -331,9 +333,9 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         judging = fit_judge(
             self._judge_template(), X, y, small_oof=small_oof, small_correct=small_correct,
             large_correct=large_correct, judge_input=self.judge_input_,
-            judge_target=self.judge_target, cv=cv, fallback=self.judge_fallback,
+            judge_target=self.judge_target, cv=cv, groups=groups, fallback=self.judge_fallback,
             need_confidence=self.epsilon == "auto",
-            fit_params=routed.judge.fit if "judge" in routed else {},
+            fit_params=metadata.judge.fit if "judge" in metadata else {},
             ledger=ledger, verbose=self.verbose,
         )
         self.judge_, self.routing_by_ = judging.judge, judging.routing_by
@@ -397,6 +399,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         classes : array-like, default=None
             Every class of the stream; checked against the batch on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the batch's samples, for the small model and the judge.
 
         Returns
         -------
@@ -436,25 +439,6 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 self.judge_.partial_fit(judge_features(X, small_proba, self.judge_input_),
                                         labels, **weight)
         return self
-
-    def _route_fit_params(self, sample_weight, fit_params):
-        if _routing_enabled():
-            if sample_weight is not None:
-                fit_params["sample_weight"] = sample_weight
-            return process_routing(self, "fit", **fit_params)
-        if fit_params:
-            raise ValueError(
-                f"Passing {sorted(fit_params)} to KCMEnsemble.fit needs metadata routing: "
-                "call sklearn.set_config(enable_metadata_routing=True) and request the "
-                "parameters on the members (e.g. small.set_fit_request(...))."
-            )
-        routed = Bunch()
-        members = {"small": self.small, "large": self.large, "judge": self._judge_template()}
-        for name, member in members.items():
-            takes_weight = sample_weight is not None and fit_takes_sample_weight(member)
-            params = {"sample_weight": sample_weight} if takes_weight else {}
-            routed[name] = Bunch(fit=params)
-        return routed
 
     def _confidence(self, X, small_proba):
         """``C_x`` for every row of X, given the small model's probabilities on it."""
@@ -527,13 +511,18 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         ndarray of shape (n_samples, n_classes)
             Probabilities in the order of ``classes_``.
         """
+        return self._predict_proba_and_route(X)[0]
+
+    def _predict_proba_and_route(self, X):
+        """:meth:`predict_proba` and :meth:`route` from one pass of the small model and judge."""
         X, small_proba, confidence = self._score(X)
-        hard = np.flatnonzero(route_to_large(confidence, self.epsilon_))
+        routed = route_to_large(confidence, self.epsilon_)
+        hard = np.flatnonzero(routed)
         proba = np.array(small_proba, dtype=np.float64)
         if hard.size:
             proba[hard] = self._ask_large(X, hard, small_proba)
         self.ledger_.add(predict_samples=len(proba))
-        return proba
+        return proba, routed
 
     def predict(self, X):
         """Class of highest probability (see :meth:`predict_proba`).
@@ -598,16 +587,10 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         MetadataRouter
             The routing of ``fit``'s metadata to each member.
         """
-        router = MetadataRouter(owner=self)
-        for name in ("small", "large"):
-            router.add(**{name: getattr(self, name)},
-                       method_mapping=MethodMapping().add(caller="fit", callee="fit"))
         judge = self._judge_template()
         if self.judge is None:  # the default judge is ours: it takes the weights it is given
             judge.set_fit_request(sample_weight=True)
-        if judge is not None:
-            router.add(judge=judge, method_mapping=MethodMapping().add(caller="fit", callee="fit"))
-        return router
+        return fit_router(self, {"small": self.small, "large": self.large, "judge": judge})
 
     def _judge_template(self):
         """An unfitted judge: a clone of ``judge``, the default KAN judge, or None."""

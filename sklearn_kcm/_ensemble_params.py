@@ -27,6 +27,20 @@ def needs_small_oof(params, judge_input):
             or (params["epsilon"] == "auto" and params["judge"] == "small"))
 
 
+def _require_numeric(X, message):
+    """Raise ``message`` unless X holds numbers; values that are neither text nor numbers
+    (e.g. dicts) raise the TypeError of numpy's conversion, as scikit-learn's do."""
+    if is_numeric(X):
+        return
+    try:
+        np.asarray(X, dtype=np.float64)
+    except TypeError as error:
+        raise TypeError(f"{error}. {message}") from error
+    except ValueError:
+        pass
+    raise ValueError(message)
+
+
 def check_params_together(params, X):
     """Raise when parameters of ``params`` (``get_params(deep=False)``) contradict each other."""
     if isinstance(params["epsilon"], (bool, np.bool_)):
@@ -48,19 +62,17 @@ def check_params_together(params, X):
             "together: give epsilon='auto' with a target_large_share in (0, 1] to fit "
             "the threshold to a budget, or a float epsilon and no target_large_share."
         )
-    if params["hint"] == "features" and not is_numeric(X):
-        raise ValueError(
-            "hint='features' appends the small model's probabilities to X as columns, "
+    if params["hint"] == "features":
+        _require_numeric(
+            X, "hint='features' appends the small model's probabilities to X as columns, "
             "so X must be numeric. For text or other inputs use hint='auto' with a "
-            "large model that takes `hint` in predict_proba (e.g. LLMClassifier)."
-        )
-    if params["judge_input"] == "both" and not is_numeric(X):
-        raise ValueError(
-            "judge_input='both' appends the small model's answer to X as columns, so X "
+            "large model that takes `hint` in predict_proba (e.g. LLMClassifier).")
+    if params["judge_input"] == "both":
+        _require_numeric(
+            X, "judge_input='both' appends the small model's answer to X as columns, so X "
             "must be numeric. For text or other inputs use judge_input='small' (the "
             "small model's answer; 'auto' picks it), or judge_input='X' with a judge "
-            "Pipeline that turns X into numbers."
-        )
+            "Pipeline that turns X into numbers.")
     judge_teaches = "judge" in teacher_sources(params["distill"])
     if judge_teaches and (params["judge"] == "small" or params["judge_target"] != "task"):
         raise ValueError(

@@ -18,7 +18,7 @@ from ._routing import top_probability
 
 
 def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_input,
-              judge_target, cv, fallback, need_confidence, fit_params, ledger, verbose=0):
+              judge_target, cv, groups, fallback, need_confidence, fit_params, ledger, verbose=0):
     """Fit ``judge`` (a clone) on out-of-fold signals; what routes and its out-of-fold ``C_x``.
 
     Parameters
@@ -34,6 +34,9 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
     judge_input, judge_target : str
         What the judge reads and learns.
     cv : cross-validation generator
+        Splits the judge's own out-of-fold fits (stratified on its labels).
+    groups : array-like or None
+        Group labels for a group-aware ``cv``.
     fallback : bool
         Compare the judge with the small model's confidence out of fold.
     need_confidence : bool
@@ -72,7 +75,8 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
     result = Bunch(judge=fitted, routing_by="judge", quality=None, oof_confidence=None)
     if not (need_confidence or fallback):
         return result
-    judge_oof = cross_val_predict(clone(judge), features, labels, cv=cv,
+    splits = list(cv.split(features, labels, groups))
+    judge_oof = cross_val_predict(clone(judge), features, labels, cv=splits,
                                   method="predict_proba", params=fit_params)
     result.oof_confidence = confidence_from_proba(judge_oof, np.unique(labels), judge_target)
     if fallback:

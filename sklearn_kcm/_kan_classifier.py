@@ -2,6 +2,8 @@
 
 from numbers import Integral, Real
 
+from sklearn.utils.validation import check_is_fitted
+
 from ._compat import Interval
 from ._routing import top_probability
 from ._torch_classifier import TorchClassifier
@@ -147,8 +149,37 @@ class KANClassifier(TorchClassifier):
     def _net_kwargs(self):
         return {"regularization": self.regularization}
 
+    def edge_functions(self, layer=0, n_points=100):
+        """Sample the learned edge functions ``phi_oi`` of one KAN layer.
+
+        Parameters
+        ----------
+        layer : int, default=0
+            Which layer (negative counts from the last).
+        n_points : int, default=100
+            Points per function, spread over each input's grid.
+
+        Returns
+        -------
+        x : ndarray of shape (n_points, n_inputs)
+            Where each input's functions are sampled; for the first layer in
+            the units of the original features, else in the layer's own.
+        phi : ndarray of shape (n_points, n_inputs, n_outputs)
+            ``phi[:, i, o]`` is the function on the edge from input ``i`` to
+            output ``o``.
+        """
+        check_is_fitted(self)
+        layers = self.net_.module_.layers
+        if not -len(layers) <= layer < len(layers):
+            raise ValueError(f"layer={layer} is out of range: the network has "
+                             f"{len(layers)} layers.")
+        x, phi = (t.cpu().numpy() for t in layers[layer].edge_functions(n_points))
+        if layer in (0, -len(layers)):  # back to the units of the original features
+            x = self._scaler.inverse_transform(x)
+        return x, phi
+
     def plot_activations(self, layer=0, inputs=None, outputs=None, n_points=100, ax=None):
-        """Plot the learned edge functions of one KAN layer.
+        """Plot the learned edge functions of one KAN layer (see :meth:`edge_functions`).
 
         Needs matplotlib (``pip install sklearn_kcm[plot]``). For the first
         layer the x axis is in the units of the original features.
@@ -170,9 +201,10 @@ class KANClassifier(TorchClassifier):
         axes : ndarray of matplotlib Axes
             The grid the curves were drawn on.
         """
-        from ._display import plot_kan_activations
+        from ._display import plot_edge_functions  # matplotlib is optional
 
-        return plot_kan_activations(self, layer, inputs, outputs, n_points, ax)
+        x, phi = self.edge_functions(layer, n_points)
+        return plot_edge_functions(x, phi, inputs, outputs, ax)
 
 
 class _JudgeMixin:

@@ -11,11 +11,15 @@ class CostLedger(Counters):
 
     Made in ``fit`` and updated in place by ``fit`` and the predict methods, so
     that predicting never changes the estimator's own attributes. Safe to share
-    between threads; pickles without its lock.
+    between threads; pickles without its lock. ``KCMEnsemble.ledger_`` is one.
+
+    See Also
+    --------
+    sklearn_kcm.llm.LLMUsage : The calls and tokens of one LLM classifier.
 
     Examples
     --------
-    >>> from sklearn_kcm._ledger import CostLedger
+    >>> from sklearn_kcm import CostLedger
     >>> ledger = CostLedger()
     >>> ledger.add(predict_samples=10, predict_large_samples=3, predict_large_calls=1)
     >>> ledger.summary()["predict_large_share"]
@@ -35,7 +39,18 @@ class CostLedger(Counters):
 
     @contextmanager
     def timer(self, key):
-        """Add the wall-clock seconds spent in the block to ``key``."""
+        """Add the wall-clock seconds spent in the ``with`` block to ``key``.
+
+        Parameters
+        ----------
+        key : str
+            The phase and member, e.g. ``"predict_large"``.
+
+        Yields
+        ------
+        None
+            Control to the timed block.
+        """
         start = time.perf_counter()
         try:
             yield

@@ -3,6 +3,9 @@
 import warnings
 
 import numpy as np
+from sklearn.utils.validation import check_consistent_length
+
+from ._compat import validate_params
 
 
 def top_probability(proba):
@@ -85,14 +88,19 @@ def threshold_for_budget(confidence, target):
     return epsilon
 
 
+@validate_params(
+    {"confidence": ["array-like"], "small_correct": ["array-like"],
+     "large_correct": ["array-like"]},
+    prefer_skip_nested_validation=True,
+)
 def routing_curve(confidence, small_correct, large_correct):
     """Accuracy against the share sent to the large model, for every threshold.
 
     Parameters
     ----------
-    confidence : ndarray of shape (n_samples,)
-        ``C_x`` of each sample.
-    small_correct, large_correct : ndarray of bool, shape (n_samples,)
+    confidence : array-like of shape (n_samples,)
+        ``C_x`` of each sample (high: the small model answers).
+    small_correct, large_correct : array-like of bool, shape (n_samples,)
         Whether each model's answer to the sample is right.
 
     Returns
@@ -105,12 +113,19 @@ def routing_curve(confidence, small_correct, large_correct):
     accuracy : ndarray
         Accuracy when those go to the large model and the rest to the small.
 
+    See Also
+    --------
+    RoutingCurveDisplay : Draws the curve.
+    KCMEnsemble.routing_curve : The curve of a fitted ensemble on (X, y).
+
     Examples
     --------
-    >>> t, share, acc = routing_curve(np.array([0.9, 0.4]), np.array([1, 0]), np.array([1, 1]))
+    >>> from sklearn_kcm import routing_curve
+    >>> t, share, acc = routing_curve([0.9, 0.4], [True, False], [True, True])
     >>> share.tolist(), acc.tolist()
     ([0.0, 0.5, 1.0], [0.5, 1.0, 1.0])
     """
+    check_consistent_length(confidence, small_correct, large_correct)
     confidence = np.asarray(confidence, dtype=np.float64)
     order = np.argsort(confidence, kind="stable")
     ordered = confidence[order]

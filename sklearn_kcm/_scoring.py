@@ -5,13 +5,14 @@ that accepts a fitted :class:`KCMEnsemble`, or a Pipeline ending in one.
 """
 
 import numpy as np
-from sklearn.pipeline import Pipeline
+
+from ._validation import split_pipeline
 
 
 def _unwrap(estimator, X):
-    if isinstance(estimator, Pipeline):
-        return estimator[-1], estimator[:-1].transform(X)
-    return estimator, X
+    """The ensemble at the end of ``estimator`` and X as it reaches the ensemble."""
+    preprocess, ensemble = split_pipeline(estimator)
+    return ensemble, X if preprocess is None else preprocess.transform(X)
 
 
 def neg_large_share(estimator, X, y=None):
@@ -112,8 +113,9 @@ def make_cost_scorer(small_cost, large_cost, error_cost=1.0):
 
     def neg_expected_cost(estimator, X, y):
         ensemble, X = _unwrap(estimator, X)
-        share = float(np.mean(ensemble.route(X)))
-        error = 1.0 - float(np.mean(ensemble.predict(X) == np.asarray(y)))
+        proba, routed = ensemble._predict_proba_and_route(X)  # one pass of small and judge
+        share = float(np.mean(routed))
+        error = 1.0 - float(np.mean(ensemble.classes_[np.argmax(proba, axis=1)] == np.asarray(y)))
         return -(small_cost + large_cost * share + error_cost * error)
 
     return neg_expected_cost

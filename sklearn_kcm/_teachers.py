@@ -9,6 +9,7 @@ fitted model on a batch of a stream that is new to it.
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
 
 from ._compat import _safe_indexing
 from ._large import ask_large, large_input
@@ -38,8 +39,10 @@ class LargeTeachers:
         self.ledger = ledger
 
     @classmethod
-    def out_of_fold(cls, large, X, y, *, cv, small_oof, fit_params, hint, n_classes, ledger):
-        """One clone of the unfitted ``large`` per fold of ``cv``, each answering its held-out rows.
+    def out_of_fold(cls, large, X, y, *, splits, small_oof, fit_params, hint, n_classes, ledger):
+        """One clone of the unfitted ``large`` per ``(train, test)`` fold of ``splits``.
+
+        Each clone answers its held-out rows.
 
         With ``hint="features"`` each clone is trained on its rows' out-of-fold
         small probabilities ``small_oof``, as the fitted large model was.
@@ -47,7 +50,7 @@ class LargeTeachers:
 
         def fit_models():
             models = []
-            for train, test in cv.split(X, y):
+            for train, test in splits:
                 model = clone(large)
                 hint_train = small_oof[train] if hint == "features" else None
                 params = {k: _safe_indexing(v, train) for k, v in fit_params.items()}
@@ -58,6 +61,20 @@ class LargeTeachers:
             return models
 
         return cls(fit_models, hint=hint, n_classes=n_classes, ledger=ledger)
+
+    @classmethod
+    def for_training(cls, large, fitted_large, X, y, **kwargs):
+        """Teachers of the training rows of a fitted large model.
+
+        A :class:`~sklearn.frozen.FrozenEstimator` was trained elsewhere, so X
+        is new to it: it answers every row. Otherwise, clones of ``large``
+        fitted out of fold (see :meth:`out_of_fold`, whose parameters
+        ``kwargs`` holds).
+        """
+        if isinstance(fitted_large, FrozenEstimator):
+            return cls.unseen(fitted_large, len(y), hint=kwargs["hint"],
+                              n_classes=kwargs["n_classes"], ledger=kwargs["ledger"])
+        return cls.out_of_fold(large, X, y, **kwargs)
 
     @classmethod
     def unseen(cls, model, n_rows, *, hint, n_classes, ledger):

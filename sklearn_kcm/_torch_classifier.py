@@ -9,7 +9,7 @@ cross-entropy. Subclasses only say which module to build.
 
 import contextlib
 import copy
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
@@ -49,16 +49,22 @@ class SoftTargetNet(NeuralNet):
         return loss
 
 
-class TorchClassifier(ClassifierMixin, BaseEstimator):
+class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class: a classifier whose model is a torch module trained by skorch.
 
     Subclasses set their parameters in ``__init__`` and implement
     :meth:`_build_module`; they may override :meth:`_prepare_module` (e.g. to
     fit a KAN grid to the data).
+
+    Attributes
+    ----------
+    accepts_soft_labels : bool
+        True: ``fit`` and ``partial_fit`` take a matrix of class probabilities
+        as ``y``. :class:`KCMEnsemble` then distils into the model with the
+        soft-target loss; set it on your own classifier to get the same.
     """
 
-    # Read by KCMEnsemble's distillation: partial_fit takes probability rows.
-    _accepts_soft_labels = True
+    accepts_soft_labels = True
 
     _parameter_constraints = {
         "hidden_layer_sizes": ["array-like"],
@@ -118,10 +124,12 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         classes : array-like of shape (n_classes,), default=None
             Every class the estimator will see. Required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample in the loss; None weighs them equally.
 
         Returns
         -------
         self : object
+            The updated classifier.
         """
         first = not hasattr(self, "net_")
         if first and classes is None:
@@ -230,7 +238,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
             self.net_.partial_fit(X, targets, epochs=epochs)
 
     def decision_function(self, X):
-        """Logits of the network.
+        """Compute the logits of the network.
 
         Parameters
         ----------
@@ -273,6 +281,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
+            Probabilities in the order of ``classes_``.
         """
         return softmax(self._logits(X), axis=1)
 
@@ -286,6 +295,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples,)
+            The predicted labels.
         """
         logits = self._logits(X)
         return self.classes_[np.argmax(logits, axis=1)]

@@ -64,14 +64,17 @@ def checked_proba(proba, n_rows, n_classes, name):
 
 
 def is_numeric(X):
-    """Whether X holds numbers only (sparse, numeric DataFrame or array)."""
+    """Whether X holds numbers only (sparse, numeric DataFrame, array of numbers)."""
     if sp.issparse(X):
         return True
     if hasattr(X, "dtypes"):  # DataFrame
         return all(np.issubdtype(dtype, np.number) for dtype in X.dtypes)
     try:
-        return np.asarray(X).dtype.kind in "biuf"
-    except ValueError:  # ragged
+        array = np.asarray(X)
+        if array.dtype.kind == "O":  # numbers stored as objects convert; text does not
+            array = array.astype(np.float64)
+        return array.dtype.kind in "biuf"
+    except (ValueError, TypeError):  # ragged, or not numbers
         return False
 
 

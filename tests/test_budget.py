@@ -9,7 +9,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-from test_ensemble import CountingClassifier
 
 from sklearn_kcm import (
     KANJudgeClassifier,
@@ -20,6 +19,7 @@ from sklearn_kcm import (
     make_cost_scorer,
     neg_large_share,
 )
+from sklearn_kcm._testing import CountingClassifier
 
 matplotlib.use("Agg")
 
@@ -141,6 +141,16 @@ def test_cost_scorer_adds_up(fitted):
     error = 1 - kcm.score(X, y)
     scorer = make_cost_scorer(small_cost=0.01, large_cost=0.2, error_cost=2.0)
     assert scorer(kcm, X, y) == pytest.approx(-(0.01 + 0.2 * share + 2.0 * error))
+
+
+def test_cost_scorer_runs_the_small_model_once(fitted, monkeypatch):
+    kcm, X, y = fitted
+    calls = []
+    predict_proba = kcm.small_.predict_proba
+    monkeypatch.setattr(kcm.small_, "predict_proba",
+                        lambda X_: calls.append(len(X_)) or predict_proba(X_))
+    make_cost_scorer(small_cost=0.01, large_cost=0.2)(kcm, X, y)
+    assert calls == [len(X)]
 
 
 def test_mcm_and_kcm_curves_overlay_on_one_axes(fitted):

@@ -10,20 +10,18 @@ from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from benchmarks._chat_server import ChatServer
 from sklearn_kcm import (
     KANClassifier,
-    KANJudgeClassifier,
     KCMEnsemble,
     LLMClassifier,
     predict_blocks,
 )
+from sklearn_kcm._testing import ChatServer, fast_judge
 from sklearn_kcm.llm import OpenAIChat
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
-QUICK_JUDGE = dict(hidden_layer_sizes=(), max_epochs=5, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +46,7 @@ def _kcm():
 
 def test_grid_search_on_a_cluster_finds_the_local_best(client, digits):
     X_train, _, y_train, _ = digits
-    grid = {"epsilon": [0.5, 0.9, 0.99], "judge": ["small", KANJudgeClassifier(**QUICK_JUDGE)]}
+    grid = {"epsilon": [0.5, 0.9, 0.99], "judge": ["small", fast_judge()]}
     local = GridSearchCV(_kcm(), grid, cv=2).fit(X_train, y_train)
     with parallel_backend("dask"):
         remote = GridSearchCV(_kcm(), grid, cv=2, n_jobs=-1).fit(X_train, y_train)
@@ -59,7 +57,7 @@ def test_grid_search_on_a_cluster_finds_the_local_best(client, digits):
 
 def test_block_wise_prediction_matches_in_memory(client, digits):
     X_train, X_test, y_train, _ = digits
-    kcm = _kcm().set_params(judge=KANJudgeClassifier(**QUICK_JUDGE)).fit(X_train, y_train)
+    kcm = _kcm().set_params(judge=fast_judge()).fit(X_train, y_train)
     lazy = da.from_array(X_test, chunks=(37, 16))
     assert lazy.numblocks[0] > 10
     np.testing.assert_array_equal(predict_blocks(kcm, lazy).compute(), kcm.predict(X_test))

@@ -16,7 +16,9 @@ def test_demo_prints_the_ladder_and_writes_the_curves(tmp_path):
     for name in ("small", "large", "cascade", "MCM", "KCM"):
         assert name in text
     assert "calls saved" in text and f"written to {figure}" in text
-    assert [row[0].split()[0] for row in rows] == ["small", "large", "cascade", "MCM", "KCM"]
+    assert [name.split()[0] for name in rows] == ["small", "large", "cascade", "MCM", "KCM"]
+    assert all(0 <= row["large_share"] <= 1 and 0 < row["accuracy"] <= 1
+               for row in rows.values())
     image = matplotlib.image.imread(figure)
     assert image.shape[0] > 200 and image.shape[1] > 300
 

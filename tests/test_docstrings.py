@@ -29,12 +29,23 @@ PUBLIC = [(sklearn_kcm, name) for name in sklearn_kcm.__all__] + [
 TORCH_PROTOCOL = {"extra_repr"}
 
 
-def _members(obj):
-    """Public methods and properties defined by this project (not inherited from sklearn)."""
-    for name, member in vars(obj).items():
+def _members(cls):
+    """Public methods and properties written in this project, inherited or not.
+
+    Walks ``dir(cls)`` as scikit-learn's ``test_docstrings.py`` does, so methods
+    of our bases and ``available_if`` methods are checked too; what comes from
+    scikit-learn or torch is theirs to document.
+    """
+    for name in dir(cls):
         if name.startswith("_") or name in TORCH_PROTOCOL:
             continue
-        if inspect.isfunction(member) or isinstance(member, property | classmethod):
+        member = inspect.getattr_static(cls, name)
+        function = member.fget if isinstance(member, property) else getattr(cls, name)
+        if isinstance(member, classmethod):
+            function = member.__func__
+        if not callable(function) or inspect.isclass(function):
+            continue
+        if getattr(function, "__module__", "").startswith("sklearn_kcm"):
             yield name
 
 

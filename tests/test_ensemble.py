@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import clone
 from sklearn.datasets import load_digits, load_iris
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -20,64 +20,14 @@ from sklearn.model_selection import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_kcm import KANClassifier, KANJudgeClassifier, KCMEnsemble, MLPJudgeClassifier
 from sklearn_kcm._distill import expand_soft_labels
-
-QUICK_JUDGE = dict(hidden_layer_sizes=(), max_epochs=5, batch_size=32, random_state=0)
+from sklearn_kcm._testing import CountingClassifier, HintedClassifier, fast_judge
 
 
 def _small():
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-
-
-class CountingClassifier(ClassifierMixin, BaseEstimator):
-    """A large model that records every predict_proba call (rows and hint)."""
-
-    def __init__(self, estimator=None):
-        self.estimator = estimator
-
-    def fit(self, X, y):
-        default = DecisionTreeClassifier(random_state=0)
-        self.estimator_ = clone(default if self.estimator is None else self.estimator).fit(X, y)
-        self.classes_ = self.estimator_.classes_
-        self.calls_ = []
-        return self
-
-    def predict_proba(self, X, hint=None):
-        self.calls_.append({"n": len(X), "hint": hint})
-        return self.estimator_.predict_proba(X)
-
-
-class HintedClassifier(CountingClassifier):
-    """The same, and it asks for the small model's hint through metadata routing."""
-
-    __metadata_request__predict_proba = {"hint": True}
-
-
-@pytest.fixture(scope="module")
-def iris():
-    return load_iris(return_X_y=True)
-
-
-@parametrize_with_checks(
-    [
-        KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(random_state=0),
-                    judge="small", epsilon=0.9, cv=2),
-        KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(random_state=0),
-                    judge=KANJudgeClassifier(**QUICK_JUDGE), epsilon=0.9, cv=2),
-    ],
-    expected_failed_checks=lambda est: {} if est.judge == "small" else {
-        f"check_sample_weight_equivalence_on_{kind}_data": (
-            "the KAN judge is trained by shuffled mini-batch SGD, where a weight of 2 and a "
-            "repeated row fall into different batches, so the routes can differ"
-        )
-        for kind in ("dense", "sparse")
-    },
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
 
 
 def test_no_large_call_when_every_sample_is_easy(iris):
@@ -223,7 +173,7 @@ def test_text_inputs_with_pipelines():
     kcm = KCMEnsemble(
         make_pipeline(TfidfVectorizer(), LogisticRegression()),
         make_pipeline(TfidfVectorizer(ngram_range=(1, 2)), RandomForestClassifier(random_state=0)),
-        judge=make_pipeline(TfidfVectorizer(), KANJudgeClassifier(**QUICK_JUDGE)),
+        judge=make_pipeline(TfidfVectorizer(), fast_judge()),
         judge_input="X", epsilon=0.9, cv=3,
     ).fit(texts, labels)
     assert set(kcm.predict(texts[:20])) <= {"money", "sport"}
@@ -232,33 +182,44 @@ def test_text_inputs_with_pipelines():
 
 
 @pytest.mark.parametrize(
-    "name, params, share",
+    "name, params, share, judge_type",
     [
-        ("small only", dict(judge="small", epsilon=0.0, distill=False), 0.0),
-        ("large only", dict(judge="small", epsilon=1.0, distill=False), 1.0),
-        ("cascade", dict(judge="small", epsilon=0.9), None),
+        ("small only", dict(judge="small", epsilon=0.0, distill=False), 0.0, None),
+        ("large only", dict(judge="small", epsilon=1.0, distill=False), 1.0, None),
+        ("cascade", dict(judge="small", epsilon=0.9), None, None),
         ("MCM", dict(judge=MLPJudgeClassifier(max_epochs=5, random_state=0), epsilon=0.9,
-                     distill_threshold=0.5), None),
-        ("KCM", dict(judge=KANJudgeClassifier(**QUICK_JUDGE), epsilon=0.9,
-                     distill_threshold=0.5), None),
-        ("KCM small_correct", dict(judge=KANJudgeClassifier(**QUICK_JUDGE), epsilon=0.9,
-                                   judge_target="small_correct"), None),
+                     judge_target="task", distill_threshold=0.5), None, MLPJudgeClassifier),
+        ("KCM, paper", dict(judge=fast_judge(), epsilon=0.9, judge_target="task",
+                            distill_threshold=0.5), None, KANJudgeClassifier),
+        ("KCM", dict(judge=fast_judge(), epsilon=0.9), None, KANJudgeClassifier),
     ],
 )
-def test_ablation_ladder_by_parameters_alone(name, params, share, iris):
+def test_ablation_ladder_by_parameters_alone(name, params, share, judge_type, iris):
     X, y = iris
     kcm = KCMEnsemble(_small(), HintedClassifier(RandomForestClassifier(random_state=0)),
-                      cv=3, **params).fit(X, y)
-    routed = kcm.route(X).mean()
+                      cv=3, judge_fallback=False, **params).fit(X, y)
+    routed = kcm.route(X)
     if share is not None:
-        assert routed == share
+        assert routed.mean() == share
+    # each rung is what its parameters say: who routes, who teaches, who answers
+    small_top = kcm.small_.predict_proba(X).max(axis=1)
+    if judge_type is None:
+        assert kcm.judge_ is None and kcm.routing_by_ == "small"
+        np.testing.assert_allclose(kcm.confidence(X), small_top)
+    else:
+        assert type(kcm.judge_) is judge_type and kcm.routing_by_ == "judge"
+        assert not np.allclose(kcm.confidence(X), small_top)
+    assert len(kcm.distillation_) == (0 if params.get("distill") is False else 1)
+    proba = kcm.predict_proba(X)
+    np.testing.assert_allclose(proba[~routed], kcm.small_.predict_proba(X)[~routed])
+    np.testing.assert_allclose(proba[routed], kcm.large_.predict_proba(X)[routed])
     assert kcm.score(X, y) > 0.85
 
 
 def test_pipeline_grid_search_clone_and_pickle(iris):
     X, y = iris
     kcm = KCMEnsemble(LogisticRegression(max_iter=1000), RandomForestClassifier(random_state=0),
-                      judge=KANJudgeClassifier(**QUICK_JUDGE), cv=2)
+                      judge=fast_judge(), cv=2)
     search = GridSearchCV(
         make_pipeline(StandardScaler(), kcm),
         {"kcmensemble__epsilon": [0.8, 0.95],
@@ -373,3 +334,28 @@ def test_nan_tag_is_what_every_member_reading_x_accepts(judge, judge_input, allo
     kcm = KCMEnsemble(HistGradientBoostingClassifier(), HistGradientBoostingClassifier(),
                       judge=judge, judge_input=judge_input)
     assert get_tags(kcm).input_tags.allow_nan is allow_nan
+
+
+def test_a_group_aware_cv_gets_the_groups(iris):
+    from sklearn.model_selection import GroupKFold
+
+    X, y = iris
+    groups = np.arange(len(y)) % 10
+    kcm = KCMEnsemble(_small(), RandomForestClassifier(random_state=0), cv=GroupKFold(3),
+                      epsilon="auto", target_large_share=0.2)
+    with pytest.raises(ValueError, match="groups"):
+        clone(kcm).fit(X, y)
+    assert 0 < kcm.fit(X, y, groups=groups).route(X).mean() < 0.5
+
+
+def test_the_default_judge_takes_routed_weights_without_a_request(iris):
+    import sklearn
+
+    X, y = iris
+    weight = np.where(y == 2, 5.0, 1.0)
+    with sklearn.config_context(enable_metadata_routing=True):
+        small = LogisticRegression(max_iter=1000).set_fit_request(sample_weight=True)
+        large = RandomForestClassifier(random_state=0).set_fit_request(sample_weight=True)
+        kcm = KCMEnsemble(small, large, judge_fallback=False, cv=3, distill=False)
+        kcm.fit(X, y, sample_weight=weight)  # the user never built the judge to request it
+    assert kcm.judge_ is not None

@@ -16,8 +16,7 @@ from sklearn.tree import DecisionTreeClassifier
 from sklearn_kcm import KANJudgeClassifier, KCMEnsemble, LLMClassifier
 from sklearn_kcm._judge_signals import probability_features, routing_quality
 from sklearn_kcm._routing import threshold_for_share
-
-QUICK_JUDGE = dict(hidden_layer_sizes=(), max_epochs=5, batch_size=32, random_state=0)
+from sklearn_kcm._testing import fast_judge
 
 
 class RecordingJudge(ClassifierMixin, BaseEstimator):
@@ -162,7 +161,7 @@ def test_budget_out_of_reach_warns_and_does_not_send_everything():
 def test_a_judge_with_one_outcome_to_learn_leaves_routing_to_the_small_model():
     X, y = make_blobs(300, centers=[[-10, 0], [10, 0]], random_state=0)
     kcm = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(),
-                      KANJudgeClassifier(**QUICK_JUDGE), epsilon="auto",
+                      fast_judge(), epsilon="auto",
                       target_large_share=0.2, cv=3, distill=False)
     with pytest.warns(UserWarning, match="The judge has nothing to learn"):
         kcm.fit(X, y)  # the small model is right on every row
@@ -222,8 +221,30 @@ def test_a_large_model_that_answers_nan_is_named():
 
 def test_values_beyond_float32_are_refused_not_answered_nan():
     X, y = _clusters(300)
-    judge = KANJudgeClassifier(**QUICK_JUDGE).fit(X, y)
+    judge = fast_judge().fit(X, y)
     X_big = X.copy()
     X_big[0, 0] = 1e39
     with pytest.raises(ValueError, match="computes in float32"):
         judge.predict_proba(X_big)
+
+
+class IncrementalJudge(RecordingJudge):
+    """A judge that records the weights each partial_fit receives."""
+
+    def partial_fit(self, X, y, sample_weight=None):
+        self.weights_ = getattr(self, "weights_", []) + [sample_weight]
+        return self
+
+
+def test_partial_fit_checks_its_parameters_and_weights_the_judge():
+    from sklearn.linear_model import SGDClassifier
+
+    X, y = _clusters(600)
+    kcm = KCMEnsemble(SGDClassifier(loss="log_loss", random_state=0), DecisionTreeClassifier(),
+                      IncrementalJudge(), judge_fallback=False, epsilon=0.9, cv=3)
+    kcm.fit(X[:400], y[:400])
+    weight = np.linspace(0.5, 2.0, 200)
+    kcm.partial_fit(X[400:], y[400:], sample_weight=weight)
+    np.testing.assert_array_equal(kcm.judge_.weights_[-1], weight)
+    with pytest.raises(ValueError, match="epsilon"):  # validated on the first call, as SGD's
+        clone(kcm).set_params(epsilon=2.0).partial_fit(X[:400], y[:400])

@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 from scipy.special import softmax
-from sklearn.datasets import load_breast_cancer, load_digits, load_iris, make_classification
+from sklearn.datasets import load_breast_cancer, load_digits, make_classification
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -20,13 +20,7 @@ from skorch.callbacks import Callback
 
 from sklearn_kcm import KANClassifier, KANJudgeClassifier, MLPJudgeClassifier
 
-requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 FAST = dict(hidden_layer_sizes=(8,), max_epochs=10, batch_size=32, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def iris():
-    return load_iris(return_X_y=True)
 
 
 def _kl(teacher, student):
@@ -200,6 +194,21 @@ def test_plot_activations_draws_each_edge(iris):
         clf.plot_activations(layer=5)
 
 
+def test_edge_functions_are_what_the_first_layer_computes(iris):
+    import torch
+
+    X, y = iris
+    clf = KANClassifier(hidden_layer_sizes=(), **{k: v for k, v in FAST.items()
+                                                  if k != "hidden_layer_sizes"}).fit(X, y)
+    x, phi = clf.edge_functions(layer=0, n_points=7)
+    assert x.shape == (7, 4) and phi.shape == (7, 4, 3)
+    # a one-layer KAN's logits are the sum of its edge functions plus the bias
+    module = clf.net_.module_
+    logits = module(torch.as_tensor(clf._scaler.transform(x), dtype=torch.float32))
+    bias = module.layers[0].bias.detach().numpy()
+    np.testing.assert_allclose(logits.detach().numpy(), phi.sum(axis=1) + bias, atol=1e-4)
+
+
 @pytest.mark.parametrize(
     "action, error, match",
     [
@@ -213,8 +222,10 @@ def test_plot_activations_draws_each_edge(iris):
         (lambda c, X, y: c.fit(X, np.eye(3)[y] * 2), ValueError, "sum to 1"),
         (lambda c, X, y: c.fit(X, y[:-1]), ValueError, "inconsistent numbers of samples"),
         (lambda c, X, y: c.partial_fit(X, y, classes=[0, 1]), ValueError, "not among the classes"),
-        (lambda c, X, y: c.fit(X, y, sample_weight=-np.ones(len(y))), ValueError, "Negative values"),
-        (lambda c, X, y: c.fit(X, y, sample_weight=np.zeros(len(y))), ValueError, "at least one non-zero"),
+        (lambda c, X, y: c.fit(X, y, sample_weight=-np.ones(len(y))), ValueError,
+         "Negative values"),
+        (lambda c, X, y: c.fit(X, y, sample_weight=np.zeros(len(y))), ValueError,
+         "at least one non-zero"),
         (lambda c, X, y: c.set_params(grid_size=0).fit(X, y), ValueError, "grid_size"),
     ],
 )
@@ -224,7 +235,7 @@ def test_bad_input_is_named(action, error, match, iris):
         action(KANClassifier(**FAST), X, y)
 
 
-@requires_cuda
+@pytest.mark.cuda
 def test_model_trained_on_cuda_loads_on_cpu(iris, tmp_path):
     X, y = iris
     clf = KANClassifier(**{**FAST, "device": "cuda"}).fit(X, y)
@@ -242,3 +253,10 @@ def test_model_trained_on_cuda_loads_on_cpu(iris, tmp_path):
         [sys.executable, "-c", script, str(tmp_path)],
         check=True, env={"CUDA_VISIBLE_DEVICES": "", "PATH": ""},
     )
+
+
+def test_the_torch_base_class_cannot_be_instantiated():
+    from sklearn_kcm._torch_classifier import TorchClassifier
+
+    with pytest.raises(TypeError, match="abstract"):
+        TorchClassifier()

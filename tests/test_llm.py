@@ -13,8 +13,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from benchmarks._chat_server import ChatServer
 from sklearn_kcm import KCMEnsemble, LLMClassifier
+from sklearn_kcm._testing import ChatServer
 from sklearn_kcm.llm import DiskCache, LLMOutputError, OpenAIChat, TransientLLMError
 
 pytest.importorskip("openai")

@@ -3,10 +3,8 @@
 import pytest
 import torch
 
-from benchmarks._reference_kan import cox_de_boor, uniform_knots
+from sklearn_kcm._testing import cox_de_boor, uniform_knots
 from sklearn_kcm.nn import KAN, KANLinear, bspline_basis, kan_linear
-
-requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 
 
 def _grid(lo, hi, grid_size, dtype):
@@ -100,7 +98,8 @@ def test_grid_refit_keeps_the_function_on_the_data():
     layer.update_grid(x)
     after = layer(x).detach()
     assert torch.linalg.norm(after - before) / torch.linalg.norm(before) < 0.01
-    torch.testing.assert_close(layer.grid_lo, x.min(0).values - 0.01 * (x.max(0).values - x.min(0).values))
+    spread = x.max(0).values - x.min(0).values
+    torch.testing.assert_close(layer.grid_lo, x.min(0).values - 0.01 * spread)
 
 
 def test_grid_refit_of_a_constant_feature_is_finite():
@@ -175,7 +174,7 @@ def test_kan_needs_two_widths():
         KAN([4])
 
 
-@requires_cuda
+@pytest.mark.cuda
 def test_cuda_matches_cpu():
     torch.manual_seed(0)
     layer = KANLinear(8, 4).double()

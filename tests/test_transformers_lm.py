@@ -62,6 +62,23 @@ def test_llm_classifier_gives_a_distribution_and_uses_the_hint(tiny):
     assert np.all((proba > 0) & (proba < 1))
     hinted = clf.predict_proba(["a good film", "dull plot"], hint=np.array([[0.1, 0.9]] * 2))
     assert not np.allclose(proba, hinted)  # the hint is part of the prompt
-    restored = pickle.loads(pickle.dumps(clf))  # drops the loaded model, reloads from disk
-    assert "_pair" not in restored.llm.__dict__
+    restored = pickle.loads(pickle.dumps(clf))  # holds only parameters: reloads from disk
+    assert set(vars(restored.llm)) == set(restored.llm.get_params())
     np.testing.assert_allclose(restored.predict_proba(["a good film", "dull plot"]), proba)
+
+
+def test_an_adapter_is_not_copied_by_clone_nor_changed_by_predicting(tiny):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sklearn.base import clone
+
+    model, tokenizer, path = tiny
+    lm = TransformersLM(model, tokenizer)
+    assert clone(lm).model is model  # shared by reference, not deep-copied
+    clf = LLMClassifier(TransformersLM(str(path)), labels=LABELS).fit(["a good film"], None)
+    before = dict(vars(clf.llm))
+    with ThreadPoolExecutor(4) as pool:  # threads asking at once share one load
+        pairs = list(pool.map(lambda _: clone(clf.llm)._loaded(), range(4)))
+    assert all(p[0] is pairs[0][0] and p[1] is pairs[0][1] for p in pairs)
+    clf.predict_proba(["a good film", "dull plot"])
+    assert vars(clf.llm) == before

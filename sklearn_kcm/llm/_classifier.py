@@ -16,12 +16,10 @@ from ._cache import DiskCache
 from ._calls import LLMUsage, send_all
 from ._errors import LLMOutputError
 from ._prompts import (
-    _FIELDS,
-    _HINT_FIELDS,
     DEFAULT_HINT_PROMPT,
     DEFAULT_PROMPT,
     build_prompt,
-    check_template,
+    check_prompts,
     parse_label,
 )
 
@@ -173,9 +171,7 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The fitted classifier.
         """
-        if "text" not in check_template(self.prompt, _FIELDS, "prompt"):
-            raise ValueError("prompt must contain the field {text}, where each sample goes.")
-        check_template(self.hint_prompt, _HINT_FIELDS, "hint_prompt")
+        check_prompts(self.prompt, self.hint_prompt)
         texts = _texts(X)
         if self.labels is None:
             check_y_given(y, "LLMClassifier", " (or give the classes with labels=[...])")

@@ -27,8 +27,7 @@ _FIELDS = {"labels", "examples", "text", "hint"}
 _HINT_FIELDS = {"hint_label", "hint_confidence"}
 
 
-def check_template(template, fields, name):
-    """Raise unless ``template`` uses only (and at least ``text``/a hint field of) ``fields``."""
+def _template_fields(template, fields, name):
     used = {field for _, field, _, _ in string.Formatter().parse(template) if field}
     unknown = used - fields
     if unknown:
@@ -37,6 +36,17 @@ def check_template(template, fields, name):
             f"{sorted(fields)}."
         )
     return used
+
+
+def check_prompts(prompt, hint_prompt):
+    """Raise unless ``prompt`` and ``hint_prompt`` are templates :func:`build_prompt` can fill.
+
+    ``prompt`` may use ``labels``, ``examples``, ``text`` (required) and
+    ``hint``; ``hint_prompt`` may use ``hint_label`` and ``hint_confidence``.
+    """
+    if "text" not in _template_fields(prompt, _FIELDS, "prompt"):
+        raise ValueError("prompt must contain the field {text}, where each sample goes.")
+    _template_fields(hint_prompt, _HINT_FIELDS, "hint_prompt")
 
 
 def build_prompt(text, labels, *, template=DEFAULT_PROMPT, hint_template=DEFAULT_HINT_PROMPT,

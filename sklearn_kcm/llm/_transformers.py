@@ -1,6 +1,8 @@
 """A local Hugging Face causal LM that scores every label (optional ``transformers``)."""
 
 import copy
+import functools
+import threading
 
 import numpy as np
 import torch
@@ -62,18 +64,20 @@ class TransformersLM(BaseEstimator):
         return f"transformers:{name}"
 
     def _loaded(self):
-        if "_pair" not in self.__dict__:
-            from transformers import AutoModelForCausalLM, AutoTokenizer
+        model = self.model
+        if hasattr(model, "forward"):  # loaded by the caller
+            model = model.to(self.device).eval()
+        else:
+            model = _load_model(model, self.device, _frozen(self.load_kwargs))
+        tokenizer = self.tokenizer if self.tokenizer is not None else self.model
+        if isinstance(tokenizer, str) or hasattr(tokenizer, "__fspath__"):
+            tokenizer = _load_tokenizer(tokenizer, _frozen(self.load_kwargs))
+        return model, tokenizer
 
-            kwargs = {"local_files_only": True, **(self.load_kwargs or {})}
-            model = self.model
-            if not hasattr(model, "forward"):
-                model = AutoModelForCausalLM.from_pretrained(model, **kwargs)
-            tokenizer = self.tokenizer if self.tokenizer is not None else self.model
-            if isinstance(tokenizer, str) or hasattr(tokenizer, "__fspath__"):
-                tokenizer = AutoTokenizer.from_pretrained(tokenizer, **kwargs)
-            self.__dict__["_pair"] = (model.to(self.device).eval(), tokenizer)
-        return self.__dict__["_pair"]
+    def __sklearn_clone__(self):
+        # the same parameters, sharing a loaded model by reference: cloning an
+        # adapter (every KCMEnsemble.fit does, several times) must not copy it
+        return type(self)(**self.get_params(deep=False))
 
     @torch.inference_mode()
     def score_labels(self, prompts, labels):
@@ -114,7 +118,38 @@ class TransformersLM(BaseEstimator):
                 scores[i, j] = score
         return scores
 
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_pair", None)
-        return state
+
+# Models and tokenizers loaded from disk, once per process and set of arguments,
+# shared by every adapter (and clone) that names them. The lock makes threads
+# that ask at the same time wait for one load instead of loading twice.
+_LOAD_LOCK = threading.Lock()
+
+
+def _frozen(load_kwargs):
+    return tuple(sorted((load_kwargs or {}).items()))
+
+
+def _load_model(path, device, load_kwargs):
+    with _LOAD_LOCK:
+        return _load_model_once(path, device, load_kwargs)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_model_once(path, device, load_kwargs):
+    from transformers import AutoModelForCausalLM
+
+    kwargs = {"local_files_only": True, **dict(load_kwargs)}
+    return AutoModelForCausalLM.from_pretrained(path, **kwargs).to(device).eval()
+
+
+def _load_tokenizer(path, load_kwargs):
+    with _LOAD_LOCK:
+        return _load_tokenizer_once(path, load_kwargs)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_tokenizer_once(path, load_kwargs):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(path, **{"local_files_only": True,
+                                                  **dict(load_kwargs)})

@@ -14,6 +14,17 @@ Everything here is plain torch on tensors of any leading shape.
 import torch
 
 
+def grid_coordinate(x, grid_lo, grid_step, grid_size):
+    """Position of ``x`` on its feature's grid in units of intervals, clamped to ``[0, G]``."""
+    return ((x - grid_lo) / grid_step).clamp(0, grid_size)
+
+
+def silu_slope(x):
+    """Derivative of ``silu(x)``, the base branch beside the splines of every KAN edge."""
+    sig = torch.sigmoid(x)
+    return sig * (1 + x * (1 - sig))
+
+
 def grid_position(x, grid_lo, grid_step, grid_size):
     """Locate ``x`` on the uniform grid of each feature.
 
@@ -35,7 +46,7 @@ def grid_position(x, grid_lo, grid_step, grid_size):
         position is clamped to the nearest end, so the spline continues as a
         constant there (see :func:`on_grid`).
     """
-    s = ((x - grid_lo) / grid_step).clamp_(0, grid_size)
+    s = grid_coordinate(x, grid_lo, grid_step, grid_size)
     interval = s.floor().clamp_(max=grid_size - 1)
     return interval, s.sub_(interval)
 

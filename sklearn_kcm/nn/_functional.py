@@ -16,12 +16,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 from . import _fused
-from ._basis import grid_position, local_bases, on_grid
-
-
-def _silu_slope(x):
-    sig = torch.sigmoid(x)
-    return sig * (1 + x * (1 - sig))
+from ._basis import grid_position, local_bases, on_grid, silu_slope
 
 
 def _spline_index(interval, spline_order):
@@ -121,7 +116,7 @@ class KANLinearFunction(torch.autograd.Function):
             else:
                 spline_part = (grad_features.gather(-1, index) * slopes).sum(-1)
                 spline_part.mul_(on_grid(x, grid_lo, grid_step, grid_size)).div_(grid_step)
-                grad_x = spline_part.addcmul_(grad_features[..., 0], _silu_slope(x))
+                grad_x = spline_part.addcmul_(grad_features[..., 0], silu_slope(x))
         grad_b = grad_out.sum(0) if bias is not None and need_b else None
         return grad_x, grad_w, grad_b, None, None, None, None, None
 

@@ -16,6 +16,8 @@ import math
 
 import torch
 
+from ._basis import grid_coordinate, on_grid, silu_slope
+
 
 def _cardinal(v, order, derivative=False):
     """Cardinal B-spline of order ``k`` at ``v`` (support ``[0, k + 1]``), or its slope.
@@ -39,7 +41,7 @@ def _cardinal(v, order, derivative=False):
 
 def _cardinal_argument(x, grid_lo, grid_step, grid_size, spline_order):
     # v_j = s + k - j for basis j, with s the clamped grid coordinate of x.
-    s = ((x - grid_lo) / grid_step).clamp(0, grid_size)
+    s = grid_coordinate(x, grid_lo, grid_step, grid_size)
     j = torch.arange(grid_size + spline_order, device=x.device, dtype=x.dtype)
     return s.unsqueeze(-1) + spline_order - j
 
@@ -55,10 +57,9 @@ def dense_grad_input(grad_features, x, grid_lo, grid_step, grid_size, spline_ord
     """Gradient of the loss with respect to ``x`` given that of the features."""
     v = _cardinal_argument(x, grid_lo, grid_step, grid_size, spline_order)
     slopes = _cardinal(v, spline_order, derivative=True)
-    inside = (x >= grid_lo) & (x <= grid_lo + grid_size * grid_step)
+    inside = on_grid(x, grid_lo, grid_step, grid_size)
     spline = (grad_features[..., 1:] * slopes).sum(-1) * inside / grid_step
-    sig = torch.sigmoid(x)
-    return spline + grad_features[..., 0] * sig * (1 + x * (1 - sig))
+    return spline + grad_features[..., 0] * silu_slope(x)
 
 
 @functools.cache

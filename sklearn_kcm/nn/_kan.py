@@ -1,13 +1,13 @@
 """KAN modules: :class:`KANLinear` and the stack :class:`KAN`."""
 
 import math
-from itertools import pairwise
 
 import torch
 from torch import nn
 
 from ._basis import bspline_basis
 from ._functional import kan_features, kan_linear
+from ._widths import layer_pairs
 
 
 class KANLinear(nn.Module):
@@ -341,19 +341,13 @@ class KAN(nn.Module):
         dtype=None,
     ):
         super().__init__()
-        widths = [int(w) for w in layers]
-        if len(widths) < 2 or min(widths) < 1:
-            raise ValueError(
-                f"layers must list at least an input and an output width, all >= 1; "
-                f"got {list(layers)}."
-            )
         self.layers = nn.ModuleList(
             KANLinear(
                 a, b, grid_size=grid_size, spline_order=spline_order,
                 grid_range=grid_range, bias=bias, spline_scale=spline_scale,
                 fused=fused, device=device, dtype=dtype,
             )
-            for a, b in pairwise(widths)
+            for a, b in layer_pairs(layers)
         )
 
     def forward(self, x):

@@ -1,8 +1,8 @@
 """A plain multilayer perceptron, the MLP counterpart of :class:`KAN`."""
 
-from itertools import pairwise
-
 from torch import nn
+
+from ._widths import layer_pairs
 
 
 class MLP(nn.Sequential):
@@ -26,13 +26,7 @@ class MLP(nn.Sequential):
     """
 
     def __init__(self, layers, device=None, dtype=None):
-        widths = [int(w) for w in layers]
-        if len(widths) < 2 or min(widths) < 1:
-            raise ValueError(
-                f"layers must list at least an input and an output width, all >= 1; "
-                f"got {list(layers)}."
-            )
         modules = []
-        for a, b in pairwise(widths):
+        for a, b in layer_pairs(layers):
             modules += [nn.Linear(a, b, device=device, dtype=dtype), nn.SiLU()]
         super().__init__(*modules[:-1])

@@ -38,7 +38,8 @@ class ReferenceKANLinear(nn.Module):
         self.spline_order = spline_order
         self.register_buffer("knots", uniform_knots(-1.0, 1.0, grid_size, spline_order))
         bound = 1 / math.sqrt(in_features)
-        self.base_weight = nn.Parameter(torch.empty(out_features, in_features).uniform_(-bound, bound))
+        self.base_weight = nn.Parameter(
+            torch.empty(out_features, in_features).uniform_(-bound, bound))
         self.spline_weight = nn.Parameter(
             torch.randn(out_features, in_features * (grid_size + spline_order)) * 0.1 * bound
         )

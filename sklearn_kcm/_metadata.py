@@ -1,0 +1,52 @@
+"""Which ``fit`` parameters reach which member of an ensemble.
+
+With metadata routing enabled, scikit-learn's router sends each parameter to the
+members that request it. Without it, ``sample_weight`` goes to every member
+whose ``fit`` takes it, and any other parameter is refused with the fix.
+"""
+
+from sklearn.utils import Bunch
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
+
+from ._compat import _routing_enabled
+from ._validation import fit_takes_sample_weight
+
+
+def fit_router(owner, members):
+    """The router of ``owner.fit`` to the ``fit`` of each named member (None: left out)."""
+    router = MetadataRouter(owner=owner)
+    for name, member in members.items():
+        if member is not None:
+            router.add(**{name: member},
+                       method_mapping=MethodMapping().add(caller="fit", callee="fit"))
+    return router
+
+
+def route_fit_params(owner, members, sample_weight, fit_params):
+    """``Bunch(member=Bunch(fit=params))`` for ``owner.fit``'s parameters.
+
+    Parameters
+    ----------
+    owner : estimator
+        Its ``get_metadata_routing`` is used when routing is enabled.
+    members : dict of str to estimator or None
+        The members; None ones get nothing.
+    sample_weight : array-like or None
+    fit_params : dict
+        Other parameters of ``owner.fit``.
+    """
+    if _routing_enabled():
+        if sample_weight is not None:
+            fit_params = {**fit_params, "sample_weight": sample_weight}
+        return process_routing(owner, "fit", **fit_params)
+    if fit_params:
+        raise ValueError(
+            f"Passing {sorted(fit_params)} to {type(owner).__name__}.fit needs metadata "
+            "routing: call sklearn.set_config(enable_metadata_routing=True) and request the "
+            "parameters on the members (e.g. small.set_fit_request(...))."
+        )
+    routed = Bunch()
+    for name, member in members.items():
+        takes_weight = sample_weight is not None and fit_takes_sample_weight(member)
+        routed[name] = Bunch(fit={"sample_weight": sample_weight} if takes_weight else {})
+    return routed

@@ -1,0 +1,36 @@
+"""Members that record what the ensemble asks of them, and a judge quick to train."""
+
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.tree import DecisionTreeClassifier
+
+from .._kan_classifier import KANJudgeClassifier
+
+
+class CountingClassifier(ClassifierMixin, BaseEstimator):
+    """A large model that records every predict_proba call (rows and hint)."""
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        default = DecisionTreeClassifier(random_state=0)
+        self.estimator_ = clone(default if self.estimator is None else self.estimator).fit(X, y)
+        self.classes_ = self.estimator_.classes_
+        self.calls_ = []
+        return self
+
+    def predict_proba(self, X, hint=None):
+        self.calls_.append({"n": len(X), "hint": hint})
+        return self.estimator_.predict_proba(X)
+
+
+class HintedClassifier(CountingClassifier):
+    """The same, and it asks for the small model's hint through metadata routing."""
+
+    __metadata_request__predict_proba = {"hint": True}
+
+
+def fast_judge(**params):
+    """A KAN judge that trains in a blink (one layer, five epochs), for tests of routing."""
+    defaults = dict(hidden_layer_sizes=(), max_epochs=5, batch_size=32, random_state=0)
+    return KANJudgeClassifier(**{**defaults, **params})
