@@ -21,6 +21,7 @@ teacher's samples are added to it with weight ``distill_weight``.
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import softmax
 from sklearn.utils.validation import has_fit_parameter
 
@@ -97,7 +98,8 @@ def soft_target_method(estimator):
 
 
 def fit_on_soft_targets(small, X, y, teacher_rows, teacher_proba, classes, *,
-            sample_weight=None, distill_weight=1.0, epochs=1, incremental=False):
+                        labelled_rows=None, sample_weight=None, distill_weight=1.0, epochs=1,
+                        incremental=False, refit_set=None):
     """Train the fitted ``small`` model on its labels plus a teacher's probabilities.
 
     Parameters
@@ -106,23 +108,28 @@ def fit_on_soft_targets(small, X, y, teacher_rows, teacher_proba, classes, *,
         Updated in place (the final step of a Pipeline; its preprocessing
         stays as fitted).
     X : array-like, sparse matrix, DataFrame or list of texts
-        The training inputs, in whatever form ``small`` accepts.
+        The inputs, in whatever form ``small`` accepts.
     y : ndarray of shape (n_samples,)
-        The training labels.
+        The labels of X (read only on ``labelled_rows``).
     teacher_rows : ndarray of int
         Rows of ``X`` the teacher labelled.
     teacher_proba : ndarray of shape (len(teacher_rows), n_classes)
         The teacher's probabilities over ``classes``.
     classes : ndarray of shape (n_classes,)
+    labelled_rows : ndarray of int, default=None
+        Rows of X whose label the small model learns; None means all.
     sample_weight : ndarray of shape (n_samples,), default=None
     distill_weight : float, default=1.0
         Weight of a teacher sample relative to a labelled one.
     epochs : int, default=1
         Passes of ``partial_fit`` for models that take soft labels.
     incremental : bool, default=False
-        Update with ``partial_fit`` (which the final estimator must have) on
-        this data only, a batch of a stream, instead of refitting the
-        ``"sample_weight"`` and ``"hard"`` methods.
+        X is a batch of a stream: update with ``partial_fit`` on this data
+        only, or, for a final estimator without ``partial_fit``, add it to
+        ``refit_set`` and refit on all of it.
+    refit_set : RefitSet, default=None
+        What a final estimator without ``partial_fit`` is refitted on. Not
+        incremental, this data replaces its base (a round of ``fit``).
 
     Returns
     -------
@@ -133,34 +140,91 @@ def fit_on_soft_targets(small, X, y, teacher_rows, teacher_proba, classes, *,
     preprocess, final = split_pipeline(small)
     Xt = X if preprocess is None else preprocess.transform(X)
     n_samples = len(y)
+    labelled = np.arange(n_samples) if labelled_rows is None else labelled_rows
+    known = np.asarray(y)[labelled].astype(classes.dtype, copy=False)  # none: still typed
     weight = np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight, float)
     teacher_weight = distill_weight * weight[teacher_rows]
     if method == "soft":
-        rows = np.concatenate([np.arange(n_samples), teacher_rows])
-        targets = np.vstack([one_hot(y, classes), teacher_proba.astype(np.float32)])
-        weights = np.concatenate([weight, teacher_weight])
+        rows = np.concatenate([labelled, teacher_rows])
+        targets = np.vstack([one_hot(known, classes), teacher_proba.astype(np.float32)])
+        weights = np.concatenate([weight[labelled], teacher_weight])
         X_union = _safe_indexing(Xt, rows)
         for _ in range(epochs):
             final.partial_fit(X_union, targets, sample_weight=weights)
         return method
     if method == "sample_weight":
         rows, labels, weights = expand_soft_labels(teacher_proba, classes, teacher_weight)
-        rows = np.concatenate([np.arange(n_samples), teacher_rows[rows]])
-        labels = np.concatenate([y, labels])
-        weights = np.concatenate([weight, weights])
-        learn = final.partial_fit if incremental else final.fit
-        learn(_safe_indexing(Xt, rows), labels, sample_weight=weights)
-        return method
-    warnings.warn(
-        f"{type(final).__name__}.fit takes neither soft labels nor sample_weight, so "
-        "the teacher's probabilities are distilled as hard labels (its top class).",
-        UserWarning,
-        stacklevel=3,
-    )
-    rows = np.concatenate([np.arange(n_samples), teacher_rows])
-    labels = np.concatenate([y, classes[np.argmax(teacher_proba, axis=1)]])
-    (final.partial_fit if incremental else final.fit)(_safe_indexing(Xt, rows), labels)
+        rows = np.concatenate([labelled, teacher_rows[rows]])
+        labels = np.concatenate([known, labels])
+        weights = np.concatenate([weight[labelled], weights])
+    else:
+        warnings.warn(
+            f"{type(final).__name__}.fit takes neither soft labels nor sample_weight, so "
+            "the teacher's probabilities are distilled as hard labels (its top class).",
+            UserWarning,
+            stacklevel=3,
+        )
+        rows = np.concatenate([labelled, teacher_rows])
+        labels = np.concatenate([known, classes[np.argmax(teacher_proba, axis=1)]])
+        weights = None
+    X_set = _safe_indexing(Xt, rows)
+    kwargs = {} if weights is None else {"sample_weight": weights}
+    if incremental and hasattr(final, "partial_fit"):
+        final.partial_fit(X_set, labels, **kwargs)
+    elif refit_set is not None:
+        (refit_set.add if incremental else refit_set.replace)(X_set, labels, weights)
+        refit_set.fit(final)
+    else:
+        final.fit(X_set, labels, **kwargs)
     return method
+
+
+class RefitSet:
+    """The rows a small model without ``partial_fit`` learns a stream from.
+
+    Its final estimator is refitted on the rows of its last fit in
+    ``KCMEnsemble.fit`` (labels and teacher rows) plus those of every batch of
+    the stream so far, in the features the final step reads (after a
+    Pipeline's preprocessing). It holds those features: memory grows with the
+    teacher rows of the stream.
+
+    Parameters
+    ----------
+    X : ndarray or sparse matrix
+        The rows of the last fit.
+    labels : ndarray
+    weights : ndarray or None
+    """
+
+    def __init__(self, X, labels, weights=None):
+        self.replace(X, labels, weights)
+
+    def replace(self, X, labels, weights=None):
+        """Make these rows the base; rows added since are dropped."""
+        self._parts = []
+        self.add(X, labels, weights)
+
+    def add(self, X, labels, weights=None):
+        """Add rows (``weights`` None: weight 1)."""
+        weights = np.ones(len(labels)) if weights is None else np.asarray(weights, float)
+        self._parts.append((X, np.asarray(labels), weights))
+
+    def fit(self, final):
+        """Refit ``final`` on every row held."""
+        blocks, labels, weights = zip(*self._parts)
+        if len(blocks) == 1:
+            X = blocks[0]
+        elif hasattr(blocks[0], "iloc"):  # DataFrames keep their column names
+            X = blocks[0].__class__(np.vstack([block.to_numpy() for block in blocks]),
+                                    columns=blocks[0].columns)
+        elif sp.issparse(blocks[0]):
+            X = sp.vstack(blocks, format="csr")
+        else:
+            X = np.vstack(blocks)
+        kwargs = {}
+        if has_fit_parameter(final, "sample_weight"):
+            kwargs["sample_weight"] = np.concatenate(weights)
+        final.fit(X, np.concatenate(labels), **kwargs)
 
 
 class Distiller:
@@ -177,32 +241,40 @@ class Distiller:
         Weight of a teacher sample relative to a labelled one.
     ledger : CostLedger
         Times the training of the small model (``fit_distill``).
+    refit_set : RefitSet or None, default=None
+        For a small model without ``partial_fit``: what it is refitted on.
     """
 
-    def __init__(self, classes, *, threshold, temperature, weight, ledger):
+    def __init__(self, classes, *, threshold, temperature, weight, ledger, refit_set=None):
         self.classes = classes
         self.threshold = threshold
         self.temperature = temperature
         self.weight = weight
         self.ledger = ledger
+        self.refit_set = refit_set
 
-    def teach(self, small, X, y, routed, small_proba, *, large=None, judge=None,
-              sample_weight=None, epochs=1, incremental=False):
+    def teach(self, small, X, y, small_proba, *, large=None, large_rows=(), judge=None,
+              judge_rows=(), labelled_rows=None, sample_weight=None, epochs=1,
+              incremental=False):
         """Train ``small`` on the labels of X plus its teachers' answers; returns a record.
 
         Parameters
         ----------
         small : fitted classifier or Pipeline
             Updated in place.
-        X, y : the inputs and their labels.
-        routed : ndarray of bool
-            The rows the large model answers; the others are easy.
+        X, y : the inputs and their labels (read on ``labelled_rows`` only).
         small_proba : ndarray of shape (n_samples, n_classes)
             The small model's probabilities on X, the hint of the large model.
         large : LargeTeachers or None
-            Answers the routed rows; its confident answers teach.
+            Answers ``large_rows``; its answers teach where confident.
+        large_rows : ndarray of int
+            The hard rows (and rows without a label) the large model answers.
         judge : callable or None
-            ``judge(X_rows, small_proba_rows) -> proba``: answers the easy rows.
+            ``judge(X_rows, small_proba_rows) -> proba``: answers ``judge_rows``.
+        judge_rows : ndarray of int
+            The easy rows.
+        labelled_rows : ndarray of int or None
+            Rows whose label the small model learns; None means all.
         sample_weight : ndarray or None
         epochs : int
             Passes of ``partial_fit`` for small models that take soft labels.
@@ -212,29 +284,32 @@ class Distiller:
 
         Returns
         -------
-        dict
-            ``large_samples`` (routed), ``teacher_samples`` and ``method``
-            (None when nothing was learnt).
+        record : dict
+            ``teacher_samples`` and ``method`` (None when nothing was learnt).
+        large_answers : tuple (rows, proba) or None
+            What the large model answered, confident or not.
         """
-        hard = np.flatnonzero(routed)
+        large_rows, judge_rows = np.asarray(large_rows, int), np.asarray(judge_rows, int)
         rows, probas = [np.empty(0, dtype=int)], [np.empty((0, len(self.classes)))]
-        if large is not None and hard.size:
-            large_proba = large.answer(X, hard, small_proba)
+        large_answers = None
+        if large is not None and large_rows.size:
+            large_proba = large.answer(X, large_rows, small_proba)
+            large_answers = (large_rows, large_proba)
             keep = top_probability(large_proba) > self.threshold
-            rows.append(hard[keep])
+            rows.append(large_rows[keep])
             probas.append(large_proba[keep])
-        if judge is not None:
-            easy = np.flatnonzero(~routed)
-            rows.append(easy)
-            probas.append(judge(_safe_indexing(X, easy), small_proba[easy]))
+        if judge is not None and judge_rows.size:
+            rows.append(judge_rows)
+            probas.append(judge(_safe_indexing(X, judge_rows), small_proba[judge_rows]))
         rows, probas = np.concatenate(rows), np.vstack(probas)
-        record = {"large_samples": int(routed.sum()), "teacher_samples": int(rows.size),
-                  "method": None}
-        if rows.size or incremental:
+        record = {"teacher_samples": int(rows.size), "method": None}
+        learns_labels = labelled_rows is None or len(labelled_rows) > 0
+        if rows.size or (incremental and learns_labels):
             with self.ledger.timer("fit_distill"):
                 record["method"] = fit_on_soft_targets(
                     small, X, y, rows, soften(probas, self.temperature), self.classes,
-                    sample_weight=sample_weight, distill_weight=self.weight,
-                    epochs=epochs, incremental=incremental,
+                    labelled_rows=labelled_rows, sample_weight=sample_weight,
+                    distill_weight=self.weight, epochs=epochs, incremental=incremental,
+                    refit_set=self.refit_set,
                 )
-        return record
+        return record, large_answers

@@ -1,17 +1,31 @@
 """KCMEnsemble: a judge routes each input to a small or a large classifier."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import check_cv, cross_val_predict
 from sklearn.utils import get_tags
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, indexable
 
-from ._compat import HasMethods, Interval, StrOptions, _fit_context
-from ._distill import Distiller, teacher_sources
+from ._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _fit_context,
+    _num_samples,
+    _safe_indexing,
+)
+from ._distill import (
+    Distiller,
+    RefitSet,
+    soft_target_method,
+    teacher_sources,
+)
+from ._distill_check import distillation_helps
 from ._ensemble_params import check_params_together, needs_small_oof, resolve_judge_input
 from ._judge_signals import (
     JUDGE_INPUTS,
@@ -24,7 +38,7 @@ from ._judging import fit_judge
 from ._kan_classifier import KANJudgeClassifier
 from ._large import ask_large, large_input
 from ._ledger import CostLedger
-from ._metadata import fit_router, route_fit_params
+from ._metadata import fit_router, route_fit_params, subset_fit_params
 from ._routing import (
     check_same_classes,
     route_to_large,
@@ -33,15 +47,20 @@ from ._routing import (
     top_probability,
 )
 from ._teachers import LargeTeachers
-from ._validation import (
-    check_known_labels,
-    check_targets,
-    final_estimator,
-)
+from ._validation import check_known_labels, check_targets, split_labelled, split_pipeline
+
+_UNLABELLED_FIX = ("Rows marked `unlabelled_label` (-1) have no label: label at least one "
+                   "row of every class the large model knows.")
 
 
-def _small_learns_incrementally(ensemble):
-    return hasattr(final_estimator(ensemble.small), "partial_fit")
+def _labelled_part(X, y, groups, metadata, labelled):
+    """X, y, groups and the routed fit parameters of the labelled rows only."""
+    n_samples = len(y)
+    if len(labelled) == n_samples:
+        return X, y, groups, metadata
+    return (_safe_indexing(X, labelled), y[labelled],
+            None if groups is None else _safe_indexing(groups, labelled),
+            subset_fit_params(metadata, labelled, n_samples))
 
 
 class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -121,6 +140,13 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         labels (ours); others are refitted once per round.
     temperature : float, default=1.0
         Temperature applied to teacher probabilities before distillation.
+    unlabelled_label : int, str or None, default=-1
+        The label that marks a row of ``y`` without a label (the scikit-learn
+        semi-supervised convention; with string labels, give ``y`` as an object
+        array holding -1 there). Such rows train no member: the large model's
+        confident answers on them teach the small model, provided those
+        answers beat the small model's on the labelled rows out of fold. None:
+        every row is labelled (for labels that include -1 as a class).
     cv : int, cross-validation generator or iterable, default=5
         Folds for the out-of-fold predictions that keep training signals
         honest: the large model's teacher outputs (when the ensemble fits the
@@ -214,6 +240,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "distill_weight": [Interval(Real, 0, None, closed="neither")],
         "distill_epochs": [Interval(Integral, 1, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
+        "unlabelled_label": [None, Integral, str],
         "cv": ["cv_object"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -237,6 +264,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         distill_weight=1.0,
         distill_epochs=10,
         temperature=1.0,
+        unlabelled_label=-1,
         cv=5,
         random_state=None,
         verbose=0,
@@ -256,6 +284,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.distill_weight = distill_weight
         self.distill_epochs = distill_epochs
         self.temperature = temperature
+        self.unlabelled_label = unlabelled_label
         self.cv = cv
         self.random_state = random_state
         self.verbose = verbose
@@ -290,51 +319,56 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             The fitted ensemble.
         """
         X, sample_weight = indexable(X, sample_weight)
-        y = check_targets(X, y, "KCMEnsemble")
+        y = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
         params = self.get_params(deep=False)
         check_params_together(params, X)
         metadata = route_fit_params(
             self, {"small": self.small, "large": self.large, "judge": self._judge_template()},
             sample_weight, fit_params)
-        self.classes_ = unique_labels(y)
+        # members, judge and threshold learn from the labelled rows; the others only teach
+        labelled, unlabelled = split_labelled(y, self.unlabelled_label)
+        X_l, y_l, groups_l, metadata = _labelled_part(X, y, groups, metadata, labelled)
+        self.classes_ = unique_labels(y_l)
         self.ledger_ = ledger = CostLedger()
-        cv = check_cv(self.cv, y, classifier=True)
-        splits = list(cv.split(X, y, groups))  # the folds of the members' out-of-fold answers
+        cv = check_cv(self.cv, y_l, classifier=True)
+        splits = list(cv.split(X_l, y_l, groups_l))  # folds of the members' out-of-fold answers
         self.judge_input_ = resolve_judge_input(self.judge_input, X)
         small_oof = (
-            cross_val_predict(clone(self.small), X, y, cv=splits, method="predict_proba",
+            cross_val_predict(clone(self.small), X_l, y_l, cv=splits, method="predict_proba",
                               params=metadata.small.fit)
-            if needs_small_oof(params, self.judge_input_) else None
+            if needs_small_oof(params, self.judge_input_, bool(unlabelled.size)) else None
         )
 
         self.small_ = clone(self.small)
         with ledger.timer("fit_small"):
-            self.small_.fit(X, y, **metadata.small.fit)
+            self.small_.fit(X_l, y_l, **metadata.small.fit)
         check_same_classes(self.classes_, self.small_, "small")
+        self._refit_set = self._small_refit_set(X_l, y_l, metadata.small.fit)
 
         self.large_ = clone(self.large)
         with ledger.timer("fit_large"):
-            self.large_.fit(large_input(X, small_oof, self.hint), y, **metadata.large.fit)
-        check_same_classes(self.classes_, self.large_, "large")
+            self.large_.fit(large_input(X_l, small_oof, self.hint), y_l, **metadata.large.fit)
+        check_same_classes(self.classes_, self.large_, "large", fix=_UNLABELLED_FIX
+                           if unlabelled.size else None)
 
         # honest large-model answers on the training rows, fitted on first use
         # (by the "gain" judge target or by distillation)
         large_teachers = LargeTeachers.for_training(
-            self.large, self.large_, X, y, splits=splits, small_oof=small_oof,
+            self.large, self.large_, X, y, rows=labelled, splits=splits, small_oof=small_oof,
             fit_params=metadata.large.fit, hint=self.hint, n_classes=len(self.classes_),
             ledger=ledger)
 
         small_correct = (None if small_oof is None
-                         else self.classes_[np.argmax(small_oof, axis=1)] == y)
+                         else self.classes_[np.argmax(small_oof, axis=1)] == y_l)
         large_correct = None
         if self.judge_target == "gain" and self.judge != "small":
-            large_oof = large_teachers.answer(X, np.arange(len(y)), small_oof)
-            large_correct = self.classes_[np.argmax(large_oof, axis=1)] == y
+            large_correct = self.classes_[np.argmax(
+                self._teachers_on_labelled(large_teachers, X, labelled, small_oof), axis=1)] == y_l
         judging = fit_judge(
-            self._judge_template(), X, y, small_oof=small_oof, small_correct=small_correct,
+            self._judge_template(), X_l, y_l, small_oof=small_oof, small_correct=small_correct,
             large_correct=large_correct, judge_input=self.judge_input_,
-            judge_target=self.judge_target, cv=cv, groups=groups, fallback=self.judge_fallback,
-            need_confidence=self.epsilon == "auto",
+            judge_target=self.judge_target, cv=cv, groups=groups_l,
+            fallback=self.judge_fallback, need_confidence=self.epsilon == "auto",
             fit_params=metadata.judge.fit if "judge" in metadata else {},
             ledger=ledger, verbose=self.verbose,
         )
@@ -345,57 +379,119 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             if self.epsilon == "auto" else float(self.epsilon)
         )
 
-        self.distillation_ = []
+        self.distillation_, self.unlabelled_teacher_ = [], None
         distiller = self._distiller()
+        if unlabelled.size and "large" in teacher_sources(self.distill):
+            if not self._large_beats_small(large_teachers, distiller, X, y, labelled,
+                                           unlabelled, small_oof, splits, metadata.small.fit):
+                large_teachers = None  # it would pull the small model down
+            elif not isinstance(self.large_, FrozenEstimator):
+                large_teachers = large_teachers.also(self.large_, unlabelled)  # new to it
         for _ in range(self.distill_rounds if self.distill else 0):
-            self._distillation_round(distiller, X, y, large_teachers,
-                                     sample_weight=sample_weight, epochs=self.distill_epochs)
+            self._distillation_round(
+                distiller, X, y, large_teachers, sample_weight=sample_weight,
+                epochs=self.distill_epochs, unlabelled=unlabelled, ask_unlabelled="all")
         return self
+
+    def _teachers_on_labelled(self, large_teachers, X, labelled, small_oof):
+        """The large teachers' honest probabilities on the labelled rows (hint: ``small_oof``)."""
+        hint = np.zeros((_num_samples(X), len(self.classes_)))
+        if small_oof is not None:
+            hint[labelled] = small_oof
+        return large_teachers.answer(X, labelled, hint)
+
+    def _large_beats_small(self, large_teachers, distiller, X, y, labelled, unlabelled,
+                           small_oof, splits, fit_params):
+        """Whether the large model may teach: distilled from it on the unlabelled rows, the
+        small model is at least as accurate on the labelled rows, out of fold."""
+        helps, plain, distilled = distillation_helps(
+            self.small, X, y, labelled=labelled, unlabelled=unlabelled, splits=splits,
+            teachers=large_teachers, distiller=distiller, small_oof=small_oof,
+            fit_params=fit_params, epochs=self.distill_epochs)
+        self.unlabelled_teacher_ = {"used": helps, "small_accuracy": plain,
+                                    "distilled_accuracy": distilled}
+        if not helps:
+            warnings.warn(
+                f"The large model does not teach (the {unlabelled.size} unlabelled rows nor "
+                "the labelled ones): out of fold on the labelled rows, the small model "
+                f"distilled from its answers is right {distilled:.1%} of the time, without "
+                f"them {plain:.1%}, so they would pull it down. Label more rows, or change "
+                "distill_threshold or temperature.", UserWarning, stacklevel=3)
+        return helps
 
     def _distiller(self):
         threshold = self.epsilon_ if self.distill_threshold is None else self.distill_threshold
         return Distiller(self.classes_, threshold=threshold, temperature=self.temperature,
-                         weight=self.distill_weight, ledger=self.ledger_)
+                         weight=self.distill_weight, ledger=self.ledger_,
+                         refit_set=self._refit_set)
+
+    def _small_refit_set(self, X, y, fit_params):
+        """What a small model without ``partial_fit`` relearns a stream from, or None."""
+        preprocess, final = split_pipeline(self.small_)
+        if hasattr(final, "partial_fit") or soft_target_method(final) == "soft":
+            return None
+        Xt = X if preprocess is None else preprocess.transform(X)
+        return RefitSet(Xt, y, fit_params.get("sample_weight"))
 
     def _distillation_round(self, distiller, X, y, large_teachers, *, sample_weight, epochs,
-                            incremental=False):
-        """Route X, let the teachers in ``distill`` teach the small model; the small answers."""
+                            unlabelled=(), ask_unlabelled="none", incremental=False):
+        """Route X, let the teachers in ``distill`` teach the small model; the small answers.
+
+        The large model answers the routed labelled rows, and of the unlabelled
+        rows ``ask_unlabelled``: "all" (in ``fit``), "routed" (a stream: the
+        calls production pays anyway) or "none"; the judge answers the easy rows.
+        """
         small_proba = self.small_.predict_proba(X)
         routed = route_to_large(self._confidence(X, small_proba), self.epsilon_)
         sources = teacher_sources(self.distill)
-        record = distiller.teach(
-            self.small_, X, y, routed, small_proba,
-            large=large_teachers if "large" in sources else None,
+        is_unlabelled = np.zeros(len(routed), dtype=bool)
+        is_unlabelled[np.asarray(unlabelled, dtype=int)] = True
+        asked = {"all": is_unlabelled, "routed": is_unlabelled & routed,
+                 "none": np.zeros_like(routed)}[ask_unlabelled]
+        large_rows = np.flatnonzero((routed & ~is_unlabelled) | asked)
+        record, large_answers = distiller.teach(
+            self.small_, X, y, small_proba,
+            large=large_teachers if "large" in sources else None, large_rows=large_rows,
             judge=self._judge_proba if "judge" in sources else None,
+            judge_rows=np.flatnonzero(~routed),
+            labelled_rows=np.flatnonzero(~is_unlabelled) if is_unlabelled.any() else None,
             sample_weight=sample_weight, epochs=epochs, incremental=incremental,
         )
-        self.distillation_.append({"round": len(self.distillation_), **record})
+        record = {"round": len(self.distillation_), "large_samples": int(routed.sum()),
+                  **record}
+        self.distillation_.append(record)
         if self.verbose and not incremental:
             print(f"[KCMEnsemble] round {len(self.distillation_)}/{self.distill_rounds}: "
                   f"{record['large_samples']} hard samples, "
                   f"{record['teacher_samples']} teacher samples, {record['method']}")
-        return small_proba
+        return small_proba, large_answers
 
-    @available_if(_small_learns_incrementally)
     @_fit_context(prefer_skip_nested_validation=False)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None):
         """Improve the small model and the judge from one more batch of a stream.
 
         The distillation loop applied to the batch: route it, ask the large
         model (fitted before; the batch is new to it, so its outputs are
-        honest teachers) about the hard rows, and update the small model with
-        ``partial_fit`` on the labels plus the confident teacher outputs; the
-        judge is updated with ``partial_fit`` when it has one. On an unfitted
-        ensemble the first call fits it on the batch, which must then hold
-        every class (or fit on an initial labelled sample first). Available
-        when the small model (the last step of a Pipeline) has ``partial_fit``.
+        honest teachers) about the hard rows, and train the small model on the
+        batch's labels plus the confident teacher outputs. Rows without a label
+        (``y`` None, or rows marked ``unlabelled_label``) learn only from the
+        large model's answers on the routed rows: the calls production pays
+        anyway, counted in ``ledger_`` as fit calls. A small model with
+        ``partial_fit`` is updated with it; one without is refitted on what it
+        was fitted on in ``fit`` plus every teacher row of the stream so far.
+        The judge, when it has ``partial_fit``, learns whether the small model
+        is right: from the labels, or, without them, from whether it agrees
+        with the large model where that answered. On an unfitted ensemble the
+        first call fits it on the batch, which must then hold a label of every
+        class.
 
         Parameters
         ----------
         X : array-like, sparse matrix, DataFrame or list of str
             Inputs, in whatever form the members accept.
-        y : array-like of shape (n_samples,)
-            True labels.
+        y : array-like of shape (n_samples,), default=None
+            True labels, ``unlabelled_label`` for rows without one; None: no
+            row has a label.
         classes : array-like, default=None
             Every class of the stream; checked against the batch on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -407,38 +503,61 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             The fitted ensemble.
         """
         if not hasattr(self, "small_"):
-            y_checked = check_targets(X, y, "KCMEnsemble")
-            if classes is not None and not np.array_equal(np.unique(classes),
-                                                          unique_labels(y_checked)):
+            y_checked = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
+            labels = unique_labels(y_checked[split_labelled(y_checked, self.unlabelled_label)[0]])
+            if classes is not None and not np.array_equal(np.unique(classes), labels):
                 raise ValueError(
                     "The first batch given to KCMEnsemble.partial_fit must hold every class "
                     f"of `classes` ({list(np.unique(classes))[:10]}); it holds "
-                    f"{list(unique_labels(y_checked))[:10]}. Fit on an initial labelled sample "
-                    "holding them all first."
+                    f"{list(labels)[:10]}. Fit on an initial labelled sample holding them all "
+                    "first."
                 )
             return self.fit(X, y, sample_weight=sample_weight)
         X, sample_weight = indexable(X, sample_weight)
-        y = check_targets(X, y, "KCMEnsemble")
-        check_known_labels(y, self.classes_, "The ensemble was fitted on `classes_`: refit it "
-                           "on data holding every class of the stream.")
+        n_samples = _num_samples(X)
+        if y is None:
+            y = np.full(n_samples, self.unlabelled_label, dtype=object)
+            labelled, unlabelled = np.empty(0, dtype=int), np.arange(n_samples)
+        else:
+            y = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
+            labelled, unlabelled = split_labelled(y, self.unlabelled_label, allow_none=True)
+        check_known_labels(y[labelled], self.classes_, "The ensemble was fitted on `classes_`: "
+                           "refit it on data holding every class of the stream.")
         # the batch is new to the fitted large model: it teaches directly
-        large_teachers = LargeTeachers.unseen(self.large_, len(y), hint=self.hint,
+        large_teachers = LargeTeachers.unseen(self.large_, n_samples, hint=self.hint,
                                               n_classes=len(self.classes_), ledger=self.ledger_)
-        small_proba = self._distillation_round(
+        small_proba, large_answers = self._distillation_round(
             self._distiller(), X, y, large_teachers, sample_weight=sample_weight, epochs=1,
-            incremental=True)
+            unlabelled=unlabelled, ask_unlabelled="routed", incremental=True)
         if self.judge_ is not None and hasattr(self.judge_, "partial_fit"):
-            # the small model's answers on the batch are honest (it had not seen
-            # it); the large model's are known only where it was asked, so the
-            # "gain" judge takes it to be right, and learns where the small one is
-            small_correct = self.classes_[np.argmax(small_proba, axis=1)] == y
-            labels = judge_labels(self.judge_target, y, small_correct,
-                                  np.ones_like(small_correct))
-            weight = {} if sample_weight is None else {"sample_weight": sample_weight}
-            with self.ledger_.timer("fit_judge"):
-                self.judge_.partial_fit(judge_features(X, small_proba, self.judge_input_),
-                                        labels, **weight)
+            self._update_judge(X, y, labelled, small_proba, sample_weight, large_answers)
         return self
+
+    def _update_judge(self, X, y, labelled, small_proba, sample_weight, large_answers):
+        """Teach the judge whether the small model is right on a batch (or agrees with the
+        large model where it answered, on rows without a label)."""
+        small_pred = self.classes_[np.argmax(small_proba, axis=1)]
+        rows, small_correct = labelled, small_pred[labelled] == y[labelled]
+        if large_answers is not None:  # unlabelled rows the large model answered
+            asked, large_proba = large_answers
+            asked_unlabelled = ~np.isin(asked, labelled)
+            agree = small_pred[asked] == self.classes_[np.argmax(large_proba, axis=1)]
+            rows = np.concatenate([rows, asked[asked_unlabelled]])
+            small_correct = np.concatenate([small_correct, agree[asked_unlabelled]])
+        if not rows.size or self.judge_target == "task":
+            rows = labelled  # the task target needs true labels
+            small_correct = small_pred[labelled] == y[labelled]
+        if not rows.size:
+            return
+        # the large model's correctness is known only where it was asked: the
+        # "gain" judge takes it to be right, and learns where the small one is
+        labels = judge_labels(self.judge_target, y[rows], small_correct,
+                              np.ones_like(small_correct))
+        weight = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight)[rows]}
+        with self.ledger_.timer("fit_judge"):
+            self.judge_.partial_fit(
+                judge_features(_safe_indexing(X, rows), small_proba[rows], self.judge_input_),
+                labels, **weight)
 
     def _confidence(self, X, small_proba):
         """``C_x`` for every row of X, given the small model's probabilities on it."""

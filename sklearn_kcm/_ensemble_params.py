@@ -19,11 +19,16 @@ def resolve_judge_input(judge_input, X):
     return "both" if is_numeric(X) else "small"
 
 
-def needs_small_oof(params, judge_input):
-    """Whether ``fit`` needs the small model's out-of-fold probabilities."""
+def needs_small_oof(params, judge_input, has_unlabelled=False):
+    """Whether ``fit`` needs the small model's out-of-fold probabilities.
+
+    Rows without a label need them when the large model may teach them: its
+    answers teach only if they beat the small model's out of fold.
+    """
     judge_reads_or_learns_small = params["judge"] != "small" and (
         params["judge_fallback"] or judge_input != "X" or params["judge_target"] != "task")
-    return (params["hint"] == "features" or judge_reads_or_learns_small
+    unlabelled_taught = has_unlabelled and "large" in teacher_sources(params["distill"])
+    return (params["hint"] == "features" or judge_reads_or_learns_small or unlabelled_taught
             or (params["epsilon"] == "auto" and params["judge"] == "small"))
 
 

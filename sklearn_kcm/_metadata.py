@@ -8,7 +8,7 @@ whose ``fit`` takes it, and any other parameter is refused with the fix.
 from sklearn.utils import Bunch
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 
-from ._compat import _routing_enabled
+from ._compat import _routing_enabled, _safe_indexing
 from ._validation import fit_takes_sample_weight
 
 
@@ -20,6 +20,18 @@ def fit_router(owner, members):
             router.add(**{name: member},
                        method_mapping=MethodMapping().add(caller="fit", callee="fit"))
     return router
+
+
+def subset_fit_params(routed, rows, n_samples):
+    """``routed`` with every per-sample parameter (length ``n_samples``) cut to ``rows``."""
+    def cut(value):
+        if hasattr(value, "__len__") and not isinstance(value, str) and len(value) == n_samples:
+            return _safe_indexing(value, rows)
+        return value
+
+    return Bunch(**{member: Bunch(**{method: {key: cut(value) for key, value in params.items()}
+                                     for method, params in methods.items()})
+                    for member, methods in routed.items()})
 
 
 def route_fit_params(owner, members, sample_weight, fit_params):

@@ -26,8 +26,8 @@ def route_to_large(confidence, epsilon):
     return ~(np.asarray(confidence) > epsilon)
 
 
-def check_same_classes(classes, member, name):
-    """Raise when a fitted member knows other classes than the ensemble."""
+def check_same_classes(classes, member, name, fix=None):
+    """Raise when a fitted member knows other classes than the ensemble (``fix``: what to do)."""
     member_classes = getattr(member, "classes_", None)
     if member_classes is None:
         raise ValueError(
@@ -37,8 +37,9 @@ def check_same_classes(classes, member, name):
     if len(member_classes) != len(classes) or not np.all(member_classes == classes):
         raise ValueError(
             f"The {name} model knows the classes {list(member_classes)[:10]} but the "
-            f"training labels are {list(classes)[:10]}. A prefit {name} model must "
-            "have been fitted on the same set of classes."
+            f"training labels are {list(classes)[:10]}. "
+            + (fix or f"A prefit {name} model must have been fitted on the same set of "
+                      "classes.")
         )
 
 

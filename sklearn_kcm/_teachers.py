@@ -38,13 +38,20 @@ class LargeTeachers:
         self.n_classes = n_classes
         self.ledger = ledger
 
+    def also(self, model, rows):
+        """These teachers, and a fitted ``model`` that has not seen ``rows`` answering them."""
+        fit_models = self._fit_models
+        return type(self)(lambda: [*fit_models(), (model, rows)], hint=self.hint,
+                          n_classes=self.n_classes, ledger=self.ledger)
+
     @classmethod
-    def out_of_fold(cls, large, X, y, *, splits, small_oof, fit_params, hint, n_classes, ledger):
+    def out_of_fold(cls, large, X, y, *, rows, splits, small_oof, fit_params, hint, n_classes,
+                    ledger):
         """One clone of the unfitted ``large`` per ``(train, test)`` fold of ``splits``.
 
-        Each clone answers its held-out rows.
-
-        With ``hint="features"`` each clone is trained on its rows' out-of-fold
+        ``rows`` are the labelled rows of X; ``splits``, ``small_oof`` and
+        ``fit_params`` index them. Each clone answers its held-out rows. With
+        ``hint="features"`` each clone is trained on its rows' out-of-fold
         small probabilities ``small_oof``, as the fitted large model was.
         """
 
@@ -54,17 +61,17 @@ class LargeTeachers:
                 model = clone(large)
                 hint_train = small_oof[train] if hint == "features" else None
                 params = {k: _safe_indexing(v, train) for k, v in fit_params.items()}
-                with ledger.timer("fit_large"):
-                    model.fit(large_input(_safe_indexing(X, train), hint_train, hint),
-                              y[train], **params)
-                models.append((model, test))
+                with ledger.timer("fit_teachers"):
+                    model.fit(large_input(_safe_indexing(X, rows[train]), hint_train, hint),
+                              y[rows[train]], **params)
+                models.append((model, rows[test]))
             return models
 
         return cls(fit_models, hint=hint, n_classes=n_classes, ledger=ledger)
 
     @classmethod
     def for_training(cls, large, fitted_large, X, y, **kwargs):
-        """Teachers of the training rows of a fitted large model.
+        """Teachers of the labelled training rows of a fitted large model.
 
         A :class:`~sklearn.frozen.FrozenEstimator` was trained elsewhere, so X
         is new to it: it answers every row. Otherwise, clones of ``large``
@@ -84,13 +91,20 @@ class LargeTeachers:
 
     def answer(self, X, rows, small_proba):
         """The teachers' probabilities on ``rows`` of X, one call per teacher concerned."""
-        if self._models is None:
-            self._models = self._fit_models()
         proba = np.empty((rows.size, self.n_classes))
-        for model, held_out in self._models:
+        for model, held_out in self.models():
             mine = np.isin(rows, held_out)
             if mine.any():
-                proba[mine] = ask_large(model, X, rows[mine], small_proba, hint=self.hint,
-                                        n_classes=self.n_classes, ledger=self.ledger,
-                                        phase="fit")
+                proba[mine] = self.ask(model, X, rows[mine], small_proba)
         return proba
+
+    def ask(self, model, X, rows, small_proba):
+        """One counted call of one of these teachers' ``model`` on ``rows`` of X."""
+        return ask_large(model, X, rows, small_proba, hint=self.hint, n_classes=self.n_classes,
+                         ledger=self.ledger, phase="fit")
+
+    def models(self):
+        """The fitted teachers and the rows each may answer (fitted now if not yet)."""
+        if self._models is None:
+            self._models = self._fit_models()
+        return list(self._models)

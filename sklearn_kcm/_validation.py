@@ -32,13 +32,45 @@ def check_y_given(y, owner, alternative=""):
                          f"{alternative}.")
 
 
-def check_targets(X, y, owner):
-    """Class labels of a classifier's ``fit``: 1-D, as long as X, classification targets."""
+def check_targets(X, y, owner, unlabelled_mark=None):
+    """Class labels of a classifier's ``fit``: 1-D, as long as X, classification targets.
+
+    Rows marked ``unlabelled_mark`` (see :func:`split_labelled`) are left out of
+    the last check, so that string labels may sit beside -1.
+    """
     check_y_given(y, owner)
     y = column_or_1d(y, warn=True)
     check_consistent_length(X, y)
-    check_classification_targets(y)
+    labelled, _ = split_labelled(y, unlabelled_mark, allow_none=True)
+    check_classification_targets(y[labelled])
     return y
+
+
+def split_labelled(y, mark=-1, *, allow_none=False):
+    """Indices of the labelled rows of ``y`` and of the rows marked ``mark`` (unlabelled).
+
+    The scikit-learn semi-supervised convention (``SelfTrainingClassifier``):
+    -1 marks a row without a label; with string labels, use an object array
+    holding -1 for those rows. ``mark=None``: every row is labelled. Unless
+    ``allow_none``, some row must be labelled.
+    """
+    unlabelled = np.zeros(len(y), dtype=bool)
+    if mark is not None and (y.dtype.kind == "O" or np.asarray(mark).dtype.kind == y.dtype.kind
+                             or (y.dtype.kind in "iuf" and isinstance(mark, int))):
+        unlabelled = np.asarray(y == mark, dtype=bool)
+    if unlabelled.all() and not allow_none:
+        raise ValueError(
+            f"Every row of y is {mark!r}, the mark of a row without a label; label at least "
+            "one row of every class, so that the members know the classes."
+        )
+    if unlabelled.any() and np.unique(y[~unlabelled]).size == 1:
+        raise ValueError(
+            f"y marks {unlabelled.sum()} rows with {mark!r} as unlabelled and the others "
+            f"hold a single class ({y[~unlabelled][0]!r}). If {mark!r} is a class of your "
+            "task (labels -1/+1), pass unlabelled_label=None; otherwise label rows of "
+            "every class."
+        )
+    return np.flatnonzero(~unlabelled), np.flatnonzero(unlabelled)
 
 
 def check_known_labels(y, classes, fix):

@@ -1,0 +1,67 @@
+"""Whether the large model's answers on unlabelled rows would help the small model.
+
+A teacher worse than its student pulls it down, and how much a teacher knows
+shows only against labels. So the check is the distillation itself, out of
+fold: for each fold of the labelled rows, a small model fitted on the other
+folds learns from the answers on the unlabelled rows of a large model that did
+not see the fold either, and is scored on the fold, against the small model's
+plain out-of-fold answers. The large models are the out-of-fold teachers
+already fitted for distillation; the cost is one call of each on the
+unlabelled rows and one small fit per fold.
+"""
+
+import numpy as np
+from sklearn.base import clone
+
+from ._compat import _safe_indexing
+from ._distill import fit_on_soft_targets, soften
+from ._routing import top_probability
+
+
+def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, distiller,
+                       small_oof, fit_params, epochs=1):
+    """Accuracy on the labelled rows, out of fold, of the small model without and with
+    distillation from the unlabelled rows; ``(helps, plain, distilled)``.
+
+    Parameters
+    ----------
+    small : classifier
+        The unfitted small model.
+    X, y : all rows and their labels (read on ``labelled`` only).
+    labelled, unlabelled : ndarray of int
+        Rows of X with and without a label.
+    splits : list of (train, test)
+        Folds of the labelled rows (indices into ``labelled``).
+    teachers : LargeTeachers
+        Out-of-fold large models: the one answering ``labelled[test]`` did not
+        see that fold.
+    distiller : Distiller
+        The settings of the distillation (threshold, temperature, weight).
+    small_oof : ndarray of shape (len(labelled), n_classes)
+        The plain small model's out-of-fold probabilities.
+    fit_params : dict
+        For the small model's fit, per labelled row where per sample.
+    epochs : int, default=1
+        Passes of ``partial_fit`` for small models that take soft labels.
+    """
+    classes = distiller.classes
+    y_l = np.asarray(y)[labelled]
+    plain = classes[np.argmax(small_oof, axis=1)] == y_l
+    models = teachers.models()
+    distilled = np.zeros(len(labelled), dtype=bool)
+    for train, test in splits:
+        # the teacher of this fold is the one whose held-out rows are the fold's
+        model = next(m for m, rows in models if np.isin(labelled[test], rows).all())
+        student = clone(small).fit(_safe_indexing(X, labelled[train]), y_l[train],
+                                   **{k: _safe_indexing(v, train) for k, v in fit_params.items()})
+        student_proba = np.zeros((len(y), len(classes)))
+        student_proba[unlabelled] = student.predict_proba(_safe_indexing(X, unlabelled))
+        teacher_proba = teachers.ask(model, X, unlabelled, student_proba)
+        keep = top_probability(teacher_proba) > distiller.threshold
+        if keep.any():
+            fit_on_soft_targets(student, X, y, unlabelled[keep],
+                                soften(teacher_proba[keep], distiller.temperature), classes,
+                                labelled_rows=labelled[train], distill_weight=distiller.weight,
+                                epochs=epochs)
+        distilled[test] = student.predict(_safe_indexing(X, labelled[test])) == y_l[test]
+    return bool(distilled.mean() >= plain.mean()), float(plain.mean()), float(distilled.mean())

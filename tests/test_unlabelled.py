@@ -1,0 +1,196 @@
+"""Distillation from rows without labels: unlabelled rows in fit, unlabelled streams."""
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import load_digits
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.frozen import FrozenEstimator
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from sklearn_kcm import KANClassifier, KCMEnsemble, LLMClassifier
+from sklearn_kcm._testing import ChatServer, keyword_answer
+from sklearn_kcm.llm import OpenAIChat
+
+
+class LabelRecorder(ClassifierMixin, BaseEstimator):
+    """Logistic regression that records the labels every fit receives."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.seen_ = sorted(set(np.asarray(y).tolist()))
+        self.model_ = LogisticRegression(max_iter=2000).fit(X, y, sample_weight=sample_weight)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X / 16, y, test_size=0.3, stratify=y,
+                                                        random_state=0)
+    rng = np.random.default_rng(0)
+    labelled = np.zeros(len(y_train), dtype=bool)  # 25% of each class keeps its label
+    for c in range(10):
+        rows = np.flatnonzero(y_train == c)
+        labelled[rng.choice(rows, len(rows) // 4, replace=False)] = True
+    return X_train, np.where(labelled, y_train, -1), X_test, y_test, labelled
+
+
+def _small():
+    return make_pipeline(StandardScaler(), LogisticRegression(C=0.05, max_iter=2000))
+
+
+def _kcm(**params):
+    large = SVC(C=10, probability=True, random_state=0)
+    return KCMEnsemble(_small(), large, judge="small", epsilon=0.9, distill_threshold=0.0,
+                       temperature=0.25, **params)
+
+
+def test_unlabelled_rows_never_reach_a_member_as_a_class(iris):
+    X, y = iris
+    y = np.where(np.arange(len(y)) % 3 == 0, y, -1)
+    kcm = KCMEnsemble(LabelRecorder(), LabelRecorder(), LabelRecorder(), judge_target="task",
+                      judge_fallback=False, epsilon=0.9, distill_threshold=0.0, cv=3)
+    kcm.fit(X, y)
+    assert kcm.classes_.tolist() == [0, 1, 2]
+    for member in (kcm.small_, kcm.large_, kcm.judge_):
+        assert -1 not in member.seen_
+
+
+def test_the_large_model_teaches_the_unlabelled_rows_when_that_helps(digits):
+    X_train, y_semi, X_test, y_test, labelled = digits
+    plain = _small().fit(X_train[labelled], y_semi[labelled]).score(X_test, y_test)
+    kcm = _kcm(cv=5).fit(X_train, y_semi)
+    assert kcm.unlabelled_teacher_["used"]
+    assert kcm.distillation_[0]["teacher_samples"] > (~labelled).sum() // 2
+    assert kcm.small_.score(X_test, y_test) > plain + 0.01
+    # every unlabelled row was asked once, in one call, on top of the out-of-fold checks
+    assert kcm.ledger_.summary()["fit_large_samples"] >= (~labelled).sum()
+
+
+def test_a_teacher_worse_than_the_student_does_not_teach_it(digits):
+    X_train, y_semi, X_test, y_test, labelled = digits
+    weak = make_pipeline(StandardScaler(), SVC(C=1e-3, probability=True, random_state=0))
+    kcm = KCMEnsemble(_small(), weak, judge="small", epsilon=0.9, distill_threshold=0.0,
+                      cv=3)
+    with pytest.warns(UserWarning, match="does not teach"):
+        kcm.fit(X_train, y_semi)
+    assert not kcm.unlabelled_teacher_["used"]
+    assert kcm.distillation_[0]["teacher_samples"] == 0
+    plain = _small().fit(X_train[labelled], y_semi[labelled])
+    np.testing.assert_array_equal(kcm.small_.predict(X_test), plain.predict(X_test))
+
+
+def test_a_prefit_large_model_teaches_with_a_handful_of_labels(digits):
+    X_train, y_semi, X_test, y_test, labelled = digits
+    truth = np.where(labelled, y_semi, -1)
+    large = FrozenEstimator(SVC(C=10, probability=True, random_state=0).fit(X_test, y_test))
+    few = np.flatnonzero(labelled)[::8]  # about 5 labels per class
+    y_few = np.full(len(truth), -1)
+    y_few[few] = truth[few]
+    kcm = KCMEnsemble(_small(), large, judge="small", epsilon=0.9, distill_threshold=0.0,
+                      temperature=0.25, cv=3).fit(X_train, y_few)
+    plain = _small().fit(X_train[few], y_few[few])
+    assert kcm.unlabelled_teacher_["used"]
+    # scored on the large model's own training rows: the student copies its teacher
+    agree_before = np.mean(plain.predict(X_test) == large.predict(X_test))
+    assert np.mean(kcm.small_.predict(X_test) == large.predict(X_test)) > agree_before
+
+
+@pytest.mark.parametrize(
+    "y, match",
+    [
+        (np.full(150, -1), "Every row of y is -1"),
+        (np.where(np.arange(150) < 100, np.repeat([0, 1, 2], 50), -1), "label at least one row"),
+    ],
+)
+def test_labels_that_cannot_work_are_refused(y, match, iris):
+    X, _ = iris
+    large = FrozenEstimator(LogisticRegression(max_iter=1000).fit(*iris))
+    with pytest.raises(ValueError, match=match):
+        KCMEnsemble(_small(), large, judge="small", cv=2).fit(X, y)
+
+
+def test_string_labels_mark_unlabelled_rows_with_minus_one_and_none_keeps_it_a_class(iris):
+    X, y = iris
+    names = np.array(["setosa", "versicolor", "virginica"], dtype=object)[y]
+    names[::2] = -1
+    kcm = KCMEnsemble(_small(), LogisticRegression(max_iter=1000), judge="small",
+                      distill=False, cv=2).fit(X, names)
+    assert kcm.classes_.tolist() == ["setosa", "versicolor", "virginica"]
+    signed = np.where(y == 0, -1, 1)  # a binary task labelled -1 / +1
+    kcm = KCMEnsemble(_small(), LogisticRegression(), judge="small", distill=False, cv=2,
+                      unlabelled_label=None).fit(X, signed)
+    assert kcm.classes_.tolist() == [-1, 1]
+
+
+def _kl(teacher, student):
+    teacher, student = np.clip(teacher, 1e-9, 1), np.clip(student, 1e-9, 1)
+    return float(np.mean(np.sum(teacher * np.log(teacher / student), axis=1)))
+
+
+@pytest.mark.parametrize(
+    "small",
+    [_small(),
+     make_pipeline(StandardScaler(), SGDClassifier(loss="log_loss", alpha=0.01, random_state=0)),
+     KANClassifier(hidden_layer_sizes=(), max_epochs=20, random_state=0)],
+    ids=["refit-on-a-buffer", "sample_weight-partial_fit", "soft-partial_fit"],
+)
+def test_a_stream_without_labels_teaches_the_small_model(small, digits):
+    X_train, y_semi, X_test, y_test, labelled = digits
+    kcm = KCMEnsemble(small, SVC(C=10, probability=True, random_state=0), judge="small",
+                      epsilon=0.95, distill_threshold=0.0, cv=3)
+    kcm.fit(X_train[labelled], y_semi[labelled])
+    stream = X_train[~labelled]
+    routed = kcm.route(stream)
+    before = kcm.small_.predict_proba(stream[routed])
+    kcm.ledger_.reset()
+    for batch in np.array_split(stream, 5):
+        kcm.partial_fit(batch)  # no labels
+    after = kcm.small_.predict_proba(stream[routed])
+    assert not np.allclose(before, after)
+    teacher = kcm.large_.predict_proba(stream[routed])  # on the rows it answered
+    assert _kl(teacher, after) < _kl(teacher, before)
+    summary = kcm.ledger_.summary()
+    assert summary["fit_large_calls"] >= 1 and summary["fit_large_samples"] < len(stream)
+    assert len(kcm.distillation_) == 1 + 5  # the round of fit, one per batch
+
+
+def test_an_llm_teaches_a_text_model_from_unlabelled_texts(tmp_path, monkeypatch):
+    monkeypatch.setenv("KCM_TEST_KEY", "sk-test")
+    words = ["good", "great", "fun", "dull", "slow", "boring", "plot", "cast", "film", "and"]
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(words, 4)) for _ in range(120)]
+    truth = np.array([keyword_answer(f"<text>\n{t}\n</text>") for t in texts], dtype=object)
+    y = truth.copy()
+    y[8:] = -1  # eight labels
+    y[:2] = ["positive", "negative"]
+    with ChatServer() as server:
+        chat = OpenAIChat("m", base_url=server.base_url, api_key_env="KCM_TEST_KEY")
+        llm = LLMClassifier(chat, labels=["negative", "positive"], cache=tmp_path, backoff=0.0)
+        small = make_pipeline(TfidfVectorizer(vocabulary=words), LogisticRegression())
+        kcm = KCMEnsemble(small, llm, judge="small", epsilon=0.9, distill_threshold=0.0,
+                          cv=2).fit(texts, y)
+        plain = make_pipeline(TfidfVectorizer(vocabulary=words), LogisticRegression()).fit(
+            np.asarray(texts)[:8], y[:8])
+        assert kcm.unlabelled_teacher_["used"]
+        assert np.mean(kcm.small_.predict(texts) == truth) > np.mean(plain.predict(texts)
+                                                                     == truth)
+        assert kcm.ledger_.summary()["fit_large_samples"] >= 112
+
+
+def test_labels_minus_one_and_one_are_refused_with_the_fix(iris):
+    X, y = iris
+    signed = np.where(y == 0, -1, 1)
+    with pytest.raises(ValueError, match="pass unlabelled_label=None"):
+        KCMEnsemble(_small(), LogisticRegression(), judge="small", cv=2).fit(X, signed)
