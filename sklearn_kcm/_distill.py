@@ -199,6 +199,16 @@ class RefitSet:
     def __init__(self, X, labels, weights=None):
         self.replace(X, labels, weights)
 
+    @classmethod
+    def for_small(cls, small, X, y, fit_params):
+        """The set of a fitted ``small`` model fitted on (X, y), or None when it needs none
+        (it has ``partial_fit``, or takes soft labels)."""
+        preprocess, final = split_pipeline(small)
+        if hasattr(final, "partial_fit") or soft_target_method(final) == "soft":
+            return None
+        Xt = X if preprocess is None else preprocess.transform(X)
+        return cls(Xt, y, fit_params.get("sample_weight"))
+
     def replace(self, X, labels, weights=None):
         """Make these rows the base; rows added since are dropped."""
         self._parts = []
@@ -253,28 +263,31 @@ class Distiller:
         self.ledger = ledger
         self.refit_set = refit_set
 
-    def teach(self, small, X, y, small_proba, *, large=None, large_rows=(), judge=None,
-              judge_rows=(), labelled_rows=None, sample_weight=None, epochs=1,
-              incremental=False):
+    def teach(self, small, X, y, small_proba, routed, *, unlabelled=(), ask_unlabelled="none",
+              large=None, judge=None, sample_weight=None, epochs=1, incremental=False):
         """Train ``small`` on the labels of X plus its teachers' answers; returns a record.
+
+        The large model answers the routed labelled rows, and of the unlabelled
+        rows ``ask_unlabelled``: "all" (in ``fit``), "routed" (a stream: the
+        calls production pays anyway) or "none"; the judge answers the easy rows.
 
         Parameters
         ----------
         small : fitted classifier or Pipeline
             Updated in place.
-        X, y : the inputs and their labels (read on ``labelled_rows`` only).
+        X, y : the inputs and their labels (read on the labelled rows only).
         small_proba : ndarray of shape (n_samples, n_classes)
             The small model's probabilities on X, the hint of the large model.
+        routed : ndarray of bool
+            The rows the large model answers in production.
+        unlabelled : ndarray of int
+            Rows of X without a label.
+        ask_unlabelled : {"all", "routed", "none"}
+            Which of them the large model answers.
         large : LargeTeachers or None
-            Answers ``large_rows``; its answers teach where confident.
-        large_rows : ndarray of int
-            The hard rows (and rows without a label) the large model answers.
+            Its answers teach where confident.
         judge : callable or None
-            ``judge(X_rows, small_proba_rows) -> proba``: answers ``judge_rows``.
-        judge_rows : ndarray of int
-            The easy rows.
-        labelled_rows : ndarray of int or None
-            Rows whose label the small model learns; None means all.
+            ``judge(X_rows, small_proba_rows) -> proba``: answers the easy rows.
         sample_weight : ndarray or None
         epochs : int
             Passes of ``partial_fit`` for small models that take soft labels.
@@ -285,11 +298,18 @@ class Distiller:
         Returns
         -------
         record : dict
-            ``teacher_samples`` and ``method`` (None when nothing was learnt).
+            ``large_samples`` (routed), ``teacher_samples`` and ``method``
+            (None when nothing was learnt).
         large_answers : tuple (rows, proba) or None
             What the large model answered, confident or not.
         """
-        large_rows, judge_rows = np.asarray(large_rows, int), np.asarray(judge_rows, int)
+        is_unlabelled = np.zeros(len(routed), dtype=bool)
+        is_unlabelled[np.asarray(unlabelled, dtype=int)] = True
+        asked = {"all": is_unlabelled, "routed": is_unlabelled & routed,
+                 "none": np.zeros_like(routed)}[ask_unlabelled]
+        large_rows = np.flatnonzero((routed & ~is_unlabelled) | asked)
+        judge_rows = np.flatnonzero(~routed)
+        labelled_rows = np.flatnonzero(~is_unlabelled) if is_unlabelled.any() else None
         rows, probas = [np.empty(0, dtype=int)], [np.empty((0, len(self.classes)))]
         large_answers = None
         if large is not None and large_rows.size:
@@ -302,7 +322,8 @@ class Distiller:
             rows.append(judge_rows)
             probas.append(judge(_safe_indexing(X, judge_rows), small_proba[judge_rows]))
         rows, probas = np.concatenate(rows), np.vstack(probas)
-        record = {"teacher_samples": int(rows.size), "method": None}
+        record = {"large_samples": int(routed.sum()), "teacher_samples": int(rows.size),
+                  "method": None}
         learns_labels = labelled_rows is None or len(labelled_rows) > 0
         if rows.size or (incremental and learns_labels):
             with self.ledger.timer("fit_distill"):

@@ -10,6 +10,8 @@ already fitted for distillation; the cost is one call of each on the
 unlabelled rows and one small fit per fold.
 """
 
+import warnings
+
 import numpy as np
 from sklearn.base import clone
 
@@ -20,8 +22,9 @@ from ._routing import top_probability
 
 def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, distiller,
                        small_oof, fit_params, epochs=1):
-    """Accuracy on the labelled rows, out of fold, of the small model without and with
-    distillation from the unlabelled rows; ``(helps, plain, distilled)``.
+    """Whether distillation from the unlabelled rows makes the small model no less accurate.
+
+    Warns when it does not: the large model then teaches nothing.
 
     Parameters
     ----------
@@ -43,6 +46,12 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
         For the small model's fit, per labelled row where per sample.
     epochs : int, default=1
         Passes of ``partial_fit`` for small models that take soft labels.
+
+    Returns
+    -------
+    dict
+        ``used`` (it helps), and the out-of-fold accuracies on the labelled
+        rows ``small_accuracy`` (plain) and ``distilled_accuracy``.
     """
     classes = distiller.classes
     y_l = np.asarray(y)[labelled]
@@ -64,4 +73,13 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
                                 labelled_rows=labelled[train], distill_weight=distiller.weight,
                                 epochs=epochs)
         distilled[test] = student.predict(_safe_indexing(X, labelled[test])) == y_l[test]
-    return bool(distilled.mean() >= plain.mean()), float(plain.mean()), float(distilled.mean())
+    plain, distilled = float(plain.mean()), float(distilled.mean())
+    if distilled < plain:
+        warnings.warn(
+            f"The large model does not teach (the {unlabelled.size} unlabelled rows nor the "
+            "labelled ones): out of fold on the labelled rows, the small model distilled "
+            f"from its answers is right {distilled:.1%} of the time, without them "
+            f"{plain:.1%}, so they would pull it down. Label more rows, or change "
+            "distill_threshold or temperature.", UserWarning, stacklevel=3)
+    return {"used": distilled >= plain, "small_accuracy": plain,
+            "distilled_accuracy": distilled}

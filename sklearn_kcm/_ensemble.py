@@ -1,6 +1,5 @@
 """KCMEnsemble: a judge routes each input to a small or a large classifier."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -17,12 +16,10 @@ from ._compat import (
     StrOptions,
     _fit_context,
     _num_samples,
-    _safe_indexing,
 )
 from ._distill import (
     Distiller,
     RefitSet,
-    soft_target_method,
     teacher_sources,
 )
 from ._distill_check import distillation_helps
@@ -32,13 +29,12 @@ from ._judge_signals import (
     JUDGE_TARGETS,
     confidence_from_proba,
     judge_features,
-    judge_labels,
 )
-from ._judging import fit_judge
+from ._judging import fit_judge, update_judge
 from ._kan_classifier import KANJudgeClassifier
 from ._large import ask_large, large_input
 from ._ledger import CostLedger
-from ._metadata import fit_router, route_fit_params, subset_fit_params
+from ._metadata import fit_router, labelled_part, route_fit_params
 from ._routing import (
     check_same_classes,
     route_to_large,
@@ -47,20 +43,13 @@ from ._routing import (
     top_probability,
 )
 from ._teachers import LargeTeachers
-from ._validation import check_known_labels, check_targets, split_labelled, split_pipeline
-
-_UNLABELLED_FIX = ("Rows marked `unlabelled_label` (-1) have no label: label at least one "
-                   "row of every class the large model knows.")
-
-
-def _labelled_part(X, y, groups, metadata, labelled):
-    """X, y, groups and the routed fit parameters of the labelled rows only."""
-    n_samples = len(y)
-    if len(labelled) == n_samples:
-        return X, y, groups, metadata
-    return (_safe_indexing(X, labelled), y[labelled],
-            None if groups is None else _safe_indexing(groups, labelled),
-            subset_fit_params(metadata, labelled, n_samples))
+from ._validation import (
+    UNLABELLED_FIX,
+    check_first_batch,
+    check_known_labels,
+    check_targets,
+    split_labelled,
+)
 
 
 class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -327,7 +316,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             sample_weight, fit_params)
         # members, judge and threshold learn from the labelled rows; the others only teach
         labelled, unlabelled = split_labelled(y, self.unlabelled_label)
-        X_l, y_l, groups_l, metadata = _labelled_part(X, y, groups, metadata, labelled)
+        X_l, y_l, groups_l, metadata = labelled_part(X, y, groups, metadata, labelled)
         self.classes_ = unique_labels(y_l)
         self.ledger_ = ledger = CostLedger()
         cv = check_cv(self.cv, y_l, classifier=True)
@@ -343,13 +332,13 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         with ledger.timer("fit_small"):
             self.small_.fit(X_l, y_l, **metadata.small.fit)
         check_same_classes(self.classes_, self.small_, "small")
-        self._refit_set = self._small_refit_set(X_l, y_l, metadata.small.fit)
+        self._refit_set = RefitSet.for_small(self.small_, X_l, y_l, metadata.small.fit)
 
         self.large_ = clone(self.large)
         with ledger.timer("fit_large"):
             self.large_.fit(large_input(X_l, small_oof, self.hint), y_l, **metadata.large.fit)
-        check_same_classes(self.classes_, self.large_, "large", fix=_UNLABELLED_FIX
-                           if unlabelled.size else None)
+        check_same_classes(self.classes_, self.large_, "large",
+                           fix=UNLABELLED_FIX if unlabelled.size else None)
 
         # honest large-model answers on the training rows, fitted on first use
         # (by the "gain" judge target or by distillation)
@@ -363,7 +352,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         large_correct = None
         if self.judge_target == "gain" and self.judge != "small":
             large_correct = self.classes_[np.argmax(
-                self._teachers_on_labelled(large_teachers, X, labelled, small_oof), axis=1)] == y_l
+                large_teachers.answer_rows(X, labelled, small_oof), axis=1)] == y_l
         judging = fit_judge(
             self._judge_template(), X_l, y_l, small_oof=small_oof, small_correct=small_correct,
             large_correct=large_correct, judge_input=self.judge_input_,
@@ -382,8 +371,11 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.distillation_, self.unlabelled_teacher_ = [], None
         distiller = self._distiller()
         if unlabelled.size and "large" in teacher_sources(self.distill):
-            if not self._large_beats_small(large_teachers, distiller, X, y, labelled,
-                                           unlabelled, small_oof, splits, metadata.small.fit):
+            self.unlabelled_teacher_ = distillation_helps(
+                self.small, X, y, labelled=labelled, unlabelled=unlabelled, splits=splits,
+                teachers=large_teachers, distiller=distiller, small_oof=small_oof,
+                fit_params=metadata.small.fit, epochs=self.distill_epochs)
+            if not self.unlabelled_teacher_["used"]:
                 large_teachers = None  # it would pull the small model down
             elif not isinstance(self.large_, FrozenEstimator):
                 large_teachers = large_teachers.also(self.large_, unlabelled)  # new to it
@@ -393,73 +385,26 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                 epochs=self.distill_epochs, unlabelled=unlabelled, ask_unlabelled="all")
         return self
 
-    def _teachers_on_labelled(self, large_teachers, X, labelled, small_oof):
-        """The large teachers' honest probabilities on the labelled rows (hint: ``small_oof``)."""
-        hint = np.zeros((_num_samples(X), len(self.classes_)))
-        if small_oof is not None:
-            hint[labelled] = small_oof
-        return large_teachers.answer(X, labelled, hint)
-
-    def _large_beats_small(self, large_teachers, distiller, X, y, labelled, unlabelled,
-                           small_oof, splits, fit_params):
-        """Whether the large model may teach: distilled from it on the unlabelled rows, the
-        small model is at least as accurate on the labelled rows, out of fold."""
-        helps, plain, distilled = distillation_helps(
-            self.small, X, y, labelled=labelled, unlabelled=unlabelled, splits=splits,
-            teachers=large_teachers, distiller=distiller, small_oof=small_oof,
-            fit_params=fit_params, epochs=self.distill_epochs)
-        self.unlabelled_teacher_ = {"used": helps, "small_accuracy": plain,
-                                    "distilled_accuracy": distilled}
-        if not helps:
-            warnings.warn(
-                f"The large model does not teach (the {unlabelled.size} unlabelled rows nor "
-                "the labelled ones): out of fold on the labelled rows, the small model "
-                f"distilled from its answers is right {distilled:.1%} of the time, without "
-                f"them {plain:.1%}, so they would pull it down. Label more rows, or change "
-                "distill_threshold or temperature.", UserWarning, stacklevel=3)
-        return helps
-
     def _distiller(self):
         threshold = self.epsilon_ if self.distill_threshold is None else self.distill_threshold
         return Distiller(self.classes_, threshold=threshold, temperature=self.temperature,
                          weight=self.distill_weight, ledger=self.ledger_,
                          refit_set=self._refit_set)
 
-    def _small_refit_set(self, X, y, fit_params):
-        """What a small model without ``partial_fit`` relearns a stream from, or None."""
-        preprocess, final = split_pipeline(self.small_)
-        if hasattr(final, "partial_fit") or soft_target_method(final) == "soft":
-            return None
-        Xt = X if preprocess is None else preprocess.transform(X)
-        return RefitSet(Xt, y, fit_params.get("sample_weight"))
-
     def _distillation_round(self, distiller, X, y, large_teachers, *, sample_weight, epochs,
                             unlabelled=(), ask_unlabelled="none", incremental=False):
-        """Route X, let the teachers in ``distill`` teach the small model; the small answers.
-
-        The large model answers the routed labelled rows, and of the unlabelled
-        rows ``ask_unlabelled``: "all" (in ``fit``), "routed" (a stream: the
-        calls production pays anyway) or "none"; the judge answers the easy rows.
-        """
+        """Route X and let the teachers in ``distill`` teach the small model (see
+        :meth:`Distiller.teach`); the small model's probabilities and the large one's answers."""
         small_proba = self.small_.predict_proba(X)
-        routed = route_to_large(self._confidence(X, small_proba), self.epsilon_)
         sources = teacher_sources(self.distill)
-        is_unlabelled = np.zeros(len(routed), dtype=bool)
-        is_unlabelled[np.asarray(unlabelled, dtype=int)] = True
-        asked = {"all": is_unlabelled, "routed": is_unlabelled & routed,
-                 "none": np.zeros_like(routed)}[ask_unlabelled]
-        large_rows = np.flatnonzero((routed & ~is_unlabelled) | asked)
         record, large_answers = distiller.teach(
             self.small_, X, y, small_proba,
-            large=large_teachers if "large" in sources else None, large_rows=large_rows,
+            route_to_large(self._confidence(X, small_proba), self.epsilon_),
+            unlabelled=unlabelled, ask_unlabelled=ask_unlabelled,
+            large=large_teachers if "large" in sources else None,
             judge=self._judge_proba if "judge" in sources else None,
-            judge_rows=np.flatnonzero(~routed),
-            labelled_rows=np.flatnonzero(~is_unlabelled) if is_unlabelled.any() else None,
-            sample_weight=sample_weight, epochs=epochs, incremental=incremental,
-        )
-        record = {"round": len(self.distillation_), "large_samples": int(routed.sum()),
-                  **record}
-        self.distillation_.append(record)
+            sample_weight=sample_weight, epochs=epochs, incremental=incremental)
+        self.distillation_.append({"round": len(self.distillation_), **record})
         if self.verbose and not incremental:
             print(f"[KCMEnsemble] round {len(self.distillation_)}/{self.distill_rounds}: "
                   f"{record['large_samples']} hard samples, "
@@ -503,15 +448,8 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             The fitted ensemble.
         """
         if not hasattr(self, "small_"):
-            y_checked = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
-            labels = unique_labels(y_checked[split_labelled(y_checked, self.unlabelled_label)[0]])
-            if classes is not None and not np.array_equal(np.unique(classes), labels):
-                raise ValueError(
-                    "The first batch given to KCMEnsemble.partial_fit must hold every class "
-                    f"of `classes` ({list(np.unique(classes))[:10]}); it holds "
-                    f"{list(labels)[:10]}. Fit on an initial labelled sample holding them all "
-                    "first."
-                )
+            y = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
+            check_first_batch(y, classes, self.unlabelled_label)
             return self.fit(X, y, sample_weight=sample_weight)
         X, sample_weight = indexable(X, sample_weight)
         n_samples = _num_samples(X)
@@ -530,34 +468,11 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             self._distiller(), X, y, large_teachers, sample_weight=sample_weight, epochs=1,
             unlabelled=unlabelled, ask_unlabelled="routed", incremental=True)
         if self.judge_ is not None and hasattr(self.judge_, "partial_fit"):
-            self._update_judge(X, y, labelled, small_proba, sample_weight, large_answers)
+            update_judge(self.judge_, X, y, labelled=labelled, small_proba=small_proba,
+                         large_answers=large_answers, classes=self.classes_,
+                         judge_input=self.judge_input_, judge_target=self.judge_target,
+                         sample_weight=sample_weight, ledger=self.ledger_)
         return self
-
-    def _update_judge(self, X, y, labelled, small_proba, sample_weight, large_answers):
-        """Teach the judge whether the small model is right on a batch (or agrees with the
-        large model where it answered, on rows without a label)."""
-        small_pred = self.classes_[np.argmax(small_proba, axis=1)]
-        rows, small_correct = labelled, small_pred[labelled] == y[labelled]
-        if large_answers is not None:  # unlabelled rows the large model answered
-            asked, large_proba = large_answers
-            asked_unlabelled = ~np.isin(asked, labelled)
-            agree = small_pred[asked] == self.classes_[np.argmax(large_proba, axis=1)]
-            rows = np.concatenate([rows, asked[asked_unlabelled]])
-            small_correct = np.concatenate([small_correct, agree[asked_unlabelled]])
-        if not rows.size or self.judge_target == "task":
-            rows = labelled  # the task target needs true labels
-            small_correct = small_pred[labelled] == y[labelled]
-        if not rows.size:
-            return
-        # the large model's correctness is known only where it was asked: the
-        # "gain" judge takes it to be right, and learns where the small one is
-        labels = judge_labels(self.judge_target, y[rows], small_correct,
-                              np.ones_like(small_correct))
-        weight = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight)[rows]}
-        with self.ledger_.timer("fit_judge"):
-            self.judge_.partial_fit(
-                judge_features(_safe_indexing(X, rows), small_proba[rows], self.judge_input_),
-                labels, **weight)
 
     def _confidence(self, X, small_proba):
         """``C_x`` for every row of X, given the small model's probabilities on it."""

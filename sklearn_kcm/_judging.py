@@ -13,6 +13,7 @@ from sklearn.base import clone
 from sklearn.model_selection import cross_val_predict
 from sklearn.utils import Bunch
 
+from ._compat import _safe_indexing
 from ._judge_signals import choose_routing, confidence_from_proba, judge_features, judge_labels
 from ._routing import top_probability
 
@@ -88,3 +89,31 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
     if not need_confidence:
         result.oof_confidence = None
     return result
+
+
+def update_judge(judge, X, y, *, labelled, small_proba, large_answers, classes, judge_input,
+                 judge_target, sample_weight, ledger):
+    """Teach a fitted judge with ``partial_fit`` whether the small model is right on a batch.
+
+    Labelled rows say it; on rows without a label, whether the small model
+    agrees with the large one where that answered (``large_answers``, a tuple
+    ``(rows, proba)`` or None). The "task" target needs true labels, so it
+    learns from the labelled rows only. The large model's correctness is known
+    only where it was asked, so the "gain" judge takes it to be right, and
+    learns where the small model is.
+    """
+    small_pred = classes[np.argmax(small_proba, axis=1)]
+    rows, small_correct = labelled, small_pred[labelled] == y[labelled]
+    if large_answers is not None and judge_target != "task":
+        asked, large_proba = large_answers
+        unlabelled = ~np.isin(asked, labelled)
+        agree = small_pred[asked] == classes[np.argmax(large_proba, axis=1)]
+        rows = np.concatenate([rows, asked[unlabelled]])
+        small_correct = np.concatenate([small_correct, agree[unlabelled]])
+    if not rows.size:
+        return
+    labels = judge_labels(judge_target, y[rows], small_correct, np.ones_like(small_correct))
+    weight = {} if sample_weight is None else {"sample_weight": np.asarray(sample_weight)[rows]}
+    with ledger.timer("fit_judge"):
+        judge.partial_fit(judge_features(_safe_indexing(X, rows), small_proba[rows], judge_input),
+                          labels, **weight)

@@ -1,4 +1,4 @@
-"""Which ``fit`` parameters reach which member of an ensemble.
+"""Which ``fit`` parameters (and rows) reach which member of an ensemble.
 
 With metadata routing enabled, scikit-learn's router sends each parameter to the
 members that request it. Without it, ``sample_weight`` goes to every member
@@ -32,6 +32,16 @@ def subset_fit_params(routed, rows, n_samples):
     return Bunch(**{member: Bunch(**{method: {key: cut(value) for key, value in params.items()}
                                      for method, params in methods.items()})
                     for member, methods in routed.items()})
+
+
+def labelled_part(X, y, groups, routed, labelled):
+    """X, y, groups and the routed fit parameters of the ``labelled`` rows only."""
+    n_samples = len(y)
+    if len(labelled) == n_samples:
+        return X, y, groups, routed
+    return (_safe_indexing(X, labelled), y[labelled],
+            None if groups is None else _safe_indexing(groups, labelled),
+            subset_fit_params(routed, labelled, n_samples))
 
 
 def route_fit_params(owner, members, sample_weight, fit_params):

@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 
-from ._compat import _safe_indexing
+from ._compat import _num_samples, _safe_indexing
 from ._large import ask_large, large_input
 
 
@@ -97,6 +97,13 @@ class LargeTeachers:
             if mine.any():
                 proba[mine] = self.ask(model, X, rows[mine], small_proba)
         return proba
+
+    def answer_rows(self, X, rows, rows_small_proba):
+        """:meth:`answer` given the small model's probabilities on ``rows`` only (or None)."""
+        small_proba = np.zeros((_num_samples(X), self.n_classes))
+        if rows_small_proba is not None:
+            small_proba[rows] = rows_small_proba
+        return self.answer(X, rows, small_proba)
 
     def ask(self, model, X, rows, small_proba):
         """One counted call of one of these teachers' ``model`` on ``rows`` of X."""

@@ -73,6 +73,21 @@ def split_labelled(y, mark=-1, *, allow_none=False):
     return np.flatnonzero(~unlabelled), np.flatnonzero(unlabelled)
 
 
+UNLABELLED_FIX = ("Rows marked `unlabelled_label` (-1) have no label: label at least one "
+                  "row of every class the large model knows.")
+
+
+def check_first_batch(y, classes, mark):
+    """Raise unless the labelled rows of the first batch of a stream hold every class."""
+    labels = np.unique(y[split_labelled(y, mark)[0]])
+    if classes is not None and not np.array_equal(np.unique(classes), labels):
+        raise ValueError(
+            "The first batch given to KCMEnsemble.partial_fit must hold every class of "
+            f"`classes` ({list(np.unique(classes))[:10]}); it holds {list(labels)[:10]}. Fit "
+            "on an initial labelled sample holding them all first."
+        )
+
+
 def check_known_labels(y, classes, fix):
     """Raise when ``y`` holds labels outside ``classes``; ``fix`` says what to do."""
     unknown = np.setdiff1d(np.unique(y), classes)
