@@ -18,6 +18,7 @@ In every case the small model keeps seeing the original labelled data; the
 teacher's samples are added to it with weight ``distill_weight``.
 """
 
+import inspect
 import warnings
 
 import numpy as np
@@ -99,7 +100,7 @@ def soft_target_method(estimator):
 
 def fit_on_soft_targets(small, X, y, teacher_rows, teacher_proba, classes, *,
                         labelled_rows=None, sample_weight=None, distill_weight=1.0, epochs=1,
-                        incremental=False, refit_set=None):
+                        incremental=False, refit_set=None, temperature=1.0):
     """Train the fitted ``small`` model on its labels plus a teacher's probabilities.
 
     Parameters
@@ -130,6 +131,10 @@ def fit_on_soft_targets(small, X, y, teacher_rows, teacher_proba, classes, *,
     refit_set : RefitSet, default=None
         What a final estimator without ``partial_fit`` is refitted on. Not
         incremental, this data replaces its base (a round of ``fit``).
+    temperature : float, default=1.0
+        The temperature ``teacher_proba`` was softened at. A model taking soft
+        labels learns them at that temperature (logits / T, loss × T²), in a
+        pass apart from the labelled rows.
 
     Returns
     -------
@@ -145,12 +150,19 @@ def fit_on_soft_targets(small, X, y, teacher_rows, teacher_proba, classes, *,
     weight = np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight, float)
     teacher_weight = distill_weight * weight[teacher_rows]
     if method == "soft":
-        rows = np.concatenate([labelled, teacher_rows])
-        targets = np.vstack([one_hot(known, classes), teacher_proba.astype(np.float32)])
-        weights = np.concatenate([weight[labelled], teacher_weight])
-        X_union = _safe_indexing(Xt, rows)
+        labels, soft = one_hot(known, classes), teacher_proba.astype(np.float32)
+        takes_temperature = "temperature" in inspect.signature(final.partial_fit).parameters
+        if temperature == 1.0 or not takes_temperature:  # labels and teachers in one pass
+            passes = [(np.concatenate([labelled, teacher_rows]), np.vstack([labels, soft]),
+                       np.concatenate([weight[labelled], teacher_weight]), {})]
+        else:
+            passes = [(labelled, labels, weight[labelled], {}),
+                      (teacher_rows, soft, teacher_weight, {"temperature": temperature})]
+        passes = [(_safe_indexing(Xt, rows), targets, weights, kwargs)
+                  for rows, targets, weights, kwargs in passes if len(rows)]
         for _ in range(epochs):
-            final.partial_fit(X_union, targets, sample_weight=weights)
+            for X_part, targets, weights, kwargs in passes:
+                final.partial_fit(X_part, targets, sample_weight=weights, **kwargs)
         return method
     if method == "sample_weight":
         rows, labels, weights = expand_soft_labels(teacher_proba, classes, teacher_weight)
@@ -331,6 +343,6 @@ class Distiller:
                     small, X, y, rows, soften(probas, self.temperature), self.classes,
                     labelled_rows=labelled_rows, sample_weight=sample_weight,
                     distill_weight=self.weight, epochs=epochs, incremental=incremental,
-                    refit_set=self.refit_set,
+                    refit_set=self.refit_set, temperature=self.temperature,
                 )
         return record, large_answers

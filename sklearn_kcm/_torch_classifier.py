@@ -34,16 +34,23 @@ class SoftTargetNet(NeuralNet):
 
     Targets are rows of class probabilities already multiplied by their sample
     weight, so ``CrossEntropyLoss`` on them is the weighted soft-target loss.
-    A module that defines ``regularization_loss(X)`` adds it, times
-    ``regularization``, to the training loss.
+    While training on a teacher's probabilities softened at ``temperature`` T,
+    the logits are divided by T too and the loss multiplied by T², so that its
+    gradients keep their scale (Hinton et al., 2015). A module that defines
+    ``regularization_loss(X)`` adds it, times ``regularization``, to the
+    training loss.
     """
 
-    def __init__(self, *args, regularization=0.0, **kwargs):
+    def __init__(self, *args, regularization=0.0, temperature=1.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.regularization = regularization
+        self.temperature = temperature
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        temperature = self.temperature if training else 1.0
+        if temperature != 1.0:
+            y_pred = y_pred / temperature
+        loss = super().get_loss(y_pred, y_true, X=X, training=training) * temperature ** 2
         if training and self.regularization > 0:
             loss = loss + self.regularization * self.module_.regularization_loss(X)
         return loss
@@ -112,7 +119,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None, *, temperature=1.0):
         """Train one more epoch on a batch of hard or soft labels.
 
         Parameters
@@ -125,6 +132,10 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             Every class the estimator will see. Required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each sample in the loss; None weighs them equally.
+        temperature : float, default=1.0
+            The temperature T at which soft labels were softened (a teacher's
+            ``softmax(logits / T)``): the loss compares them with the model's
+            logits divided by T, times T² (knowledge distillation).
 
         Returns
         -------
@@ -139,7 +150,11 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 "soft-label columns follow that order."
             )
         X, targets = self._training_data(X, y, sample_weight, classes=classes, first=first)
-        self._train(X, targets, epochs=1)
+        self.net_.temperature = temperature
+        try:
+            self._train(X, targets, epochs=1)
+        finally:
+            self.net_.temperature = 1.0
         return self
 
     def _training_data(self, X, y, sample_weight, classes, first):

@@ -260,3 +260,25 @@ def test_the_torch_base_class_cannot_be_instantiated():
 
     with pytest.raises(TypeError, match="abstract"):
         TorchClassifier()
+
+
+def test_soft_labels_at_a_temperature_train_on_scaled_logits_times_t_squared(iris):
+    import torch
+
+    X, y = iris
+    clf = KANClassifier(**FAST).fit(X, y)
+    logits = torch.randn(6, 3)
+    targets = torch.softmax(torch.randn(6, 3) / 2.0, dim=1)
+    net = clf.net_
+    net.temperature = 2.0
+    loss = net.get_loss(logits, targets, X=None, training=True)
+    expected = torch.nn.functional.cross_entropy(logits / 2.0, targets) * 4.0
+    torch.testing.assert_close(loss, expected)
+    assert net.get_loss(logits, targets, training=False) == torch.nn.functional.cross_entropy(
+        logits, targets)  # predicting and scoring read the model at T = 1
+    net.temperature = 1.0
+    teacher = np.full((len(X), 3), 1 / 3)
+    before = clf.predict_proba(X)
+    clf.partial_fit(X, teacher, temperature=2.0)
+    assert clf.net_.temperature == 1.0  # set for that call only
+    assert not np.allclose(before, clf.predict_proba(X))

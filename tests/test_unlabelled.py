@@ -170,11 +170,10 @@ def test_an_llm_teaches_a_text_model_from_unlabelled_texts(tmp_path, monkeypatch
     monkeypatch.setenv("KCM_TEST_KEY", "sk-test")
     words = ["good", "great", "fun", "dull", "slow", "boring", "plot", "cast", "film", "and"]
     rng = np.random.default_rng(0)
-    texts = [" ".join(rng.choice(words, 4)) for _ in range(120)]
+    texts = [" ".join(rng.choice(words, 3)) for _ in range(120)]
     truth = np.array([keyword_answer(f"<text>\n{t}\n</text>") for t in texts], dtype=object)
     y = truth.copy()
-    y[8:] = -1  # eight labels
-    y[:2] = ["positive", "negative"]
+    y[24:] = -1  # 24 labels, 96 texts without
     with ChatServer() as server:
         chat = OpenAIChat("m", base_url=server.base_url, api_key_env="KCM_TEST_KEY")
         llm = LLMClassifier(chat, labels=["negative", "positive"], cache=tmp_path, backoff=0.0)
@@ -182,11 +181,11 @@ def test_an_llm_teaches_a_text_model_from_unlabelled_texts(tmp_path, monkeypatch
         kcm = KCMEnsemble(small, llm, judge="small", epsilon=0.9, distill_threshold=0.0,
                           cv=2).fit(texts, y)
         plain = make_pipeline(TfidfVectorizer(vocabulary=words), LogisticRegression()).fit(
-            np.asarray(texts)[:8], y[:8])
+            np.asarray(texts)[:24], y[:24])
         assert kcm.unlabelled_teacher_["used"]
         assert np.mean(kcm.small_.predict(texts) == truth) > np.mean(plain.predict(texts)
                                                                      == truth)
-        assert kcm.ledger_.summary()["fit_large_samples"] >= 112
+        assert kcm.ledger_.summary()["fit_large_samples"] >= 96
 
 
 def test_labels_minus_one_and_one_are_refused_with_the_fix(iris):
