@@ -145,7 +145,8 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds the default judge.
     verbose : int, default=0
-        Print the progress of the distillation rounds.
+        Print every member fit (small, large, out-of-fold teachers, judge),
+        with its seconds, and each distillation round.
 
     Attributes
     ----------
@@ -318,7 +319,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         labelled, unlabelled = split_labelled(y, self.unlabelled_label)
         X_l, y_l, groups_l, metadata = labelled_part(X, y, groups, metadata, labelled)
         self.classes_ = unique_labels(y_l)
-        self.ledger_ = ledger = CostLedger()
+        self.ledger_ = ledger = CostLedger(verbose=self.verbose)
         cv = check_cv(self.cv, y_l, classifier=True)
         splits = list(cv.split(X_l, y_l, groups_l))  # folds of the members' out-of-fold answers
         self.judge_input_ = resolve_judge_input(self.judge_input, X)

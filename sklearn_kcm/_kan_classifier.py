@@ -135,12 +135,13 @@ class KANClassifier(TorchClassifier):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _build_module(self, n_features, n_classes):
+    def _build_module(self, n_features, n_classes, generator):
         return KAN(
             _widths(n_features, self.hidden_layer_sizes, n_classes),
             grid_size=self.grid_size,
             spline_order=self.spline_order,
             fused=self.fused,
+            generator=generator,
         )
 
     def _prepare_module(self, module, X):
@@ -404,5 +405,5 @@ class MLPJudgeClassifier(_JudgeMixin, TorchClassifier):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _build_module(self, n_features, n_classes):
-        return MLP(_widths(n_features, self.hidden_layer_sizes, n_classes))
+    def _build_module(self, n_features, n_classes, generator):
+        return MLP(_widths(n_features, self.hidden_layer_sizes, n_classes), generator=generator)

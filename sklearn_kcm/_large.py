@@ -44,7 +44,8 @@ def ask_large(model, X, rows, small_proba, *, hint, n_classes, ledger, phase):
     X_rows = _safe_indexing(X, rows)
     row_hint = small_proba[rows]
     kwargs = {"hint": row_hint} if takes_hint(model, hint) else {}
-    with ledger.timer(f"{phase}_large"):
+    # in fit the large model answers as a teacher; its own fit is timed as "fit_large"
+    with ledger.timer("predict_large" if phase == "predict" else "fit_teacher_answers"):
         proba = model.predict_proba(large_input(X_rows, row_hint, hint), **kwargs)
     ledger.add(**{f"{phase}_large_samples": rows.size, f"{phase}_large_calls": 1})
     return checked_proba(proba, rows.size, n_classes, "large")

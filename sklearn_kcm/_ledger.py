@@ -13,6 +13,12 @@ class CostLedger(Counters):
     that predicting never changes the estimator's own attributes. Safe to share
     between threads; pickles without its lock. ``KCMEnsemble.ledger_`` is one.
 
+    Parameters
+    ----------
+    verbose : int, default=0
+        When positive, print each timed block of training (``fit_*`` keys:
+        every member fit, teacher fit and distillation step) as it ends.
+
     See Also
     --------
     sklearn_kcm.llm.LLMUsage : The calls and tokens of one LLM classifier.
@@ -33,6 +39,10 @@ class CostLedger(Counters):
         "predict_large_samples",
         "predict_large_calls",
     )
+
+    def __init__(self, verbose=0):
+        self.verbose = verbose
+        super().__init__()
 
     def _reset_extra(self):
         self._seconds = {}
@@ -58,6 +68,8 @@ class CostLedger(Counters):
             elapsed = time.perf_counter() - start
             with self._lock:
                 self._seconds[key] = self._seconds.get(key, 0.0) + elapsed
+            if self.verbose and key.startswith("fit_"):
+                print(f"[KCMEnsemble] {key.removeprefix('fit_')}: {elapsed:.2f} s", flush=True)
 
     def summary(self):
         """Counts, seconds per member and phase, and the share sent to the large model.

@@ -7,7 +7,6 @@ torch module through a :class:`skorch.NeuralNet` with the soft-target
 cross-entropy. Subclasses only say which module to build.
 """
 
-import contextlib
 import copy
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -21,6 +20,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
+from torch.utils.data import DataLoader, RandomSampler, Sampler
 
 from ._compat import Interval, _check_sample_weight, _fit_context
 from ._targets import check_soft_labels, hard_labels, is_soft, one_hot, resolve_classes
@@ -56,6 +56,36 @@ class SoftTargetNet(NeuralNet):
         return loss
 
 
+class _EpochSampler(Sampler):
+    """Rows in a new random order each epoch, drawn from ``generator``.
+
+    What ``DataLoader(shuffle=True)`` does with torch's global generator (an
+    epoch's seed drawn from it seeds the permutation), with a generator of
+    our own instead.
+    """
+
+    def __init__(self, data_source, generator):
+        self.data_source = data_source
+        self.generator = generator
+
+    def __len__(self):
+        return len(self.data_source)
+
+    def __iter__(self):
+        seed = int(torch.empty((), dtype=torch.int64).random_(generator=self.generator).item())
+        return iter(RandomSampler(self.data_source,
+                                  generator=torch.Generator().manual_seed(seed)))
+
+
+class ShuffledLoader(DataLoader):
+    """A ``DataLoader`` that shuffles with its own ``generator`` (see :class:`_EpochSampler`)."""
+
+    def __init__(self, dataset, *, shuffle=False, generator=None, **kwargs):
+        sampler = _EpochSampler(dataset, generator) if shuffle and generator else None
+        super().__init__(dataset, shuffle=shuffle and sampler is None, sampler=sampler,
+                         generator=generator, **kwargs)
+
+
 class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class: a classifier whose model is a torch module trained by skorch.
 
@@ -86,8 +116,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     }
 
     @abstractmethod
-    def _build_module(self, n_features, n_classes):
-        """Return an untrained torch module mapping features to logits."""
+    def _build_module(self, n_features, n_classes, generator):
+        """Return an untrained torch module mapping features to logits, drawn from
+        ``generator``."""
 
     def _prepare_module(self, module, X):
         """Adapt a freshly built module to the (scaled) training data ``X``."""
@@ -205,25 +236,29 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         self._scaler = StandardScaler(with_mean=not sp.issparse(X)).fit(X)
         sample = self._scale(X[: 10_000])
         sample = sample.toarray() if sp.issparse(sample) else sample
-        with self._seeded():
-            module = self._build_module(X.shape[1], len(self.classes_))
-            self._prepare_module(module, torch.as_tensor(sample))
-            self.net_ = SoftTargetNet(
-                module=module,
-                criterion=torch.nn.CrossEntropyLoss,
-                optimizer=torch.optim.Adam,
-                optimizer__weight_decay=self.weight_decay,
-                lr=self.lr,
-                max_epochs=self.max_epochs,
-                batch_size=self.batch_size,
-                iterator_train__shuffle=True,
-                train_split=None,
-                callbacks=copy.deepcopy(self.callbacks),
-                predict_nonlinearity=None,
-                verbose=self.verbose,
-                device=self.device,
-                **self._net_kwargs(),
-            ).initialize()
+        generator = self._generator()
+        # building a torch module may draw from the global generator too (nn.Linear
+        # does); the caller's state is kept, our values come from `generator`
+        with torch.random.fork_rng(devices=[]):
+            module = self._build_module(X.shape[1], len(self.classes_), generator)
+        self._prepare_module(module, torch.as_tensor(sample))
+        self.net_ = SoftTargetNet(
+            module=module,
+            criterion=torch.nn.CrossEntropyLoss,
+            optimizer=torch.optim.Adam,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train=ShuffledLoader,
+            iterator_train__shuffle=True,
+            train_split=None,
+            callbacks=copy.deepcopy(self.callbacks),
+            predict_nonlinearity=None,
+            verbose=self.verbose,
+            device=self.device,
+            **self._net_kwargs(),
+        ).initialize()
 
     def _scale(self, X):
         X = self._scaler.transform(X).astype(np.float32, copy=False)
@@ -237,20 +272,17 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         # skorch densifies sparse rows one by one and expects csr_matrix rows.
         return sp.csr_matrix(X) if sp.issparse(X) else X
 
-    @contextlib.contextmanager
-    def _seeded(self):
-        # Fork the global torch RNG so that training is reproducible under
-        # `random_state` without touching the caller's random state.
+    def _generator(self):
+        # A torch generator of our own for each draw of `random_state`: training is
+        # reproducible without touching torch's global generator, which threads share.
         seed = int(self._rng.randint(np.iinfo(np.int32).max))
-        device = torch.device(self.device)
-        devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices, device_type="cuda"):
-            torch.manual_seed(seed)
-            yield
+        return torch.Generator().manual_seed(seed)
 
     def _train(self, X, targets, epochs):
-        with self._seeded():
-            self.net_.partial_fit(X, targets, epochs=epochs)
+        # an iterator parameter, read by skorch at each epoch (set_params would
+        # re-initialise the net)
+        self.net_.iterator_train__generator = self._generator()
+        self.net_.partial_fit(X, targets, epochs=epochs)
 
     def decision_function(self, X):
         """Compute the logits of the network.

@@ -295,6 +295,9 @@ def test_metadata_routing_sends_sample_weight_to_the_members_that_ask(iris):
         large = LogisticRegression(max_iter=1000).set_fit_request(sample_weight=False)
         kcm = KCMEnsemble(small, large, judge="small", distill=False)
         kcm.fit(X, y, sample_weight=weight)
+        # the default judge is ours: it takes the weights without the user requesting them
+        KCMEnsemble(small, large, judge_fallback=False, cv=3, distill=False).fit(
+            X, y, sample_weight=weight)
         with pytest.raises(ValueError, match="not requested|explicitly set"):
             KCMEnsemble(LogisticRegression(), LogisticRegression(), judge="small").fit(
                 X, y, sample_weight=weight)
@@ -346,16 +349,3 @@ def test_a_group_aware_cv_gets_the_groups(iris):
     with pytest.raises(ValueError, match="groups"):
         clone(kcm).fit(X, y)
     assert 0 < kcm.fit(X, y, groups=groups).route(X).mean() < 0.5
-
-
-def test_the_default_judge_takes_routed_weights_without_a_request(iris):
-    import sklearn
-
-    X, y = iris
-    weight = np.where(y == 2, 5.0, 1.0)
-    with sklearn.config_context(enable_metadata_routing=True):
-        small = LogisticRegression(max_iter=1000).set_fit_request(sample_weight=True)
-        large = RandomForestClassifier(random_state=0).set_fit_request(sample_weight=True)
-        kcm = KCMEnsemble(small, large, judge_fallback=False, cv=3, distill=False)
-        kcm.fit(X, y, sample_weight=weight)  # the user never built the judge to request it
-    assert kcm.judge_ is not None

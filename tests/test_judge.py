@@ -4,7 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import clone
 from sklearn.datasets import make_blobs, make_classification
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -16,26 +16,10 @@ from sklearn.tree import DecisionTreeClassifier
 from sklearn_kcm import KANJudgeClassifier, KCMEnsemble, LLMClassifier
 from sklearn_kcm._judge_signals import probability_features, routing_quality
 from sklearn_kcm._routing import threshold_for_share
-from sklearn_kcm._testing import fast_judge
+from sklearn_kcm._testing import RecordingClassifier, fast_judge
 
 
-class RecordingJudge(ClassifierMixin, BaseEstimator):
-    """A logistic-regression judge that keeps what it was fitted on."""
-
-    def fit(self, X, y):
-        self.X_fit_, self.y_fit_ = np.asarray(X), np.asarray(y)
-        self.model_ = LogisticRegression(max_iter=1000).fit(X, y)
-        self.classes_ = self.model_.classes_
-        return self
-
-    def predict_proba(self, X):
-        return self.model_.predict_proba(X)
-
-    def predict(self, X):
-        return self.model_.predict(X)
-
-
-class ShuffledJudge(RecordingJudge):
+class ShuffledJudge(RecordingClassifier):
     """A judge that learns nothing: its labels are shuffled before fitting."""
 
     def fit(self, X, y):
@@ -51,7 +35,7 @@ def _clusters(n=1200, seed=0):
 def test_the_judge_reads_and_learns_from_out_of_fold_answers():
     X, y = _clusters(600)
     small = DecisionTreeClassifier(random_state=0)  # sure and right on its own training rows
-    kcm = KCMEnsemble(small, HistGradientBoostingClassifier(max_iter=20), RecordingJudge(),
+    kcm = KCMEnsemble(small, HistGradientBoostingClassifier(max_iter=20), RecordingClassifier(),
                       cv=3, distill=False).fit(X, y)
     oof = cross_val_predict(small, X, y, cv=StratifiedKFold(3), method="predict_proba")
     seen = kcm.judge_.X_fit_
@@ -68,8 +52,8 @@ def test_the_judge_reads_and_learns_from_out_of_fold_answers():
 def test_each_target_gives_c_x_its_meaning(target):
     X, y = _clusters(600)
     small, large = LogisticRegression(), HistGradientBoostingClassifier(max_iter=30)
-    kcm = KCMEnsemble(small, large, RecordingJudge(), judge_target=target, judge_fallback=False,
-                      cv=3, distill=False).fit(X, y)
+    kcm = KCMEnsemble(small, large, RecordingClassifier(), judge_target=target,
+                      judge_fallback=False, cv=3, distill=False).fit(X, y)
     cv = StratifiedKFold(3)
     small_right = cross_val_predict(small, X, y, cv=cv).astype(int) == y
     if target == "small_correct":
@@ -175,7 +159,7 @@ def test_a_reachable_budget_does_not_warn():
     X, y = _clusters(600)
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
-        KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(), RecordingJudge(),
+        KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(), RecordingClassifier(),
                     epsilon="auto", target_large_share=0.2, cv=3, distill=False).fit(X, y)
 
 
@@ -192,7 +176,7 @@ def test_threshold_for_share_takes_the_nearest_side_of_a_tie(confidence, share, 
     assert threshold_for_share(np.array(confidence), share) == expected
 
 
-class NaNJudge(RecordingJudge):
+class NaNJudge(RecordingClassifier):
     """A judge that is not sure of anything: its probabilities are NaN."""
 
     def predict_proba(self, X):
@@ -228,7 +212,7 @@ def test_values_beyond_float32_are_refused_not_answered_nan():
         judge.predict_proba(X_big)
 
 
-class IncrementalJudge(RecordingJudge):
+class IncrementalJudge(RecordingClassifier):
     """A judge that records the weights each partial_fit receives."""
 
     def partial_fit(self, X, y, sample_weight=None):

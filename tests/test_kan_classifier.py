@@ -282,3 +282,18 @@ def test_soft_labels_at_a_temperature_train_on_scaled_logits_times_t_squared(iri
     clf.partial_fit(X, teacher, temperature=2.0)
     assert clf.net_.temperature == 1.0  # set for that call only
     assert not np.allclose(before, clf.predict_proba(X))
+
+
+def test_training_in_threads_is_reproducible_and_leaves_the_global_generator_alone(iris):
+    import torch
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y = iris
+    alone = KANClassifier(**FAST).fit(X, y).predict_proba(X)
+    state = torch.random.get_rng_state()
+    with ThreadPoolExecutor(4) as pool:  # a shared global generator would interleave here
+        together = list(pool.map(lambda _: KANClassifier(**FAST).fit(X, y).predict_proba(X),
+                                 range(4)))
+    for proba in together:
+        np.testing.assert_array_equal(proba, alone)
+    assert torch.equal(torch.random.get_rng_state(), state)

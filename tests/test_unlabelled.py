@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import load_digits
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.frozen import FrozenEstimator
@@ -13,24 +12,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from sklearn_kcm import KANClassifier, KCMEnsemble, LLMClassifier
-from sklearn_kcm._testing import ChatServer, keyword_answer
+from sklearn_kcm._testing import ChatServer, RecordingClassifier, keyword_answer
 from sklearn_kcm.llm import OpenAIChat
-
-
-class LabelRecorder(ClassifierMixin, BaseEstimator):
-    """Logistic regression that records the labels every fit receives."""
-
-    def fit(self, X, y, sample_weight=None):
-        self.seen_ = sorted(set(np.asarray(y).tolist()))
-        self.model_ = LogisticRegression(max_iter=2000).fit(X, y, sample_weight=sample_weight)
-        self.classes_ = self.model_.classes_
-        return self
-
-    def predict_proba(self, X):
-        return self.model_.predict_proba(X)
-
-    def predict(self, X):
-        return self.model_.predict(X)
 
 
 @pytest.fixture(scope="module")
@@ -59,12 +42,13 @@ def _kcm(**params):
 def test_unlabelled_rows_never_reach_a_member_as_a_class(iris):
     X, y = iris
     y = np.where(np.arange(len(y)) % 3 == 0, y, -1)
-    kcm = KCMEnsemble(LabelRecorder(), LabelRecorder(), LabelRecorder(), judge_target="task",
+    kcm = KCMEnsemble(RecordingClassifier(), RecordingClassifier(), RecordingClassifier(),
+                      judge_target="task",
                       judge_fallback=False, epsilon=0.9, distill_threshold=0.0, cv=3)
     kcm.fit(X, y)
     assert kcm.classes_.tolist() == [0, 1, 2]
     for member in (kcm.small_, kcm.large_, kcm.judge_):
-        assert -1 not in member.seen_
+        assert -1 not in member.y_fit_
 
 
 def test_the_large_model_teaches_the_unlabelled_rows_when_that_helps(digits):
@@ -193,3 +177,12 @@ def test_labels_minus_one_and_one_are_refused_with_the_fix(iris):
     signed = np.where(y == 0, -1, 1)
     with pytest.raises(ValueError, match="pass unlabelled_label=None"):
         KCMEnsemble(_small(), LogisticRegression(), judge="small", cv=2).fit(X, signed)
+
+
+def test_verbose_shows_every_member_fit(digits, capsys):
+    X_train, y_semi, _, _, _ = digits
+    _kcm(cv=5, verbose=1).fit(X_train, y_semi)
+    out = capsys.readouterr().out
+    for member in ("small", "large", "teachers", "teacher_answers", "distill"):
+        assert f"[KCMEnsemble] {member}:" in out
+    assert "round 1/1" in out

@@ -1,9 +1,27 @@
 """Members that record what the ensemble asks of them, and a judge quick to train."""
 
+import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
 from .._kan_classifier import KANJudgeClassifier
+
+
+class RecordingClassifier(ClassifierMixin, BaseEstimator):
+    """A logistic regression that keeps what it was fitted on (``X_fit_``, ``y_fit_``)."""
+
+    def fit(self, X, y):
+        self.X_fit_, self.y_fit_ = np.asarray(X), np.asarray(y)
+        self.model_ = LogisticRegression(max_iter=1000).fit(X, y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+    def predict(self, X):
+        return self.model_.predict(X)
 
 
 class CountingClassifier(ClassifierMixin, BaseEstimator):

@@ -42,6 +42,8 @@ class KANLinear(nn.Module):
         results as the eager path.
     device, dtype : optional
         Where and how to allocate parameters.
+    generator : torch.Generator, optional
+        Draws the initial parameters; None: torch's global generator.
 
     Attributes
     ----------
@@ -80,6 +82,7 @@ class KANLinear(nn.Module):
         fused=False,
         device=None,
         dtype=None,
+        generator=None,
     ):
         super().__init__()
         if grid_size < 1 or spline_order < 1:
@@ -104,9 +107,9 @@ class KANLinear(nn.Module):
         self.register_buffer(
             "grid_step", torch.full((in_features,), (hi - lo) / grid_size, **factory)
         )
-        self.reset_parameters(spline_scale)
+        self.reset_parameters(spline_scale, generator=generator)
 
-    def reset_parameters(self, spline_scale=0.1):
+    def reset_parameters(self, spline_scale=0.1, generator=None):
         """Initialise like ``nn.Linear`` for the SiLU part, small noise for splines.
 
         Parameters
@@ -114,13 +117,15 @@ class KANLinear(nn.Module):
         spline_scale : float, default=0.1
             Standard deviation of the spline coefficients, relative to the
             SiLU weights' bound.
+        generator : torch.Generator, default=None
+            Draws the values; None: torch's global generator.
         """
         bound = 1 / math.sqrt(self.in_features)
         with torch.no_grad():
-            self.weight[..., 0].uniform_(-bound, bound)
-            self.weight[..., 1:].normal_(0.0, spline_scale * bound)
+            self.weight[..., 0].uniform_(-bound, bound, generator=generator)
+            self.weight[..., 1:].normal_(0.0, spline_scale * bound, generator=generator)
             if self.bias is not None:
-                self.bias.uniform_(-bound, bound)
+                self.bias.uniform_(-bound, bound, generator=generator)
 
     @property
     def base_weight(self):
@@ -318,6 +323,8 @@ class KAN(nn.Module):
         Where to allocate parameters.
     dtype : torch.dtype, default=None
         Type of the parameters.
+    generator : torch.Generator, default=None
+        Draws the initial parameters; None: torch's global generator.
 
     Examples
     --------
@@ -339,13 +346,14 @@ class KAN(nn.Module):
         fused=False,
         device=None,
         dtype=None,
+        generator=None,
     ):
         super().__init__()
         self.layers = nn.ModuleList(
             KANLinear(
                 a, b, grid_size=grid_size, spline_order=spline_order,
                 grid_range=grid_range, bias=bias, spline_scale=spline_scale,
-                fused=fused, device=device, dtype=dtype,
+                fused=fused, device=device, dtype=dtype, generator=generator,
             )
             for a, b in layer_pairs(layers)
         )
