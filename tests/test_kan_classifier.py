@@ -285,8 +285,9 @@ def test_soft_labels_at_a_temperature_train_on_scaled_logits_times_t_squared(iri
 
 
 def test_training_in_threads_is_reproducible_and_leaves_the_global_generator_alone(iris):
-    import torch
     from concurrent.futures import ThreadPoolExecutor
+
+    import torch
 
     X, y = iris
     alone = KANClassifier(**FAST).fit(X, y).predict_proba(X)
