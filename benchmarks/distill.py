@@ -146,13 +146,13 @@ def _mean_std(values):
 
 def render_markdown(results):
     """The tables of ``results.json``: mean ± std over seeds."""
-    lines = [f"Seeds {results['seeds']}; {results['machine']}; `{results['command']}` took "
-             f"{results['seconds'] / 60:.1f} min.", ""]
+    lines = [f"Mean ± std over the seeds (column `seeds`); {results['machine']}; "
+             f"`{results['command']}` took {results['seconds'] / 60:.1f} min in all.", ""]
     if results.get("few_labels"):
         lines += ["### Few labels", "",
-                  "| task | labels | small alone | large alone | rung | small after | gap "
+                  "| task | labels | seeds | small alone | large alone | rung | small after | gap "
                   "closed | taught |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "|---|---|---|---|---|---|---|---|---|"]
         rows = results["few_labels"]
         keys = list(dict.fromkeys((r["task"], r["labels"]) for r in rows))
         for task, labels in keys:
@@ -162,7 +162,8 @@ def render_markdown(results):
             for rung in RUNGS:
                 got = [r for r in mine if r["method"] == rung]
                 taught = sum(r["taught"] for r in got)
-                lines.append(f"| {task} | {labels} | {small} | {large} | {rung} | "
+                seeds = len({r["seed"] for r in got})
+                lines.append(f"| {task} | {labels} | {seeds} | {small} | {large} | {rung} | "
                              f"{_mean_std([r['accuracy'] for r in got])} | "
                              f"{_mean_std([r['closed'] for r in got])} | {taught}/{len(got)} |")
         lines.append("")
@@ -173,7 +174,7 @@ def render_markdown(results):
         last = [r for r in rows if r["batch"] == n - 1]
         share_first, share_last = (np.mean([r["share"] for r in first]),
                                    np.mean([r["share"] for r in last]))
-        lines += ["### Stream", "",
+        lines += ["### Stream", "", f"Seeds {sorted({r['seed'] for r in rows})}.", "",
                   "| batch | routed to large | accuracy on the batch | test accuracy | small "
                   "alone, test |", "|---|---|---|---|---|"]
         for index in range(n):
@@ -231,15 +232,18 @@ def main(argv=None):
         seeds = [int(seed) for seed in args.seeds.split(",")]
         start = time.perf_counter()
         if args.what == "few-labels":
-            rows = []
-            for name in args.tasks.split(","):
+            names = args.tasks.split(",")
+            # the rows of the tasks not run now are kept: tasks may run apart
+            rows = [row for row in results.get("few_labels", []) if row["task"] not in names]
+            for name in names:
                 for seed in seeds:
                     print(f"{name}, seed {seed}", flush=True)
                     fractions = [None] if name == "rotten_tomatoes" else FRACTIONS
                     for fraction in fractions:
                         rows += few_labels(name, fraction, seed,
                                            log=lambda text: print(text, flush=True))
-            results["few_labels"] = rows
+                    results["few_labels"] = rows
+                    path.write_text(json.dumps(results, indent=1) + "\n")  # after each seed
         else:
             rows = []
             for seed in seeds:
@@ -248,7 +252,7 @@ def main(argv=None):
             results["stream"] = rows
             draw_stream(rows, args.out / "stream.png")
         results.update(
-            seeds=seeds, seconds=results.get("seconds", 0) + time.perf_counter() - start,
+            seconds=results.get("seconds", 0) + time.perf_counter() - start,
             machine=f"{os.cpu_count()} CPU cores, torch {torch.__version__}, Python "
                     f"{platform.python_version()}",
             command="python -m benchmarks.distill few-labels && python -m benchmarks.distill "

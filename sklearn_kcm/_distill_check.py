@@ -66,6 +66,7 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
     y_l = np.asarray(y)[labelled]
     plain = classes[np.argmax(small_oof, axis=1)] == y_l
     models = teachers.models()
+    answers = {}  # a prefit teacher serves every fold: asked once (with the first hint)
     distilled = np.zeros(len(labelled), dtype=bool)
     for train, test in splits:
         # the teacher of this fold is the one whose held-out rows are the fold's
@@ -74,7 +75,9 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
                                    **{k: _safe_indexing(v, train) for k, v in fit_params.items()})
         student_proba = np.zeros((len(y), len(classes)))
         student_proba[unlabelled] = student.predict_proba(_safe_indexing(X, unlabelled))
-        teacher_proba = teachers.ask(model, X, unlabelled, student_proba)
+        if id(model) not in answers:
+            answers[id(model)] = teachers.ask(model, X, unlabelled, student_proba)
+        teacher_proba = answers[id(model)]
         keep = top_probability(teacher_proba) > distiller.threshold
         if keep.any():
             fit_on_soft_targets(student, X, y, unlabelled[keep],

@@ -186,3 +186,23 @@ def test_verbose_shows_every_member_fit(digits, capsys):
     for member in ("small", "large", "teachers", "teacher_answers", "distill"):
         assert f"[KCMEnsemble] {member}:" in out
     assert "round 1/1" in out
+
+
+def test_the_llm_share_falls_over_an_unlabelled_stream(tmp_path, monkeypatch):
+    monkeypatch.setenv("KCM_TEST_KEY", "sk-test")
+    words = ["good", "great", "fun", "dull", "slow", "boring", "plot", "cast", "film", "and"]
+    rng = np.random.default_rng(1)
+    texts = np.array([" ".join(rng.choice(words, 3)) for _ in range(420)], dtype=object)
+    truth = np.array([keyword_answer(f"<text>\n{t}\n</text>") for t in texts])
+    with ChatServer() as server:
+        chat = OpenAIChat("m", base_url=server.base_url, api_key_env="KCM_TEST_KEY")
+        llm = LLMClassifier(chat, labels=["negative", "positive"], backoff=0.0)
+        small = make_pipeline(TfidfVectorizer(vocabulary=words), LogisticRegression())
+        kcm = KCMEnsemble(small, llm, judge="small", epsilon=0.7, distill_threshold=0.0,
+                          cv=2).fit(texts[:20], truth[:20])
+        shares = []
+        for batch in np.array_split(texts[20:], 8):
+            shares.append(kcm.route(batch).mean())
+            kcm.partial_fit(batch)  # the LLM's answers on the routed texts teach
+        assert shares[-1] < 0.5 * shares[0]
+        assert np.mean(kcm.predict(texts) == truth) > 0.9
