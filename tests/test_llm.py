@@ -55,6 +55,13 @@ def test_retries_recover_from_429_and_500(server):
     assert clf.usage_.summary()["retries"] == 3
 
 
+@pytest.mark.parametrize("retry_after", ["Wed, 21 Oct 2015 07:28:00 GMT", "soon", "-3"])
+def test_a_retry_after_date_or_garbage_still_retries(retry_after, server):
+    server.retry_after = retry_after  # an HTTP date is valid; the others fall back to backoff
+    server.script.extend([429, 429])
+    np.testing.assert_array_equal(_clf(server, max_concurrency=1).predict(TEXTS), LABELS)
+
+
 def test_retries_are_bounded(server):
     server.script.extend([500] * 10)
     clf = _clf(server, max_concurrency=1, max_retries=2)

@@ -26,8 +26,9 @@ def keyword_answer(prompt):
 class ChatServer:
     """Start with ``with ChatServer(latency=0.05) as server: server.base_url``."""
 
-    def __init__(self, latency=0.0, answer=keyword_answer):
+    def __init__(self, latency=0.0, answer=keyword_answer, retry_after="0"):
         self.latency = latency
+        self.retry_after = retry_after  # the Retry-After header of a 429
         self.answer = answer
         self.script = deque()  # next responses: an HTTP status (int) or "garbage"
         self.prompts = []
@@ -89,7 +90,7 @@ class ChatServer:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 if status == 429:
-                    self.send_header("Retry-After", "0")
+                    self.send_header("Retry-After", owner.retry_after)
                 self.end_headers()
                 self.wfile.write(data)
 

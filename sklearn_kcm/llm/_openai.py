@@ -2,6 +2,8 @@
 
 import os
 import threading
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 
 from sklearn.base import BaseEstimator
 
@@ -100,10 +102,9 @@ class OpenAIChat(BaseEstimator):
             raise TransientLLMError(f"{type(error).__name__}: {error}") from error
         except openai.APIStatusError as error:
             if error.status_code == 429 or error.status_code >= 500:
-                retry_after = error.response.headers.get("retry-after")
                 raise TransientLLMError(
                     f"HTTP {error.status_code} from {self.cache_key}",
-                    retry_after=float(retry_after) if retry_after else None,
+                    retry_after=seconds_to_wait(error.response.headers.get("retry-after")),
                 ) from error
             raise
         usage = response.usage
@@ -117,3 +118,31 @@ class OpenAIChat(BaseEstimator):
         state = super().__getstate__()
         state.pop("_local", None)
         return state
+
+
+def seconds_to_wait(retry_after):
+    """A ``Retry-After`` header in seconds: a number or an HTTP date (RFC 9110).
+
+    None when absent or unreadable, so that the retry policy's own backoff
+    applies; a date in the past means no wait.
+
+    Examples
+    --------
+    >>> seconds_to_wait("2.5"), seconds_to_wait("Wed, 21 Oct 2015 07:28:00 GMT")
+    (2.5, 0.0)
+    >>> seconds_to_wait("soon") is None
+    True
+    """
+    if not retry_after:
+        return None
+    try:
+        return max(0.0, float(retry_after))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(retry_after)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:  # an HTTP date is in GMT
+        when = when.replace(tzinfo=timezone.utc)
+    return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
