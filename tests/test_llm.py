@@ -181,6 +181,10 @@ def test_injection_cannot_add_a_label():
         (lambda clf: clf.predict(np.array(TEXTS[:4]).reshape(2, 2)), "one text per sample"),
         (lambda clf: LLMClassifier(str.upper, prompt="no field").fit(TEXTS, LABELS), "{text}"),
         (lambda clf: LLMClassifier(str.upper).fit(TEXTS), "requires y"),
+        (lambda clf: LLMClassifier(lambda prompts: ["negative"] * 2).fit(TEXTS, LABELS).predict(
+            TEXTS[:1]), "returned 2 answers for one prompt"),
+        (lambda clf: LLMClassifier(lambda prompts: "negative").fit(TEXTS, LABELS).predict(
+            TEXTS[:1]), "a bare string for one prompt"),
     ],
 )
 def test_bad_input_is_named(action, match):

@@ -83,6 +83,12 @@ def as_completion(answer):
                       getattr(answer, "completion_tokens", 0))
 
 
+def _count(answers):
+    if isinstance(answers, str):
+        return "a bare string"
+    return f"{len(answers)} answers" if hasattr(answers, "__len__") else repr(answers)
+
+
 def send_all(llm, prompts, *, usage, max_concurrency=8, max_retries=4, backoff=0.5,
              on_answer=None, progress=None, seed=None):
     """Ask ``llm`` every prompt, at most ``max_concurrency`` in flight.
@@ -117,8 +123,13 @@ def send_all(llm, prompts, *, usage, max_concurrency=8, max_retries=4, backoff=0
         for attempt in range(max_retries + 1):
             usage.add(calls=1)
             try:
-                (answer,) = llm([prompts[index]])
-                completion = as_completion(answer)
+                answers = llm([prompts[index]])
+                if isinstance(answers, str) or len(answers) != 1:
+                    raise ValueError(
+                        f"The LLM returned {_count(answers)} for one prompt; it must return a "
+                        "list with one answer per prompt it is given."
+                    )
+                completion = as_completion(answers[0])
                 break
             except RETRYABLE as error:
                 if attempt == max_retries:
