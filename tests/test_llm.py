@@ -202,6 +202,24 @@ def test_missing_key_is_explained(monkeypatch):
     assert os.environ.get("KCM_ABSENT_KEY") is None
 
 
+def test_a_cache_keys_what_shapes_the_answers(tmp_path):
+    plain = OpenAIChat("m", base_url="http://127.0.0.1:9/v1")
+    keys = {plain.cache_key, plain.set_params(temperature=0.7).cache_key,
+            OpenAIChat("m", base_url="http://127.0.0.1:9/v1", system_prompt="Be terse.").cache_key,
+            OpenAIChat("m", base_url="http://127.0.0.1:9/v1", max_tokens=64).cache_key}
+    assert len(keys) == 4 and all("Be terse" not in key for key in keys)
+    clf = LLMClassifier(lambda prompts: ["negative"] * len(prompts), cache=tmp_path)
+    with pytest.raises(ValueError, match="no stable one"):  # two lambdas would share answers
+        clf.fit(TEXTS, LABELS).predict(TEXTS[:1])
+
+    def ask(prompts):
+        return ["negative"] * len(prompts)
+
+    ask.cache_key = "rule-v1"
+    assert LLMClassifier(ask, cache=tmp_path).fit(TEXTS, LABELS).predict(TEXTS[:1]) == [
+        "negative"]
+
+
 def test_a_cache_under_the_home_directory_is_expanded(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)

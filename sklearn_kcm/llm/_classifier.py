@@ -265,15 +265,25 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
                             hint_template=self.hint_prompt, hint=hint, examples=self.examples_)
 
     def _model_key(self):
+        """The LLM's name in the cache: its ``cache_key``, or the module-level function's name."""
         key = getattr(self.llm, "cache_key", None)
-        if key is None:
-            key = f"{getattr(self.llm, '__module__', '')}.{getattr(self.llm, '__qualname__', '')}"
-        return key
+        if key is not None:
+            return key
+        module = getattr(self.llm, "__module__", None)
+        name = getattr(self.llm, "__qualname__", None)
+        if not module or not name or "<lambda>" in name or "<locals>" in name:
+            raise ValueError(
+                f"cache={self.cache!r} keys answers by the LLM's name, but {self.llm!r} has no "
+                "stable one (a lambda, a closure or a functools.partial: two of them would "
+                "share answers). Give it a `cache_key` attribute naming the model and its "
+                "settings (e.g. ask.cache_key = 'my-model-v1'), or use cache=None."
+            )
+        return f"{module}.{name}"
 
     def _answers(self, prompts):
         """Answer texts for the prompts: from the cache, else from the LLM."""
         cache = DiskCache(self.cache) if self.cache is not None else None
-        model = self._model_key()
+        model = self._model_key() if cache is not None else None
         answers = [None] * len(prompts)
         missing = []
         for i, prompt in enumerate(prompts):

@@ -1,5 +1,6 @@
 """An OpenAI-compatible chat adapter (OpenAI, vLLM, Ollama, llama.cpp server...)."""
 
+import hashlib
 import os
 import threading
 from datetime import datetime, timezone
@@ -62,8 +63,21 @@ class OpenAIChat(BaseEstimator):
 
     @property
     def cache_key(self):
-        """Identifies the model in cache keys (no secret in it)."""
-        return f"openai:{self.model}@{self.base_url or 'default'}"
+        """Identifies the model and what shapes its answers in cache keys (no secret in it).
+
+        The server, the model, and the generation settings that differ from the
+        defaults (temperature, max_tokens, a digest of the system prompt).
+        """
+        key = f"openai:{self.model}@{self.base_url or 'default'}"
+        settings = []
+        if self.temperature != 0.0:
+            settings.append(f"temperature={self.temperature:g}")
+        if self.max_tokens != 16:
+            settings.append(f"max_tokens={self.max_tokens}")
+        if self.system_prompt:
+            digest = hashlib.sha256(self.system_prompt.encode()).hexdigest()[:12]
+            settings.append(f"system={digest}")
+        return key + ("?" + "&".join(settings) if settings else "")
 
     def _client(self):
         try:
