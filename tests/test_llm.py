@@ -62,6 +62,18 @@ def test_a_retry_after_date_or_garbage_still_retries(retry_after, server):
     np.testing.assert_array_equal(_clf(server, max_concurrency=1).predict(TEXTS), LABELS)
 
 
+def test_a_dead_server_fails_fast_instead_of_retrying_every_prompt(monkeypatch):
+    monkeypatch.setenv("KCM_TEST_KEY", SECRET)
+    with ChatServer() as dead:
+        url = dead.base_url  # the port is closed once the server is gone
+    chat = OpenAIChat("test-model", base_url=url, api_key_env="KCM_TEST_KEY", timeout=2)
+    clf = LLMClassifier(chat, max_retries=2, backoff=0.01, max_concurrency=2).fit(TEXTS, LABELS)
+    with pytest.raises(TransientLLMError):
+        clf.predict_proba(TEXTS * 10)
+    # one prompt's three attempts, plus at most what was in flight: not 3 x 100
+    assert clf.usage_.summary()["calls"] <= 3 * 2
+
+
 def test_retries_are_bounded(server):
     server.script.extend([500] * 10)
     clf = _clf(server, max_concurrency=1, max_retries=2)

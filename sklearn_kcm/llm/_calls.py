@@ -1,6 +1,7 @@
 """Sending prompts: bounded concurrency, retries with backoff and jitter, usage counts."""
 
 import random
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -116,11 +117,22 @@ def send_all(llm, prompts, *, usage, max_concurrency=8, max_retries=4, backoff=0
     Returns
     -------
     list of Completion, in the order of ``prompts``.
+
+    Notes
+    -----
+    The first prompt that fails for good (retries spent, or an error that is
+    not retryable), or an interrupt (Ctrl-C), stops the rest: prompts not yet
+    sent are cancelled and those waiting to retry give up, so a dead server
+    costs one prompt's retries, not every prompt's. Answers that arrived
+    before have been handed to ``on_answer`` (the cache keeps them).
     """
     jitter = random.Random(seed)
+    stop = threading.Event()
 
     def ask(index):
         for attempt in range(max_retries + 1):
+            if stop.is_set():
+                raise _Stopped()
             usage.add(calls=1)
             try:
                 answers = llm([prompts[index]])
@@ -147,10 +159,20 @@ def send_all(llm, prompts, *, usage, max_concurrency=8, max_retries=4, backoff=0
         return completion
 
     results = [None] * len(prompts)
-    with ThreadPoolExecutor(max_workers=max(1, min(max_concurrency, len(prompts) or 1))) as pool:
-        futures = {pool.submit(ask, i): i for i in range(len(prompts))}
+    pool = ThreadPoolExecutor(max_workers=max(1, min(max_concurrency, len(prompts) or 1)))
+    futures = {pool.submit(ask, i): i for i in range(len(prompts))}
+    try:
         for future in as_completed(futures):
             results[futures[future]] = future.result()
             if progress is not None:
                 progress()
+    except BaseException:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
     return results
+
+
+class _Stopped(Exception):
+    """A prompt given up because another one failed for good."""
