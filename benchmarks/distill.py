@@ -88,7 +88,8 @@ def few_labels(name, fraction, seed, log=print):
     keep = (label_some(y_train, None, seed, count=SNIPPET_LABELS) if fraction is None
             else label_some(y_train, fraction, seed))
     X_labelled = X_train[keep] if isinstance(X_train, np.ndarray) else np.asarray(X_train)[keep]
-    y_semi = np.where(keep, y_train, -1).astype(object if y_train.dtype.kind in "OU" else int)
+    text_labels = y_train.dtype.kind in "OU"  # strings beside -1: an object array
+    y_semi = np.where(keep, y_train.astype(object) if text_labels else y_train, -1)
     small = clone(task.small).fit(X_labelled, y_train[keep])
     large = clone(task.large).fit(X_labelled, y_train[keep])
     before, large_accuracy = small.score(task.X_test, task.y_test), large.score(task.X_test,
@@ -96,7 +97,10 @@ def few_labels(name, fraction, seed, log=print):
     label = f"{SNIPPET_LABELS} labels" if fraction is None else f"{fraction:.0%} labels"
     rows = [dict(task=name, labels=label, seed=seed, method="small", accuracy=before),
             dict(task=name, labels=label, seed=seed, method="large", accuracy=large_accuracy)]
-    for rung, params in RUNGS.items():
+    # MNIST skips the T 2 rung: with a logistic regression it never passed the check on
+    # digits, and each check refits the small model on 38,000 expanded rows per fold
+    rungs = {k: v for k, v in RUNGS.items() if not (name == "mnist" and "T 2" in k)}
+    for rung, params in rungs.items():
         start = time.perf_counter()
         kcm = KCMEnsemble(task.small, task.large, judge="small", cv=task.cv, **params)
         with warnings.catch_warnings():
@@ -161,6 +165,8 @@ def render_markdown(results):
             large = _mean_std([r["accuracy"] for r in mine if r["method"] == "large"])
             for rung in RUNGS:
                 got = [r for r in mine if r["method"] == rung]
+                if not got:
+                    continue
                 taught = sum(r["taught"] for r in got)
                 seeds = len({r["seed"] for r in got})
                 lines.append(f"| {task} | {labels} | {seeds} | {small} | {large} | {rung} | "
