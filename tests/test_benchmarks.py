@@ -13,6 +13,8 @@ from sklearn.tree import DecisionTreeClassifier
 from benchmarks._ladder import run_ladder, share_for
 from benchmarks._report import aggregate, render_markdown
 from benchmarks._tasks import Task, frequency_groups, long_tailed_counts
+from benchmarks.distill import label_some
+from benchmarks.distill import render_markdown as render_distill
 from benchmarks.judges import matched_mlp_width
 from benchmarks.judges import render_markdown as render_judges
 
@@ -74,7 +76,8 @@ def test_long_tailed_counts_and_groups():
     assert list(frequency_groups(np.array([100, 40, 10]))) == ["many", "medium", "few"]
 
 
-SUITES = sorted(p.parent.name for p in RESULTS.glob("*/results.json") if p.parent.name != "judges")
+SUITES = sorted(p.parent.name for p in RESULTS.glob("*/results.json")
+                if p.parent.name not in ("judges", "distill"))
 
 
 @pytest.mark.parametrize("suite", SUITES)
@@ -103,3 +106,18 @@ def test_matched_mlp_has_about_the_parameters_of_the_kan_judge():
     n_inputs = 4 + 3 + 3  # X, the answer's log-probabilities, three summaries
     mlp_parameters = (n_inputs + 1) * width + 2 * (width + 1)
     assert abs(mlp_parameters - kan_parameters) <= n_inputs + 3
+
+
+def test_distillation_tables_match_the_results_the_run_wrote():
+    folder = RESULTS / "distill"
+    results = json.loads((folder / "results.json").read_text())
+    assert (folder / "results.md").read_text() == render_distill(results)
+    page = (RESULTS.parent / "user_guide" / "distillation.md").read_text()
+    assert "benchmarks/distill/results.md" in page and (folder / "stream.png").exists()
+
+
+def test_label_some_keeps_a_share_of_every_class():
+    y = np.repeat(np.arange(4), [100, 50, 20, 10])
+    keep = label_some(y, 0.1, seed=0)
+    assert [int(keep[y == c].sum()) for c in range(4)] == [10, 5, 3, 3]  # at least 3 per class
+    assert label_some(y, None, seed=0, count=18).sum() == 18
