@@ -61,7 +61,9 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     small model's answer as a hint. During ``fit`` the large model's confident
     soft outputs on the hard training inputs (and, optionally, the judge's
     confident outputs on the easy ones) are distilled into the small model, so
-    that it improves where it was weak.
+    that it improves where it was weak; rows of ``y`` marked -1 have no label,
+    and the large model's answers on them teach it too (see
+    ``unlabelled_label``), as do its answers on a stream (:meth:`partial_fit`).
 
     Parameters
     ----------
@@ -175,6 +177,10 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     distillation_ : list of dict
         Per round: samples routed to the large model, teacher samples used,
         and the distillation method.
+    unlabelled_teacher_ : dict or None
+        With unlabelled rows: the out-of-fold check of distilling from them
+        (``used``, answers ``fixed`` and ``broken``, ``p_value`` and the
+        accuracies); None otherwise.
     n_features_in_ : int
         From the small model, when it defines it.
 
