@@ -70,8 +70,9 @@ def test_a_dead_server_fails_fast_instead_of_retrying_every_prompt(monkeypatch):
     clf = LLMClassifier(chat, max_retries=2, backoff=0.01, max_concurrency=2).fit(TEXTS, LABELS)
     with pytest.raises(TransientLLMError):
         clf.predict_proba(TEXTS * 10)
-    # one prompt's three attempts, plus at most what was in flight: not 3 x 100
-    assert clf.usage_.summary()["calls"] <= 3 * 2
+    # each of the 2 workers spends at most a prompt's 3 attempts, plus one prompt it may
+    # have started before the stop: a dozen calls at most, not 3 x 100
+    assert clf.usage_.summary()["calls"] <= 2 * (3 + 3)
 
 
 def test_retries_are_bounded(server):
