@@ -465,7 +465,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             labelled, unlabelled = np.empty(0, dtype=int), np.arange(n_samples)
         else:
             y = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
-            labelled, unlabelled = split_labelled(y, self.unlabelled_label, allow_none=True)
+            labelled, unlabelled = split_labelled(y, self.unlabelled_label, batch=True)
         check_known_labels(y[labelled], self.classes_, "The ensemble was fitted on `classes_`: "
                            "refit it on data holding every class of the stream.")
         # the batch is new to the fitted large model: it teaches directly

@@ -41,24 +41,27 @@ def check_targets(X, y, owner, unlabelled_mark=None):
     check_y_given(y, owner)
     y = column_or_1d(y, warn=True)
     check_consistent_length(X, y)
-    labelled, _ = split_labelled(y, unlabelled_mark, allow_none=True)
+    labelled, _ = split_labelled(y, unlabelled_mark, batch=True)
     check_classification_targets(y[labelled])
     return y
 
 
-def split_labelled(y, mark=-1, *, allow_none=False):
+def split_labelled(y, mark=-1, *, batch=False):
     """Indices of the labelled rows of ``y`` and of the rows marked ``mark`` (unlabelled).
 
     The scikit-learn semi-supervised convention (``SelfTrainingClassifier``):
     -1 marks a row without a label; with string labels, use an object array
-    holding -1 for those rows. ``mark=None``: every row is labelled. Unless
-    ``allow_none``, some row must be labelled.
+    holding -1 for those rows. ``mark=None``: every row is labelled. Training
+    data must label rows of two classes at least; a ``batch`` of a stream may
+    label any, or none.
     """
     unlabelled = np.zeros(len(y), dtype=bool)
     if mark is not None and (y.dtype.kind == "O" or np.asarray(mark).dtype.kind == y.dtype.kind
                              or (y.dtype.kind in "iuf" and isinstance(mark, int))):
         unlabelled = np.asarray(y == mark, dtype=bool)
-    if unlabelled.all() and not allow_none:
+    if batch:
+        return np.flatnonzero(~unlabelled), np.flatnonzero(unlabelled)
+    if unlabelled.all():
         raise ValueError(
             f"Every row of y is {mark!r}, the mark of a row without a label; label at least "
             "one row of every class, so that the members know the classes."

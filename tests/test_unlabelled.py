@@ -148,6 +148,11 @@ def test_a_stream_without_labels_teaches_the_small_model(small, digits):
     summary = kcm.ledger_.summary()
     assert summary["fit_large_calls"] >= 1 and summary["fit_large_samples"] < len(stream)
     assert len(kcm.distillation_) == 1 + 5  # the round of fit, one per batch
+    # a batch may also label a few rows, of a single class, beside unlabelled ones
+    y_batch = np.full(len(stream[:40]), -1)
+    y_batch[:3] = 7
+    kcm.partial_fit(stream[:40], y_batch)
+    assert len(kcm.distillation_) == 1 + 6
 
 
 def test_an_llm_teaches_a_text_model_from_unlabelled_texts(tmp_path, monkeypatch):
