@@ -26,9 +26,12 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
 
 from sklearn_kcm import KANJudgeClassifier, KCMEnsemble, MLPJudgeClassifier, routing_curve
+from sklearn_kcm._ensemble_params import resolve_judge
 from sklearn_kcm._judge_signals import routing_quality
+from sklearn_kcm._judging import JUDGE_COMPONENTS, default_judge
 from sklearn_kcm._routing import accuracy_at_share
 from sklearn_kcm.nn import KAN
 
@@ -41,43 +44,64 @@ BUDGET = 0.2
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "judges"
 
 
-def matched_mlp_width(task):
+def _default_judge(task, seed):
+    """The default judge of the ensemble on this task's training data."""
+    return default_judge(seed, task.X_train, resolve_judge("auto", "auto", task.X_train)[0])
+
+
+def _with_last_step(judge, estimator):
+    """``estimator`` in place of the KAN of a default judge (after its projection, if any)."""
+    if isinstance(judge, Pipeline):
+        return clone(judge).set_params(**{judge.steps[-1][0]: estimator})
+    return estimator
+
+
+def matched_mlp_width(task, seed):
     """Hidden width of a one-layer MLP judge with as many parameters as the default KAN judge.
 
-    The default judge reads X (when numeric) and the small model's answer
-    (``n_classes + 3`` numbers), and learns a yes/no target.
+    The default judge reads X on numeric X (32 principal components of it when
+    X is wider than 64 columns) and learns the task; on text it reads the
+    small model's answer (``n_classes + 3`` numbers) and learns a yes/no target.
     """
     n_classes = len(np.unique(task.y_train))
-    numeric = isinstance(task.X_train, np.ndarray) and task.X_train.dtype.kind == "f"
-    n_inputs = (task.X_train.shape[1] if numeric else 0) + n_classes + 3
-    default = KANJudgeClassifier()
-    kan = KAN([n_inputs, *default.hidden_layer_sizes, 2], grid_size=default.grid_size,
-              spline_order=default.spline_order)
+    judge_input, judge_target = resolve_judge("auto", "auto", task.X_train)
+    n_inputs = n_classes + 3 if judge_input == "small" else min(task.X_train.shape[1],
+                                                                  JUDGE_COMPONENTS)
+    n_outputs = n_classes if judge_target in ("task", "agreement") else 2
+    default = _default_judge(task, seed)
+    kan_judge = default[-1] if isinstance(default, Pipeline) else default
+    kan = KAN([n_inputs, *kan_judge.hidden_layer_sizes, n_outputs],
+              grid_size=kan_judge.grid_size, spline_order=kan_judge.spline_order)
     n_parameters = sum(p.numel() for p in kan.parameters())
-    # an MLP n_inputs -> h -> 2 has (n_inputs + 1) h + 2 (h + 1) parameters
-    return max(1, round((n_parameters - 2) / (n_inputs + 3))), n_parameters
+    # an MLP n_inputs -> h -> n_outputs has (n_inputs + 1) h + n_outputs (h + 1) parameters
+    width = (n_parameters - n_outputs) / (n_inputs + 1 + n_outputs)
+    return max(1, round(width)), n_parameters
 
 
 def judges(task, seed, mlp_width):
-    """The ensembles compared on one task: name -> KCMEnsemble (large model unset)."""
+    """The ensembles compared on one task: name -> KCMEnsemble parameters (large model unset)."""
     routing_only = dict(epsilon="auto", target_large_share=BUDGET, distill=False, cv=task.cv,
                         hint=None, random_state=seed)
     no_fallback = dict(routing_only, judge_fallback=False)
+    default = _default_judge(task, seed)
     kan = KANJudgeClassifier(random_state=seed)
-    mlp = MLPJudgeClassifier((mlp_width,), random_state=seed)
+    mlp = _with_last_step(default, MLPJudgeClassifier((mlp_width,), random_state=seed))
+    gbm = _with_last_step(default, HistGradientBoostingClassifier(random_state=seed))
     return {
         "cascade": dict(judge="small", **routing_only),
         "KCM default": dict(judge=None, **routing_only),
-        "KCM, no fallback": dict(judge=kan, **no_fallback),
-        "KCM, reads small only": dict(judge=kan, judge_input="small", **no_fallback),
+        "KCM, no fallback": dict(judge=default, **no_fallback),
+        "KCM, small_correct (0.1 default)": dict(judge=kan, judge_target="small_correct",
+                                                 **no_fallback),
+        "KCM, reads small only": dict(judge=kan, judge_input="small",
+                                      judge_target="small_correct", **no_fallback),
         "KCM, gain target": dict(judge=kan, judge_target="gain", **no_fallback),
         "KCM, paper (X, task)": dict(judge=task.judge("kan", seed), judge_input="X",
                                      judge_target="task", **no_fallback),
         "MCM, params matched": dict(judge=mlp, **no_fallback),
         "MCM, paper (X, task)": dict(judge=task.judge("mlp", seed), judge_input="X",
                                      judge_target="task", **no_fallback),
-        "GBM judge (reference)": dict(judge=HistGradientBoostingClassifier(random_state=seed),
-                                      **no_fallback),
+        "GBM judge (reference)": dict(judge=gbm, **no_fallback),
     }
 
 
@@ -95,7 +119,7 @@ def run_task(name, seed, log=print):
     large_correct = large.predict(task.X_test) == task.y_test
     target = TARGET_OF_LARGE * large_correct.mean()
     frozen = FrozenEstimator(large)
-    mlp_width, kan_parameters = matched_mlp_width(task)
+    mlp_width, kan_parameters = matched_mlp_width(task, seed)
     rows = []
     for method, params in judges(task, seed, mlp_width).items():
         gain = params.get("judge_target") == "gain"
@@ -107,7 +131,12 @@ def run_task(name, seed, log=print):
         if method == "cascade":  # distillation is off: its small model is the plain one
             small_accuracy = float(small_correct.mean())
         confidence = model.confidence(task.X_test)
+        # a judge that learns the task is a classifier too: how good a one?
+        judge_accuracy = (float(np.mean(model.judge_.predict(task.X_test) == task.y_test))
+                          if model.judge_ is not None and model.judge_input_ == "X"
+                          and model.judge_target_ in ("task", "agreement") else float("nan"))
         row = dict(task=name, method=method, seed=seed, fit_s=fit_s,
+                   judge_accuracy=judge_accuracy,
                    test_share=float(np.mean(confidence <= model.epsilon_)),
                    fallback=float(model.routing_by_ == "small" and model.judge_ is not None),
                    **curve_metrics(confidence, small_correct, large_correct, target))
@@ -125,13 +154,14 @@ def run_task(name, seed, log=print):
 COLUMNS = [("share_for_99", "share for 99%", "share"), ("acc_at_10", "acc @10%", "acc"),
            ("acc_at_20", "acc @20%", "acc"), ("acc_at_30", "acc @30%", "acc"),
            ("area", "mean acc [0, 50%]", "acc"), ("test_share", f"share at a {BUDGET:.0%} budget",
-                                                   "share"), ("fit_s", "fit s", "seconds")]
+                                                   "share"),
+           ("judge_accuracy", "judge's own acc", "acc"), ("fit_s", "fit s", "seconds")]
 
 
 def _cell(values, kind):
     values = np.asarray(values, dtype=float)
     if np.all(np.isnan(values)):
-        return "never"
+        return "–" if kind == "acc" else "never"
     mean, std = np.nanmean(values), np.nanstd(values)
     if kind == "share":
         return f"{mean:.0%} ± {std:.0%}"

@@ -219,7 +219,10 @@ class RefitSet:
         if hasattr(final, "partial_fit") or soft_target_method(final) == "soft":
             return None
         Xt = X if preprocess is None else preprocess.transform(X)
-        return cls(Xt, y, fit_params.get("sample_weight"))
+        # the weights of a Pipeline's final step come as "<step>__sample_weight"
+        weights = next((value for key, value in fit_params.items()
+                        if key.split("__")[-1] == "sample_weight"), None)
+        return cls(Xt, y, weights)
 
     def replace(self, X, labels, weights=None):
         """Make these rows the base; rows added since are dropped."""

@@ -9,24 +9,37 @@ import numpy as np
 from sklearn.frozen import FrozenEstimator
 
 from ._distill import teacher_sources
+from ._judge_signals import TASK_TARGETS
 from ._validation import is_numeric
 
 
-def resolve_judge_input(judge_input, X):
-    """What the judge reads: ``judge_input``, with "auto" as "both" for numeric X, else "small"."""
-    if judge_input != "auto":
-        return judge_input
-    return "both" if is_numeric(X) else "small"
+def resolve_judge(judge_input, judge_target, X):
+    """What the judge reads and learns, with "auto" resolved for this X.
+
+    Numeric X: the judge reads X and learns the task labels, and ``C_x`` is its
+    agreement with the small model's answer (a second opinion must not read
+    that answer, or it would only echo it). Anything else (text, dicts...):
+    the judge reads the small model's answer and learns whether it is right,
+    which works whatever the small model reads.
+    """
+    numeric = is_numeric(X)
+    if judge_input == "auto":
+        judge_input = "X" if numeric and judge_target in ("auto", *TASK_TARGETS) else (
+            "both" if numeric else "small")
+    if judge_target == "auto":
+        judge_target = "agreement" if judge_input == "X" else "small_correct"
+    return judge_input, judge_target
 
 
-def needs_small_oof(params, judge_input, has_unlabelled=False):
+def needs_small_oof(params, judge_input, judge_target, has_unlabelled=False):
     """Whether ``fit`` needs the small model's out-of-fold probabilities.
 
     Rows without a label need them when the large model may teach them: its
     answers teach only if they beat the small model's out of fold.
     """
     judge_reads_or_learns_small = params["judge"] != "small" and (
-        params["judge_fallback"] or judge_input != "X" or params["judge_target"] != "task")
+        params["judge_fallback"] or judge_input != "X" or judge_target not in TASK_TARGETS
+        or (judge_target == "agreement" and params["epsilon"] == "auto"))
     unlabelled_taught = has_unlabelled and "large" in teacher_sources(params["distill"])
     return (params["hint"] == "features" or judge_reads_or_learns_small or unlabelled_taught
             or (params["epsilon"] == "auto" and params["judge"] == "small"))
@@ -46,8 +59,11 @@ def _require_numeric(X, message):
     raise ValueError(message)
 
 
-def check_params_together(params, X):
-    """Raise when parameters of ``params`` (``get_params(deep=False)``) contradict each other."""
+def check_params_together(params, X, judge_target):
+    """Raise when parameters of ``params`` (``get_params(deep=False)``) contradict each other.
+
+    ``judge_target`` is the resolved one (see :func:`resolve_judge`).
+    """
     if isinstance(params["epsilon"], (bool, np.bool_)):
         raise ValueError(
             f"epsilon={params['epsilon']!r} is a boolean; give a float threshold in [0, 1] "
@@ -79,10 +95,10 @@ def check_params_together(params, X):
             "small model's answer; 'auto' picks it), or judge_input='X' with a judge "
             "Pipeline that turns X into numbers.")
     judge_teaches = "judge" in teacher_sources(params["distill"])
-    if judge_teaches and (params["judge"] == "small" or params["judge_target"] != "task"):
+    if judge_teaches and (params["judge"] == "small" or judge_target not in TASK_TARGETS):
         raise ValueError(
             f"distill={params['distill']!r} uses the judge as a teacher, which needs a judge "
-            f"trained on the task labels, but judge={params['judge']!r} and "
-            f"judge_target={params['judge_target']!r}. Use distill='large', or a judge "
-            "estimator with judge_target='task'."
+            f"trained on the task labels, but judge={params['judge']!r} learns "
+            f"{judge_target!r}. Use distill='large', or a judge estimator with "
+            "judge_target='task' or 'agreement'."
         )

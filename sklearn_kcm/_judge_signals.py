@@ -13,7 +13,13 @@ whatever ``x`` is (text, dicts, images), so the judge may also read it:
 
 And what it learns (``C_x`` is high where the small model should answer):
 
-- ``"task"``: the task labels; ``C_x`` is the judge's top probability;
+- ``"task"``: the task labels; ``C_x`` is the judge's top probability (the paper);
+- ``"agreement"``: the task labels too, but ``C_x`` is the probability of the
+  small model's answer under the product of the two models' class
+  distributions (normalised): high where a second opinion, learnt apart from
+  the small model, agrees with its answer. Disagreement of two models is a
+  far better sign of a mistake than either model's own top probability
+  (query by committee); it needs a judge that reads X;
 - ``"small_correct"``: whether the small model is right; ``C_x = P(right)``;
 - ``"gain"``: whether routing would *not* help, i.e. not (large right and small
   wrong); ``C_x = 1 - P(the large model fixes the small one's mistake)``.
@@ -29,7 +35,8 @@ import scipy.sparse as sp
 from ._routing import accuracy_at_share, routing_curve, top_probability
 
 JUDGE_INPUTS = ("X", "small", "both")
-JUDGE_TARGETS = ("task", "small_correct", "gain")
+JUDGE_TARGETS = ("task", "agreement", "small_correct", "gain")
+TASK_TARGETS = ("task", "agreement")  # targets for which the judge learns the task labels
 _LOG_FLOOR = 1e-6
 
 
@@ -82,22 +89,59 @@ def judge_features(X, small_proba, judge_input):
 
 def judge_labels(target, y, small_correct=None, large_correct=None):
     """What the judge learns: the task labels, or booleans (True: the small model may answer)."""
-    if target == "task":
+    if target in TASK_TARGETS:
         return y
     if target == "small_correct":
         return np.asarray(small_correct, dtype=bool)
     return ~(np.asarray(large_correct, dtype=bool) & ~np.asarray(small_correct, dtype=bool))
 
 
-def confidence_from_proba(judge_proba, judge_classes, target):
-    """``C_x`` from the judge's probabilities: top probability (task) or P(True)."""
+def confidence_from_proba(judge_proba, judge_classes, target, small_proba=None, classes=None):
+    """``C_x`` from the judge's probabilities.
+
+    Parameters
+    ----------
+    judge_proba : ndarray of shape (n_samples, n_judge_classes)
+    judge_classes : ndarray of shape (n_judge_classes,)
+        The judge's classes (the task's, or booleans).
+    target : str
+        One of :data:`JUDGE_TARGETS`.
+    small_proba : ndarray of shape (n_samples, n_classes), default=None
+        The small model's probabilities (``"agreement"`` only).
+    classes : ndarray of shape (n_classes,), default=None
+        The small model's classes, the columns of ``small_proba``.
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> small = np.array([[0.6, 0.4], [0.6, 0.4]])
+    >>> judge = np.array([[0.9, 0.1], [0.1, 0.9]])  # agrees, then disagrees
+    >>> confidence_from_proba(judge, np.array([0, 1]), "agreement", small, np.array([0, 1]))
+    array([0.93103448, 0.14285714])
+    """
     if target == "task":
         return top_probability(judge_proba)
+    if target == "agreement":
+        return _agreement(judge_proba, judge_classes, small_proba, classes)
     # a judge that only ever saw one outcome is sure of it
     true = np.flatnonzero(np.equal(judge_classes, True))  # numpy bools: `is` would not do
     if true.size:
         return judge_proba[:, true[0]]
     return np.zeros(len(judge_proba))
+
+
+def _agreement(judge_proba, judge_classes, small_proba, classes):
+    """Probability of the small model's answer under the product of both distributions."""
+    aligned = np.zeros_like(small_proba, dtype=np.float64)
+    known = np.isin(judge_classes, classes)  # a class the judge never saw has probability 0
+    aligned[:, np.searchsorted(classes, judge_classes[known])] = judge_proba[:, known]
+    joint = np.asarray(small_proba, dtype=np.float64) * aligned + 1e-12
+    answer = np.argmax(small_proba, axis=1)
+    return joint[np.arange(len(joint)), answer] / joint.sum(axis=1)
 
 
 def routing_quality(confidence, small_correct, large_correct, max_share=0.5):

@@ -2,9 +2,11 @@
 
 With metadata routing enabled, scikit-learn's router sends each parameter to the
 members that request it. Without it, ``sample_weight`` goes to every member
-whose ``fit`` takes it, and any other parameter is refused with the fix.
+whose ``fit`` (or, for a Pipeline, whose final step's) takes it, and any other
+parameter is refused with the fix.
 """
 
+from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 
@@ -69,6 +71,18 @@ def route_fit_params(owner, members, sample_weight, fit_params):
         )
     routed = Bunch()
     for name, member in members.items():
-        takes_weight = sample_weight is not None and fit_takes_sample_weight(member)
-        routed[name] = Bunch(fit={"sample_weight": sample_weight} if takes_weight else {})
+        key = _sample_weight_key(member) if sample_weight is not None else None
+        routed[name] = Bunch(fit={key: sample_weight} if key else {})
     return routed
+
+
+def _sample_weight_key(member):
+    """The ``fit`` parameter that gives ``member`` sample weights, or None.
+
+    A Pipeline passes them to its final step, as ``<step>__sample_weight``
+    (the Pipeline's own convention without metadata routing).
+    """
+    if isinstance(member, Pipeline):
+        name, last = member.steps[-1]
+        return f"{name}__sample_weight" if fit_takes_sample_weight(last) else None
+    return "sample_weight" if fit_takes_sample_weight(member) else None

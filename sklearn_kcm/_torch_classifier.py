@@ -22,7 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from torch.utils.data import DataLoader, RandomSampler, Sampler
 
-from ._compat import Interval, _check_sample_weight, _fit_context
+from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._targets import check_soft_labels, hard_labels, is_soft, one_hot, resolve_classes
 from ._validation import check_known_labels, check_y_given
 
@@ -86,6 +86,18 @@ class ShuffledLoader(DataLoader):
                          generator=generator, **kwargs)
 
 
+def resolve_batch_size(batch_size, n_samples):
+    """``batch_size``, with "auto" as ``n_samples // 16`` clipped to [32, 256].
+
+    About 16 optimiser steps per epoch on small data, where a fixed batch of 256
+    would take one or two (a judge trained on 400 rows for 20 epochs would
+    take 40 steps), and batches of 256 on large data, where steps are cheap.
+    """
+    if batch_size != "auto":
+        return batch_size
+    return int(np.clip(n_samples // 16, 32, 256))
+
+
 class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class: a classifier whose model is a torch module trained by skorch.
 
@@ -107,7 +119,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         "hidden_layer_sizes": ["array-like"],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "device": [str, torch.device],
         "callbacks": [list, None],
@@ -249,7 +261,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             optimizer__weight_decay=self.weight_decay,
             lr=self.lr,
             max_epochs=self.max_epochs,
-            batch_size=self.batch_size,
+            batch_size=resolve_batch_size(self.batch_size, X.shape[0]),
             iterator_train=ShuffledLoader,
             iterator_train__shuffle=True,
             train_split=None,

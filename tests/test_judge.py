@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.datasets import make_blobs, make_classification
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -11,6 +12,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from sklearn_kcm import KANJudgeClassifier, KCMEnsemble, LLMClassifier
@@ -36,7 +38,7 @@ def test_the_judge_reads_and_learns_from_out_of_fold_answers():
     X, y = _clusters(600)
     small = DecisionTreeClassifier(random_state=0)  # sure and right on its own training rows
     kcm = KCMEnsemble(small, HistGradientBoostingClassifier(max_iter=20), RecordingClassifier(),
-                      cv=3, distill=False).fit(X, y)
+                      judge_target="small_correct", cv=3, distill=False).fit(X, y)
     oof = cross_val_predict(small, X, y, cv=StratifiedKFold(3), method="predict_proba")
     seen = kcm.judge_.X_fit_
     np.testing.assert_allclose(seen[:, :X.shape[1]], X)  # judge_input="auto": X and the answer
@@ -48,7 +50,7 @@ def test_the_judge_reads_and_learns_from_out_of_fold_answers():
     assert 0 < kcm.judge_.y_fit_.mean() < 1
 
 
-@pytest.mark.parametrize("target", ["small_correct", "gain", "task"])
+@pytest.mark.parametrize("target", ["small_correct", "gain", "task", "agreement"])
 def test_each_target_gives_c_x_its_meaning(target):
     X, y = _clusters(600)
     small, large = LogisticRegression(), HistGradientBoostingClassifier(max_iter=30)
@@ -62,13 +64,64 @@ def test_each_target_gives_c_x_its_meaning(target):
         large_right = cross_val_predict(large, X, y, cv=cv) == y
         expected = ~(large_right & ~small_right)
         assert not expected.all() and kcm.ledger_.summary()["fit_large_samples"] == len(y)
-    else:
+    else:  # the task targets read X alone: a second opinion must not see the first
         expected = y
     np.testing.assert_array_equal(kcm.judge_.y_fit_, expected)
-    features = np.hstack([X, probability_features(kcm.small_.predict_proba(X))])
-    judge_proba = kcm.judge_.predict_proba(features)
-    meaning = judge_proba.max(axis=1) if target == "task" else judge_proba[:, 1]  # P(True)
-    np.testing.assert_allclose(kcm.confidence(X), meaning)
+    small_proba = kcm.small_.predict_proba(X)
+    if target in ("task", "agreement"):
+        assert kcm.judge_input_ == "X"
+        judge_proba = kcm.judge_.predict_proba(X)
+    else:
+        assert kcm.judge_input_ == "both"
+        judge_proba = kcm.judge_.predict_proba(np.hstack([X, probability_features(small_proba)]))
+    if target == "task":
+        meaning = judge_proba.max(axis=1)
+    elif target == "agreement":  # P(small's answer) under the product of both distributions
+        joint = small_proba * judge_proba
+        meaning = joint[np.arange(len(X)), small_proba.argmax(axis=1)] / joint.sum(axis=1)
+    else:
+        meaning = judge_proba[:, 1]  # P(True)
+    np.testing.assert_allclose(kcm.confidence(X), meaning, rtol=1e-6)
+
+
+def test_the_default_judge_learns_the_task_on_numeric_x_and_routes_by_agreement():
+    X, y = _clusters(600)
+    kcm = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(),
+                      HistGradientBoostingClassifier(max_iter=30), cv=3, distill=False).fit(X, y)
+    assert (kcm.judge_input_, kcm.judge_target_) == ("X", "agreement")
+    assert kcm.judge_.n_features_in_ == X.shape[1]
+    # disagreement routes: where the judge says another class than the small model,
+    # C_x is low whatever the small model's own confidence
+    small_pred = kcm.small_.predict(X)
+    disagree = kcm.judge_.predict(X) != small_pred
+    assert disagree.any()
+    assert np.median(kcm.confidence(X)[disagree]) < np.median(kcm.confidence(X)[~disagree])
+
+
+def test_the_default_judge_projects_wide_input_and_keeps_sparse_input_sparse():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 100))
+    y = (X[:, :3].sum(axis=1) > 0).astype(int)
+    kcm = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(), cv=3, distill=False,
+                      random_state=0).fit(X, y, sample_weight=np.ones(300))
+    assert [name for name, _ in kcm.judge_.steps] == ["pca", "kanjudgeclassifier"]
+    assert kcm.judge_[-1].n_features_in_ == 32
+    narrow = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(), cv=3, distill=False,
+                         random_state=0).fit(X[:, :10], y)
+    assert isinstance(narrow.judge_, KANJudgeClassifier)
+    sparse = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(), cv=3, distill=False,
+                         random_state=0).fit(sp.csr_matrix(X), y)
+    assert sparse.judge_.steps[0][0] == "truncatedsvd"
+    assert sparse.predict(sp.csr_matrix(X[:5])).shape == (5,)
+
+
+def test_sample_weights_reach_the_final_step_of_pipeline_members():
+    X, y = _clusters(300)
+    weight = np.r_[np.zeros(150), np.ones(150)]
+    kcm = KCMEnsemble(make_pipeline(StandardScaler(), RecordingClassifier()),
+                      DecisionTreeClassifier(), judge="small", epsilon=0.9, cv=3,
+                      distill=False).fit(X, y, sample_weight=weight)
+    np.testing.assert_array_equal(kcm.small_[-1].sample_weight_, weight)
 
 
 def test_a_judge_that_routes_worse_falls_back_to_the_small_models_confidence():
@@ -145,7 +198,7 @@ def test_budget_out_of_reach_warns_and_does_not_send_everything():
 def test_a_judge_with_one_outcome_to_learn_leaves_routing_to_the_small_model():
     X, y = make_blobs(300, centers=[[-10, 0], [10, 0]], random_state=0)
     kcm = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(),
-                      fast_judge(), epsilon="auto",
+                      fast_judge(), judge_target="small_correct", epsilon="auto",
                       target_large_share=0.2, cv=3, distill=False)
     with pytest.warns(UserWarning, match="The judge has nothing to learn"):
         kcm.fit(X, y)  # the small model is right on every row

@@ -9,11 +9,13 @@ from .._kan_classifier import KANJudgeClassifier
 
 
 class RecordingClassifier(ClassifierMixin, BaseEstimator):
-    """A logistic regression that keeps what it was fitted on (``X_fit_``, ``y_fit_``)."""
+    """A logistic regression that keeps what it was fitted on (``X_fit_``, ``y_fit_``,
+    ``sample_weight_``)."""
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         self.X_fit_, self.y_fit_ = np.asarray(X), np.asarray(y)
-        self.model_ = LogisticRegression(max_iter=1000).fit(X, y)
+        self.sample_weight_ = sample_weight
+        self.model_ = LogisticRegression(max_iter=1000).fit(X, y, sample_weight=sample_weight)
         self.classes_ = self.model_.classes_
         return self
 
