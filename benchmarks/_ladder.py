@@ -2,8 +2,10 @@
 
 small, large, the small model after distillation, the confidence cascade,
 MCM (MLP judge), KCM (KAN judge) (both judges with the library's defaults:
-reading X and the small model's out-of-fold answer, learning whether it is
-right, falling back to the cascade where they route worse out of fold) and
+on numeric X they learn the task from X and route by their agreement with
+the small model's answer; on text they read the small model's out-of-fold
+answer and learn whether it is right; both fall back to the cascade where
+they route worse out of fold) and
 KCM with the paper's judge (reading X only, learning the task labels). Every
 routing method runs at the same budget (``epsilon="auto"``,
 ``target_large_share=budget``) so that accuracies compare at equal cost; the

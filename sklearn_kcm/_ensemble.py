@@ -31,7 +31,7 @@ from ._judge_signals import (
     judge_features,
 )
 from ._judging import default_judge, fit_judge, update_judge
-from ._large import ask_large, large_input
+from ._large import add_usage, ask_large, large_input
 from ._ledger import CostLedger
 from ._metadata import fit_router, labelled_part, route_fit_params
 from ._routing import (
@@ -194,7 +194,9 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         ``target_large_share``.
     ledger_ : CostLedger
         Samples, calls and seconds per member in fit and predict;
-        ``ledger_.summary()``, ``ledger_.reset()``.
+        ``ledger_.summary()``, ``ledger_.reset()``. An LLM large model's own
+        bill, ``large_.usage_``, also holds the calls its out-of-fold clones
+        made in ``fit``.
     distillation_ : list of dict
         Per round: samples routed to the large model, teacher samples used,
         and the distillation method.
@@ -372,7 +374,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
 
         # honest large-model answers on the training rows, fitted on first use
         # (by the "gain" judge target or by distillation)
-        large_teachers = LargeTeachers.for_training(
+        large_teachers = training_teachers = LargeTeachers.for_training(
             self.large, self.large_, X, y, rows=labelled, splits=splits, small_oof=small_oof,
             fit_params=metadata.large.fit, hint=self.hint, n_classes=len(self.classes_),
             ledger=ledger)
@@ -413,6 +415,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             self._distillation_round(
                 distiller, X, y, large_teachers, sample_weight=sample_weight,
                 epochs=self.distill_epochs, unlabelled=unlabelled, ask_unlabelled="all")
+        add_usage(self.large_, training_teachers.fitted())
         return self
 
     def _distiller(self):

@@ -49,3 +49,18 @@ def ask_large(model, X, rows, small_proba, *, hint, n_classes, ledger, phase):
         proba = model.predict_proba(large_input(X_rows, row_hint, hint), **kwargs)
     ledger.add(**{f"{phase}_large_samples": rows.size, f"{phase}_large_calls": 1})
     return checked_proba(proba, rows.size, n_classes, "large")
+
+
+def add_usage(large, others):
+    """Add the LLM usage (``usage_``) of the ``others`` large models to ``large``'s.
+
+    The out-of-fold clones of an LLM large model call the service on the
+    user's behalf too; their calls belong in the bill of the fitted one.
+    """
+    usage = getattr(large, "usage_", None)
+    if usage is None:
+        return
+    for model in others:
+        theirs = getattr(model, "usage_", None)
+        if theirs is not None and theirs is not usage:
+            usage.add(**theirs.counts())

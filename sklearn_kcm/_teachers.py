@@ -110,6 +110,10 @@ class LargeTeachers:
         return ask_large(model, X, rows, small_proba, hint=self.hint, n_classes=self.n_classes,
                          ledger=self.ledger, phase="fit")
 
+    def fitted(self):
+        """The teachers fitted so far (none if they were never asked)."""
+        return [model for model, _ in self._models or []]
+
     def models(self):
         """The fitted teachers and the rows each may answer (fitted now if not yet)."""
         if self._models is None:

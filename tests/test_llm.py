@@ -195,9 +195,9 @@ def test_injection_cannot_add_a_label():
         (lambda clf: LLMClassifier(str.upper, prompt="no field").fit(TEXTS, LABELS), "{text}"),
         (lambda clf: LLMClassifier(str.upper).fit(TEXTS), "requires y"),
         (lambda clf: LLMClassifier(lambda prompts: ["negative"] * 2).fit(TEXTS, LABELS).predict(
-            TEXTS[:1]), "returned 2 answers for one prompt"),
+            TEXTS[:1]), "returned 2 answers for 1 prompt"),
         (lambda clf: LLMClassifier(lambda prompts: "negative").fit(TEXTS, LABELS).predict(
-            TEXTS[:1]), "a bare string for one prompt"),
+            TEXTS[:1]), "a bare string for 1 prompt"),
     ],
 )
 def test_bad_input_is_named(action, match):

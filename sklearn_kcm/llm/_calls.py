@@ -1,10 +1,13 @@
-"""Sending prompts: bounded concurrency, retries with backoff and jitter, usage counts."""
+"""Sending prompts: checked requests, batches, bounded concurrency, retries with backoff
+and jitter, usage counts."""
 
 import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
+
+import numpy as np
 
 from .._counters import Counters
 from ._errors import TransientLLMError
@@ -41,9 +44,12 @@ class Completion:
 class LLMUsage(Counters):
     """What an :class:`LLMClassifier` has spent: calls, cache hits, retries, failures, tokens.
 
-    ``calls`` counts requests sent (retries included), ``failures`` requests
-    that failed for good, ``parse_errors`` answers that named no single label
-    (handled by ``on_error``).
+    ``calls`` counts requests sent (retries included; a request carries
+    ``batch_size`` prompts), ``cache_hits`` prompts answered without a request
+    (from the cache, or by an identical prompt of the same call), ``failures``
+    requests that failed for good, ``parse_errors`` answers that named no
+    single label, or label scores that make no distribution (handled by
+    ``on_error``).
 
     Examples
     --------
@@ -90,16 +96,50 @@ def _count(answers):
     return f"{len(answers)} answers" if hasattr(answers, "__len__") else repr(answers)
 
 
-def send_all(llm, prompts, *, usage, max_concurrency=8, max_retries=4, backoff=0.5,
-             on_answer=None, progress=None, seed=None):
-    """Ask ``llm`` every prompt, at most ``max_concurrency`` in flight.
+def text_request(llm):
+    """``request(prompts) -> [Completion]`` of a text LLM, its answers checked."""
+    def request(prompts):
+        answers = llm(prompts)
+        if isinstance(answers, str) or not hasattr(answers, "__len__") or (
+                len(answers) != len(prompts)):
+            raise ValueError(
+                f"The LLM returned {_count(answers)} for {len(prompts)} prompt(s); it must "
+                "return a list with one answer per prompt it is given."
+            )
+        return [as_completion(answer) for answer in answers]
+
+    return request
+
+
+def score_request(llm, labels):
+    """``request(prompts) -> [scores]`` of a label-scoring adapter (``score_labels``),
+    its answer's shape checked: one row of ``len(labels)`` numbers per prompt."""
+    def request(prompts):
+        scores = np.asarray(llm.score_labels(prompts, labels), dtype=np.float64)
+        if scores.shape != (len(prompts), len(labels)):
+            raise ValueError(
+                f"{type(llm).__name__}.score_labels returned an array of shape {scores.shape} "
+                f"for {len(prompts)} prompt(s) and {len(labels)} labels; it must return "
+                "one row per prompt and one column per label, in the order given."
+            )
+        return list(scores)
+
+    return request
+
+
+def send_all(request, prompts, *, usage, batch_size=1, max_concurrency=8, max_retries=4,
+             backoff=0.5, on_answer=None, progress=None, seed=None):
+    """Ask every prompt, ``batch_size`` per request, at most ``max_concurrency`` in flight.
 
     Parameters
     ----------
-    llm : callable
-        ``llm([prompt]) -> [answer]``.
+    request : callable
+        ``request(list of prompts) -> list of answers``, one per prompt, checked
+        (see :func:`text_request` and :func:`score_request`).
     prompts : list of str
     usage : LLMUsage
+    batch_size : int, default=1
+        Prompts per request.
     max_concurrency : int, default=8
     max_retries : int, default=4
         Retries of a request that raised a :data:`RETRYABLE` error, waiting
@@ -107,41 +147,37 @@ def send_all(llm, prompts, *, usage, max_concurrency=8, max_retries=4, backoff=0
         (or the server's ``retry_after``), capped at 30 s.
     backoff : float, default=0.5
     on_answer : callable, default=None
-        ``on_answer(index, completion)`` as soon as each answer arrives
+        ``on_answer(index, answer)`` as soon as each answer arrives
         (used to store it in the cache before the others finish).
     progress : callable, default=None
-        Called once per finished prompt.
+        Called with the number of prompts of each finished request.
     seed : int, default=None
         Seeds the jitter.
 
     Returns
     -------
-    list of Completion, in the order of ``prompts``.
+    list of answers, in the order of ``prompts``.
 
     Notes
     -----
-    The first prompt that fails for good (retries spent, or an error that is
-    not retryable), or an interrupt (Ctrl-C), stops the rest: prompts not yet
+    The first request that fails for good (retries spent, or an error that is
+    not retryable), or an interrupt (Ctrl-C), stops the rest: requests not yet
     sent are cancelled and those waiting to retry give up, so a dead server
-    costs one prompt's retries, not every prompt's. Answers that arrived
+    costs one request's retries, not every prompt's. Answers that arrived
     before have been handed to ``on_answer`` (the cache keeps them).
     """
     jitter = random.Random(seed)
     stop = threading.Event()
+    batches = [range(start, min(start + batch_size, len(prompts)))
+               for start in range(0, len(prompts), batch_size)]
 
-    def ask(index):
+    def ask(batch):
         for attempt in range(max_retries + 1):
             if stop.is_set():
                 raise _Stopped()
             usage.add(calls=1)
             try:
-                answers = llm([prompts[index]])
-                if isinstance(answers, str) or len(answers) != 1:
-                    raise ValueError(
-                        f"The LLM returned {_count(answers)} for one prompt; it must return a "
-                        "list with one answer per prompt it is given."
-                    )
-                completion = as_completion(answers[0])
+                answers = request([prompts[i] for i in batch])
                 break
             except RETRYABLE as error:
                 if attempt == max_retries:
@@ -152,20 +188,22 @@ def send_all(llm, prompts, *, usage, max_concurrency=8, max_retries=4, backoff=0
                 if delay is None:
                     delay = backoff * 2 ** attempt * (0.5 + jitter.random())
                 time.sleep(min(delay, MAX_BACKOFF))
-        usage.add(prompt_tokens=completion.prompt_tokens,
-                  completion_tokens=completion.completion_tokens)
-        if on_answer is not None:
-            on_answer(index, completion)
-        return completion
+        for index, answer in zip(batch, answers):
+            usage.add(prompt_tokens=getattr(answer, "prompt_tokens", 0),
+                      completion_tokens=getattr(answer, "completion_tokens", 0))
+            if on_answer is not None:
+                on_answer(index, answer)
+        return answers
 
     results = [None] * len(prompts)
-    pool = ThreadPoolExecutor(max_workers=max(1, min(max_concurrency, len(prompts) or 1)))
-    futures = {pool.submit(ask, i): i for i in range(len(prompts))}
+    pool = ThreadPoolExecutor(max_workers=max(1, min(max_concurrency, len(batches) or 1)))
+    futures = {pool.submit(ask, batch): batch for batch in batches}
     try:
         for future in as_completed(futures):
-            results[futures[future]] = future.result()
+            for index, answer in zip(futures[future], future.result()):
+                results[index] = answer
             if progress is not None:
-                progress()
+                progress(len(futures[future]))
     except BaseException:
         stop.set()
         pool.shutdown(wait=True, cancel_futures=True)

@@ -12,8 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import HasMethods, Interval, StrOptions, _fit_context
 from .._validation import check_known_labels, check_y_given
-from ._cache import DiskCache
-from ._calls import LLMUsage, send_all
+from ._calls import LLMUsage
 from ._errors import LLMOutputError
 from ._prompts import (
     DEFAULT_HINT_PROMPT,
@@ -22,6 +21,7 @@ from ._prompts import (
     check_prompts,
     parse_label,
 )
+from ._query import query, valid_scores
 
 
 def _texts(X):
@@ -83,6 +83,11 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         Few-shot examples drawn from the training data (``random_state``).
     max_concurrency : int, default=8
         Requests in flight at once.
+    batch_size : int or None, default=None
+        Prompts per request (per call of ``llm``, or of ``score_labels``).
+        None: the adapter's own ``batch_size`` attribute when it has one
+        (:class:`~sklearn_kcm.llm.TransformersLM` does), else 1. Identical
+        prompts of one call are asked once whatever the batch size.
     max_retries : int, default=4
         Retries of a request on timeouts, connection errors, 429 and 5xx.
     backoff : float, default=0.5
@@ -131,6 +136,7 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         "hint_prompt": [str],
         "n_shots": [Interval(Integral, 0, None, closed="left")],
         "max_concurrency": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "max_retries": [Interval(Integral, 0, None, closed="left")],
         "backoff": [Interval(Real, 0, None, closed="left")],
         "cache": [str, os.PathLike, None],
@@ -140,14 +146,15 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
     }
 
     def __init__(self, llm, *, labels=None, prompt=DEFAULT_PROMPT, hint_prompt=DEFAULT_HINT_PROMPT,
-                 n_shots=0, max_concurrency=8, max_retries=4, backoff=0.5, cache=None,
-                 on_error="raise", random_state=None, verbose=0):
+                 n_shots=0, max_concurrency=8, batch_size=None, max_retries=4, backoff=0.5,
+                 cache=None, on_error="raise", random_state=None, verbose=0):
         self.llm = llm
         self.labels = labels
         self.prompt = prompt
         self.hint_prompt = hint_prompt
         self.n_shots = n_shots
         self.max_concurrency = max_concurrency
+        self.batch_size = batch_size
         self.max_retries = max_retries
         self.backoff = backoff
         self.cache = cache
@@ -218,25 +225,37 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
                 )
         prompts = [self._prompt(text, None if hint is None else hint[i])
                    for i, text in enumerate(texts)]
-        if hasattr(self.llm, "score_labels"):
-            return softmax(np.asarray(self.llm.score_labels(prompts, self.label_names_)), axis=1)
-        answers = self._answers(prompts)
+        answers = self._query(prompts)
         proba = np.zeros((len(texts), len(self.classes_)))
         for i, answer in enumerate(answers):
-            index = parse_label(answer, self.label_names_)
-            if index is not None:
-                proba[i, index] = 1.0
+            row = self._answer_proba(answer)
+            if row is not None:
+                proba[i] = row
                 continue
             self.usage_.add(parse_errors=1)
             if self.on_error == "raise":
                 raise LLMOutputError(
-                    f"The LLM answered {answer[:80]!r} to sample {i}, which names none (or "
+                    f"The LLM answered {_shown(answer)} to sample {i}, which names none (or "
                     f"more than one) of the labels {self.label_names_}. Use on_error='hint' "
                     "or 'uniform' to carry on, or tighten the prompt."
                 )
             use_hint = self.on_error == "hint" and hint is not None
             proba[i] = hint[i] if use_hint else 1.0 / len(self.classes_)
         return proba
+
+    def _answer_proba(self, answer):
+        """Probabilities of one answer: one-hot for a text naming one label, the softmax of
+        valid label scores; None for anything else."""
+        if isinstance(answer, str):
+            index = parse_label(answer, self.label_names_)
+            if index is None:
+                return None
+            row = np.zeros(len(self.classes_))
+            row[index] = 1.0
+            return row
+        if not valid_scores(answer[None, :])[0]:
+            return None
+        return softmax(answer)
 
     def predict(self, X, hint=None):
         """Ask the LLM for the label of each text (see :meth:`predict_proba`).
@@ -280,38 +299,17 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
             )
         return f"{module}.{name}"
 
-    def _answers(self, prompts):
-        """Answer texts for the prompts: from the cache, else from the LLM."""
-        cache = DiskCache(self.cache) if self.cache is not None else None
-        model = self._model_key() if cache is not None else None
-        answers = [None] * len(prompts)
-        missing = []
-        for i, prompt in enumerate(prompts):
-            stored = cache.get(model, prompt) if cache is not None else None
-            if stored is None:
-                missing.append(i)
-            else:
-                answers[i] = stored["text"]
-        self.usage_.add(cache_hits=len(prompts) - len(missing))
-        if not missing:
-            return answers
-
-        def store(j, completion):
-            answers[missing[j]] = completion.text
-            if cache is not None:
-                cache.put(model, prompts[missing[j]], {"text": completion.text})
-
-        bar = _progress_bar(len(missing)) if self.verbose else None
-        try:
-            send_all(self.llm, [prompts[i] for i in missing], usage=self.usage_,
-                     max_concurrency=self.max_concurrency, max_retries=self.max_retries,
-                     backoff=self.backoff, on_answer=store,
-                     progress=None if bar is None else bar.update,
+    def _query(self, prompts):
+        """The LLM's answer to every prompt (see :func:`~sklearn_kcm.llm._query.query`)."""
+        batch_size = self.batch_size
+        if batch_size is None:
+            batch_size = getattr(self.llm, "batch_size", None) or 1
+        return query(self.llm, prompts, labels=self.label_names_, usage=self.usage_,
+                     cache=self.cache,
+                     model_key=self._model_key() if self.cache is not None else None,
+                     batch_size=batch_size, max_concurrency=self.max_concurrency,
+                     max_retries=self.max_retries, backoff=self.backoff, verbose=self.verbose,
                      seed=check_random_state(self.random_state).randint(2**31))
-        finally:
-            if bar is not None:
-                bar.close()
-        return answers
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -321,9 +319,8 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def _progress_bar(total):
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - optional
-        return None
-    return tqdm(total=total, desc="LLM requests", unit="prompt")
+def _shown(answer):
+    """An answer as an error message shows it: the text's start, or the scores."""
+    if isinstance(answer, str):
+        return repr(answer[:80])
+    return f"the label scores {np.array2string(np.asarray(answer), precision=3)}"

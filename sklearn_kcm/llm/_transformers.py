@@ -30,9 +30,15 @@ class TransformersLM(BaseEstimator):
         Where the model runs, e.g. ``"cuda"``.
     load_kwargs : dict, default=None
         Passed to ``from_pretrained`` (e.g. ``{"gguf_file": "model.gguf"}``).
+    batch_size : int, default=16
+        Prompts per call of :meth:`score_labels` that
+        :class:`~sklearn_kcm.LLMClassifier` makes (its ``batch_size=None``).
 
     Notes
     -----
+    One call of :meth:`score_labels` runs at a time per process: a forward
+    pass already uses every core (or the GPU), so the threads of
+    ``LLMClassifier(max_concurrency=...)`` queue instead of competing.
     The prompt and ``answer_prefix + label`` are tokenized apart and joined,
     so that no tokenizer can merge a label into the prompt's last token.
     Longer labels have more tokens and so lower likelihoods; labels of similar
@@ -49,12 +55,13 @@ class TransformersLM(BaseEstimator):
     """
 
     def __init__(self, model, tokenizer=None, *, answer_prefix=" ", device="cpu",
-                 load_kwargs=None):
+                 load_kwargs=None, batch_size=16):
         self.model = model
         self.tokenizer = tokenizer
         self.answer_prefix = answer_prefix
         self.device = device
         self.load_kwargs = load_kwargs
+        self.batch_size = batch_size
 
     @property
     def cache_key(self):
@@ -79,7 +86,6 @@ class TransformersLM(BaseEstimator):
         # adapter (every KCMEnsemble.fit does, several times) must not copy it
         return type(self)(**self.get_params(deep=False))
 
-    @torch.inference_mode()
     def score_labels(self, prompts, labels):
         """Log-likelihood of each label after each prompt, shape (n_prompts, n_labels).
 
@@ -99,6 +105,10 @@ class TransformersLM(BaseEstimator):
         ndarray of shape (n_prompts, n_labels)
             Summed log-probabilities of each label's tokens.
         """
+        with _RUN_LOCK, torch.inference_mode():
+            return self._score(prompts, labels)
+
+    def _score(self, prompts, labels):
         model, tokenizer = self._loaded()
         tails = [tokenizer(self.answer_prefix + label, add_special_tokens=False)["input_ids"]
                  for label in labels]
@@ -123,6 +133,7 @@ class TransformersLM(BaseEstimator):
 # shared by every adapter (and clone) that names them. The lock makes threads
 # that ask at the same time wait for one load instead of loading twice.
 _LOAD_LOCK = threading.Lock()
+_RUN_LOCK = threading.Lock()  # one scoring call at a time (see TransformersLM's Notes)
 
 
 def _frozen(load_kwargs):
