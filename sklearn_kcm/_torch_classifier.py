@@ -86,6 +86,17 @@ class ShuffledLoader(DataLoader):
                          generator=generator, **kwargs)
 
 
+def _check_device(device):
+    """Raise before training when ``device`` names CUDA and this torch has none."""
+    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+        build = "is a CPU-only build" if torch.version.cuda is None else "finds no GPU"
+        raise ValueError(
+            f"device={device!r}, but this torch {torch.__version__} {build}. Install a "
+            "CUDA build of torch (https://pytorch.org/get-started/locally/) on a machine with "
+            "an NVIDIA GPU, or use device='cpu'."
+        )
+
+
 def resolve_batch_size(batch_size, n_samples):
     """``batch_size``, with "auto" as ``n_samples // 16`` clipped to [32, 256].
 
@@ -244,6 +255,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             raise
 
     def _initialize(self, X):
+        _check_device(self.device)
         self._rng = check_random_state(self.random_state)
         self._scaler = StandardScaler(with_mean=not sp.issparse(X)).fit(X)
         sample = self._scale(X[: 10_000])
@@ -273,6 +285,12 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         ).initialize()
 
     def _scale(self, X):
+        if sp.issparse(X) and self._scaler.with_mean:
+            raise ValueError(
+                f"{type(self).__name__} was fitted on dense X and got a sparse matrix: it "
+                "centres its inputs as it learnt them. Give dense X (X.toarray()), or fit it "
+                "on sparse X."
+            )
         X = self._scaler.transform(X).astype(np.float32, copy=False)
         values = X.data if sp.issparse(X) else X
         if not np.all(np.isfinite(values)):

@@ -11,6 +11,7 @@ from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import HasMethods, Interval, StrOptions, _fit_context
+from .._targets import rows_are_probabilities
 from .._validation import check_known_labels, check_y_given
 from ._calls import LLMUsage
 from ._errors import LLMOutputError
@@ -222,6 +223,15 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
                 raise ValueError(
                     f"hint must have shape (n_samples, n_classes) = "
                     f"({len(texts)}, {len(self.classes_)}), got {hint.shape}."
+                )
+            bad = ~(np.isfinite(hint).all(axis=1) & (hint >= 0).all(axis=1)
+                    & rows_are_probabilities(hint))
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0])
+                raise ValueError(
+                    f"hint must hold the small model's class probabilities (rows of numbers "
+                    f"in [0, 1] summing to 1); row {row} is {hint[row].tolist()}. Pass "
+                    "small.predict_proba(X)."
                 )
         prompts = [self._prompt(text, None if hint is None else hint[i])
                    for i, text in enumerate(texts)]

@@ -28,14 +28,21 @@ _HINT_FIELDS = {"hint_label", "hint_confidence"}
 
 
 def _template_fields(template, fields, name):
-    used = {field for _, field, _, _ in string.Formatter().parse(template) if field}
+    try:
+        used = {field for _, field, _, _ in string.Formatter().parse(template) if field}
+    except ValueError as error:  # a lone brace
+        raise ValueError(f"{name} is not a valid str.format template ({error}). {_BRACES}") \
+            from error
     unknown = used - fields
     if unknown:
         raise ValueError(
             f"{name} uses unknown fields {sorted(unknown)}; the fields available are "
-            f"{sorted(fields)}."
+            f"{sorted(fields)}. {_BRACES}"
         )
     return used
+
+
+_BRACES = ("To write a literal brace (e.g. JSON in the prompt), double it: {{ and }}.")
 
 
 def check_prompts(prompt, hint_prompt):

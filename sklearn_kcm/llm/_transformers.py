@@ -145,12 +145,21 @@ def _load_model(path, device, load_kwargs):
         return _load_model_once(path, device, load_kwargs)
 
 
+def _transformers():
+    try:
+        import transformers
+    except ImportError as error:
+        raise ImportError(
+            "TransformersLM needs the transformers package: pip install "
+            "'sklearn_kcm[transformers]' (or pass a loaded model and tokenizer)."
+        ) from error
+    return transformers
+
+
 @functools.lru_cache(maxsize=4)
 def _load_model_once(path, device, load_kwargs):
-    from transformers import AutoModelForCausalLM
-
     kwargs = {"local_files_only": True, **dict(load_kwargs)}
-    return AutoModelForCausalLM.from_pretrained(path, **kwargs).to(device).eval()
+    return _transformers().AutoModelForCausalLM.from_pretrained(path, **kwargs).to(device).eval()
 
 
 def _load_tokenizer(path, load_kwargs):
@@ -160,7 +169,5 @@ def _load_tokenizer(path, load_kwargs):
 
 @functools.lru_cache(maxsize=4)
 def _load_tokenizer_once(path, load_kwargs):
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(path, **{"local_files_only": True,
-                                                  **dict(load_kwargs)})
+    kwargs = {"local_files_only": True, **dict(load_kwargs)}
+    return _transformers().AutoTokenizer.from_pretrained(path, **kwargs)

@@ -44,10 +44,12 @@ def grid_position(x, grid_lo, grid_step, grid_size):
     offset : torch.Tensor of shape (..., in_features)
         Position ``t`` inside the interval, in ``[0, 1]``. Outside the grid the
         position is clamped to the nearest end, so the spline continues as a
-        constant there (see :func:`on_grid`).
+        constant there (see :func:`on_grid`). NaN where ``x`` is NaN.
     """
     s = grid_coordinate(x, grid_lo, grid_step, grid_size)
-    interval = s.floor().clamp_(max=grid_size - 1)
+    # a NaN input gets interval 0 and a NaN offset: NaN out, as nn.Linear gives,
+    # rather than an index of -2**63
+    interval = s.floor().clamp_(max=grid_size - 1).nan_to_num_(nan=0.0)
     return interval, s.sub_(interval)
 
 
