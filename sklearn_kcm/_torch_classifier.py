@@ -27,6 +27,7 @@ from ._targets import check_soft_labels, hard_labels, is_soft, one_hot, resolve_
 from ._validation import check_known_labels, check_y_given
 
 INFERENCE_BATCH = 4096
+INFERENCE_VALUES = 2**24  # at most 128 MB of float64 per inference block's widest tensor
 
 
 class SoftTargetNet(NeuralNet):
@@ -144,10 +145,15 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         ``generator``."""
 
     def _prepare_module(self, module, X):
-        """Adapt a freshly built module to the (scaled) training data ``X``."""
+        """Adapt a freshly built module to the training data ``X`` (an ndarray or a sparse
+        matrix, before :meth:`_scale`)."""
 
     def _net_kwargs(self):
         return {}
+
+    def _values_per_row(self):
+        """Numbers the module's widest tensor holds per input row (bounds inference blocks)."""
+        return self.n_features_in_
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -258,14 +264,12 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         _check_device(self.device)
         self._rng = check_random_state(self.random_state)
         self._scaler = StandardScaler(with_mean=not sp.issparse(X)).fit(X)
-        sample = self._scale(X[: 10_000])
-        sample = sample.toarray() if sp.issparse(sample) else sample
         generator = self._generator()
         # building a torch module may draw from the global generator too (nn.Linear
         # does); the caller's state is kept, our values come from `generator`
         with torch.random.fork_rng(devices=[]):
             module = self._build_module(X.shape[1], len(self.classes_), generator)
-        self._prepare_module(module, torch.as_tensor(sample))
+        self._prepare_module(module, X)
         self.net_ = SoftTargetNet(
             module=module,
             criterion=torch.nn.CrossEntropyLoss,
@@ -340,9 +344,10 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         module = copy.deepcopy(self.net_.module_).to(torch.float64).eval()
         device = self.net_.device
         logits = []
+        rows = max(1, min(INFERENCE_BATCH, INFERENCE_VALUES // self._values_per_row()))
         with torch.inference_mode():
-            for start in range(0, X.shape[0], INFERENCE_BATCH):
-                batch = X[start:start + INFERENCE_BATCH]
+            for start in range(0, X.shape[0], rows):
+                batch = X[start:start + rows]
                 batch = batch.toarray() if sp.issparse(batch) else batch
                 batch = torch.as_tensor(batch, dtype=torch.float64, device=device)
                 logits.append(module(batch).cpu().numpy())

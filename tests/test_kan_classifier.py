@@ -298,3 +298,22 @@ def test_training_in_threads_is_reproducible_and_leaves_the_global_generator_alo
     for proba in together:
         np.testing.assert_array_equal(proba, alone)
     assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_wide_input_is_expanded_in_bounded_blocks_with_the_same_answers(monkeypatch):
+    import sklearn_kcm._kan_classifier as kan_module
+    import sklearn_kcm._torch_classifier as torch_module
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 40))
+    X[-1, 0] = 50.0  # the last row alone holds feature 0's maximum
+    y = (X[:, 1] > 0).astype(int)
+    # a grid sample of 40 rows; the grid still spans every row's range
+    monkeypatch.setattr(kan_module, "GRID_SAMPLE_VALUES", 40 * 40 * 8)
+    clf = KANClassifier(max_epochs=2, random_state=0).fit(X, y)
+    first = clf.net_.module_.layers[0]
+    top = float(clf._scale(X[-1:])[0, 0])
+    assert float(first.grid_lo[0] + first.grid_size * first.grid_step[0]) >= top
+    whole = clf.predict_proba(X)
+    monkeypatch.setattr(torch_module, "INFERENCE_VALUES", 7 * 40 * 9)  # blocks of 7 rows
+    np.testing.assert_allclose(clf.predict_proba(X), whole, rtol=1e-12)

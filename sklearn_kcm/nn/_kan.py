@@ -174,10 +174,11 @@ class KANLinear(nn.Module):
         )
 
     @torch.no_grad()
-    def update_grid(self, x, margin=0.01, ridge=1e-6):
+    def update_grid(self, x, margin=0.01, ridge=1e-6, bounds=None):
         """Move each feature's grid onto the range of ``x``, keeping the function.
 
-        The new grid spans ``[min, max]`` of each feature in ``x``, widened by
+        The new grid spans ``[min, max]`` of each feature in ``x`` (or
+        ``bounds``), widened by
         ``margin`` times that span. The spline coefficients are then refitted by
         least squares so that each edge function is unchanged on ``x`` (as far
         as the new grid can represent it), which is pykan's "update grid from
@@ -191,6 +192,9 @@ class KANLinear(nn.Module):
             Fraction of each feature's span added beyond both ends.
         ridge : float, default=1e-6
             Relative Tikhonov term that keeps bases without data at zero.
+        bounds : tuple of two torch.Tensor of shape (in_features,), default=None
+            Each feature's ``(min, max)``, when ``x`` is a sample of larger
+            data whose range the grid must span.
 
         Returns
         -------
@@ -200,7 +204,8 @@ class KANLinear(nn.Module):
         x = x.reshape(-1, self.in_features).to(self.weight)
         grid_size, order = self.grid_size, self.spline_order
         old = bspline_basis(x, self.grid_lo, self.grid_step, grid_size, order)
-        lo, hi = x.min(0).values, x.max(0).values
+        lo, hi = (x.min(0).values, x.max(0).values) if bounds is None else (
+            bound.reshape(-1).to(x) for bound in bounds)
         span = hi - lo
         flat = span <= 1e-12 * (1 + hi.abs())
         span = torch.where(flat, torch.full_like(span, 2.0), span) * (1 + 2 * margin)
@@ -376,7 +381,7 @@ class KAN(nn.Module):
         return x
 
     @torch.no_grad()
-    def update_grid(self, x, margin=0.01):
+    def update_grid(self, x, margin=0.01, bounds=None):
         """Refit every layer's grid on the activations ``x`` produces, in order.
 
         Parameters
@@ -385,6 +390,9 @@ class KAN(nn.Module):
             Inputs of the network.
         margin : float, default=0.01
             See :meth:`KANLinear.update_grid`.
+        bounds : tuple of two torch.Tensor of shape (layers[0],), default=None
+            The inputs' ``(min, max)``, when ``x`` is a sample of larger data
+            (the first layer's grid spans them).
 
         Returns
         -------
@@ -392,8 +400,8 @@ class KAN(nn.Module):
             The network, updated in place.
         """
         for layer in self.layers:
-            layer.update_grid(x, margin=margin)
-            x = layer(x)
+            layer.update_grid(x, margin=margin, bounds=bounds)
+            x, bounds = layer(x), None
         return self
 
     def regularization_loss(self, x, l1=1.0, entropy=1.0):
