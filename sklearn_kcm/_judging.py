@@ -126,14 +126,15 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
 
 def update_judge(judge, X, y, *, labelled, small_proba, large_answers, classes, judge_input,
                  judge_target, sample_weight, ledger):
-    """Teach a fitted judge with ``partial_fit`` whether the small model is right on a batch.
+    """Teach a fitted judge with ``partial_fit`` on a batch: what its target asks.
 
-    Labelled rows say it; on rows without a label, whether the small model
-    agrees with the large one where that answered (``large_answers``, a tuple
-    ``(rows, proba)`` or None). The large model's correctness is known
-    only where it was asked, so the "gain" judge takes it to be right, and
-    learns where the small model is. The task targets ("task", "agreement")
-    need true labels, so they learn from the labelled rows only.
+    For the yes/no targets, whether the small model is right: labelled rows say
+    it; on rows without a label, whether the small model agrees with the large
+    one where that answered (``large_answers``, a tuple ``(rows, proba)`` or
+    None). The large model's correctness is known only where it was asked, so
+    the "gain" judge takes it to be right, and learns where the small model is.
+    The task targets ("task", "agreement") need true labels, so they learn from
+    the labelled rows only.
     """
     small_pred = classes[np.argmax(small_proba, axis=1)]
     rows, small_correct = labelled, small_pred[labelled] == y[labelled]

@@ -317,6 +317,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         # re-initialise the net)
         self.net_.iterator_train__generator = self._generator()
         self.net_.partial_fit(X, targets, epochs=epochs)
+        # the float64 copy that inference runs on, made once per training call
+        # rather than at every predict (a deep copy costs more than a small batch)
+        self._inference_module = copy.deepcopy(self.net_.module_).to(torch.float64).eval()
 
     def decision_function(self, X):
         """Compute the logits of the network.
@@ -341,7 +344,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         # the same score (and so the same route) alone or in any batch.
         check_is_fitted(self)
         X = self._scale(self._validate(X))
-        module = copy.deepcopy(self.net_.module_).to(torch.float64).eval()
+        module = self._inference_module
         device = self.net_.device
         logits = []
         rows = max(1, min(INFERENCE_BATCH, INFERENCE_VALUES // self._values_per_row()))
