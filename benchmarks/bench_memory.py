@@ -13,7 +13,6 @@ import json
 import subprocess
 import sys
 
-
 CONFIGS = [(4_000, 4_000), (4_000, 8_000), (10_000, 20_000)]
 
 CHILD = """

@@ -88,7 +88,7 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
     # a sign test on the rows where the two disagree: few labels make accuracies noisy
     fixed, broken = int(np.sum(distilled & ~plain)), int(np.sum(plain & ~distilled))
     p_value = binomtest(fixed, fixed + broken, alternative="greater").pvalue if fixed else 1.0
-    helps = fixed > broken and p_value <= MAX_P_VALUE
+    helps = bool(fixed > broken and p_value <= MAX_P_VALUE)
     plain, distilled = float(plain.mean()), float(distilled.mean())
     if not helps:
         warnings.warn(
@@ -98,4 +98,4 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
             f"{distilled:.1%}), too little evidence that it helps. Label more rows, or change "
             "distill_threshold or temperature.", UserWarning, stacklevel=3)
     return {"used": helps, "small_accuracy": plain, "distilled_accuracy": distilled,
-            "fixed": fixed, "broken": broken, "p_value": float(p_value)}
+            "fixed": int(fixed), "broken": int(broken), "p_value": float(p_value)}
