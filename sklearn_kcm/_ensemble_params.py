@@ -69,6 +69,15 @@ def check_params_together(params, X, judge_target):
             f"epsilon={params['epsilon']!r} is a boolean; give a float threshold in [0, 1] "
             "(e.g. 0.98) or 'auto' with a target_large_share."
         )
+    if params["judge"] == "small":
+        ignored = {key: params[key] for key in ("judge_input", "judge_target")
+                   if params[key] != "auto"}
+        if ignored:
+            raise ValueError(
+                f"judge='small' routes by the small model's own confidence, with no judge to "
+                f"read or learn anything, so {ignored} would be ignored. Leave them 'auto', or "
+                "give a judge estimator (judge=None for the default KAN judge)."
+            )
     if params["hint"] == "features" and isinstance(params["large"], FrozenEstimator):
         raise ValueError(
             "hint='features' trains the large model on X plus the small model's "

@@ -1,11 +1,16 @@
 """Errors that name the problem and the fix, for mistakes a user makes."""
 
+import sys
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
 
-from sklearn_kcm import KANClassifier, LLMClassifier
+from sklearn_kcm import KANClassifier, KCMEnsemble, LLMClassifier
+from sklearn_kcm.llm import TransformersLM
 from sklearn_kcm.nn import KANLinear
 
 X = np.random.default_rng(0).normal(size=(60, 4))
@@ -51,11 +56,15 @@ def test_kan_linear_gives_nan_for_nan_input_instead_of_an_index_error():
 
 
 def test_transformers_lm_without_transformers_says_what_to_install(monkeypatch):
-    import sys
-
-    from sklearn_kcm.llm import TransformersLM
 
     monkeypatch.setitem(sys.modules, "transformers", None)  # as if not installed
     clf = LLMClassifier(TransformersLM("/no/such/model")).fit(["a", "b"], ["x", "y"])
     with pytest.raises(ImportError, match=r"pip install 'sklearn_kcm\[transformers\]'"):
         clf.predict_proba(["a"])
+
+
+@pytest.mark.parametrize("param", [{"judge_target": "small_correct"}, {"judge_input": "X"}])
+def test_judge_settings_without_a_judge_are_refused(param):
+    with pytest.raises(ValueError, match="judge='small' routes by the small model's own"):
+        KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(), judge="small",
+                    **param).fit(X, y)
