@@ -51,9 +51,11 @@ _ = display.ax_.set_title("digits: o small only, ■ large only, ★ operating p
 # %%
 # Reading the curves
 # ------------------
-# On digits the small model's own confidence is a strong judge, and the
-# default KAN judge (which reads X and the small model's answer) matches it
-# within a few test rows. A separate judge pays off when the small model fails
-# in regions of the input space that its confidence does not reveal: the
+# On digits the small model's own confidence is a strong judge. The default
+# KAN judge learns the digits from the pixels and routes where it disagrees
+# with the small model: it finds the first mistakes with fewer inputs sent,
+# and ends a few test rows behind the cascade at 20% (540 test images: within
+# noise). On larger tasks agreement pays clearly (MNIST: 14% of the inputs sent
+# for 99% of the large model's accuracy, against 32% for the cascade): the
 # :doc:`../benchmarks` page compares the judges on six tasks, the losing rows
 # included.
