@@ -343,8 +343,9 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.judge_input_, self.judge_target_ = resolve_judge(self.judge_input,
                                                               self.judge_target, X)
         check_params_together(params, X, self.judge_target_)
+        judge = self._judge_template(X, self.judge_input_)
         metadata = route_fit_params(
-            self, {"small": self.small, "large": self.large, "judge": self._judge_template(X)},
+            self, {"small": self.small, "large": self.large, "judge": judge},
             sample_weight, fit_params)
         # members, judge and threshold learn from the labelled rows; the others only teach
         labelled, unlabelled = split_labelled(y, self.unlabelled_label)
@@ -386,7 +387,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             large_correct = self.classes_[np.argmax(
                 large_teachers.answer_rows(X, labelled, small_oof), axis=1)] == y_l
         judging = fit_judge(
-            self._judge_template(X), X_l, y_l, small_oof=small_oof, small_correct=small_correct,
+            judge, X_l, y_l, small_oof=small_oof, small_correct=small_correct,
             large_correct=large_correct, judge_input=self.judge_input_,
             judge_target=self.judge_target_, cv=cv, groups=groups_l,
             fallback=self.judge_fallback, need_confidence=self.epsilon == "auto",
@@ -660,12 +661,13 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             judge.set_fit_request(sample_weight=True)
         return fit_router(self, {"small": self.small, "large": self.large, "judge": judge})
 
-    def _judge_template(self, X=None):
-        """An unfitted judge: a clone of ``judge``, the default judge for X, or None."""
+    def _judge_template(self, X=None, judge_input="X"):
+        """An unfitted judge: a clone of ``judge``, the default judge for what it reads of
+        X, or None."""
         if isinstance(self.judge, str):  # "small": the cascade needs no judge
             return None
         if self.judge is None:
-            return default_judge(self.random_state, X, getattr(self, "judge_input_", "X"))
+            return default_judge(self.random_state, X, judge_input)
         return clone(self.judge)
 
     def __sklearn_tags__(self):
