@@ -66,7 +66,6 @@ def demo(dataset="digits", random_state=0, figure="kcm_routing_curves.png", out=
         start = time.perf_counter()
         model.fit(X_train, y_train)
         fit_seconds = time.perf_counter() - start
-        model.predict(X_test[:5])  # warm-up: torch's first float64 call is slow
         start = time.perf_counter()
         accuracy = model.score(X_test, y_test)
         predict_seconds = time.perf_counter() - start

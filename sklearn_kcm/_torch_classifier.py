@@ -318,8 +318,14 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         self.net_.iterator_train__generator = self._generator()
         self.net_.partial_fit(X, targets, epochs=epochs)
         # the float64 copy that inference runs on, made once per training call
-        # rather than at every predict (a deep copy costs more than a small batch)
+        # rather than at every predict (a deep copy costs more than a small batch);
+        # one row through it pays torch's slow first float64 call here, not in
+        # the first prediction
         self._inference_module = copy.deepcopy(self.net_.module_).to(torch.float64).eval()
+        first = X[:1].toarray() if sp.issparse(X) else X[:1]
+        with torch.inference_mode():
+            self._inference_module(torch.as_tensor(first, dtype=torch.float64,
+                                                   device=self.net_.device))
 
     def decision_function(self, X):
         """Compute the logits of the network.
