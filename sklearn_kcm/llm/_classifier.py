@@ -245,9 +245,8 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
             self.usage_.add(parse_errors=1)
             if self.on_error == "raise":
                 raise LLMOutputError(
-                    f"The LLM answered {_shown(answer)} to sample {i}, which names none (or "
-                    f"more than one) of the labels {self.label_names_}. Use on_error='hint' "
-                    "or 'uniform' to carry on, or tighten the prompt."
+                    f"The LLM answered {_shown(answer, self.label_names_)} to sample {i}. Use "
+                    "on_error='hint' or 'uniform' to carry on, or tighten the prompt."
                 )
             use_hint = self.on_error == "hint" and hint is not None
             proba[i] = hint[i] if use_hint else 1.0 / len(self.classes_)
@@ -329,8 +328,10 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
-def _shown(answer):
-    """An answer as an error message shows it: the text's start, or the scores."""
+def _shown(answer, labels):
+    """What was wrong with an answer, for an error message."""
     if isinstance(answer, str):
-        return repr(answer[:80])
-    return f"the label scores {np.array2string(np.asarray(answer), precision=3)}"
+        return (f"{answer[:80]!r}, which names none (or more than one) of the labels "
+                f"{labels}")
+    return (f"the label scores {np.array2string(np.asarray(answer), precision=3)} for "
+            f"{labels}, which make no distribution (NaN, +inf, or no finite score)")
