@@ -27,6 +27,7 @@ from scipy.special import softmax
 from sklearn.utils.validation import has_fit_parameter
 
 from ._compat import _safe_indexing
+from ._metadata import routed_sample_weight
 from ._routing import top_probability
 from ._targets import one_hot
 from ._validation import split_pipeline
@@ -219,10 +220,7 @@ class RefitSet:
         if hasattr(final, "partial_fit") or soft_target_method(final) == "soft":
             return None
         Xt = X if preprocess is None else preprocess.transform(X)
-        # the weights of a Pipeline's final step come as "<step>__sample_weight"
-        weights = next((value for key, value in fit_params.items()
-                        if key.split("__")[-1] == "sample_weight"), None)
-        return cls(Xt, y, weights)
+        return cls(Xt, y, routed_sample_weight(fit_params))
 
     def replace(self, X, labels, weights=None):
         """Make these rows the base; rows added since are dropped."""

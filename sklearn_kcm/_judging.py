@@ -16,7 +16,7 @@ from sklearn.model_selection import cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import Bunch
 
-from ._compat import _routing_enabled, _safe_indexing
+from ._compat import _num_features, _routing_enabled, _safe_indexing
 from ._judge_signals import (
     TASK_TARGETS,
     choose_routing,
@@ -39,14 +39,21 @@ def default_judge(random_state, X=None, judge_input="X"):
     on ``JUDGE_COMPONENTS`` components when it reads X alone and X is wider than
     ``MAX_JUDGE_INPUTS`` columns (PCA; TruncatedSVD for sparse X, which stays sparse)."""
     judge = KANJudgeClassifier(random_state=random_state)
-    n_features = None if X is None or not hasattr(X, "shape") or len(X.shape) != 2 else X.shape[1]
-    if judge_input != "X" or n_features is None or n_features <= MAX_JUDGE_INPUTS:
+    if judge_input != "X" or X is None or _n_columns(X) <= MAX_JUDGE_INPUTS:
         return judge
     if _routing_enabled():
         judge.set_fit_request(sample_weight=True)
     projection = (TruncatedSVD(JUDGE_COMPONENTS, random_state=random_state) if sp.issparse(X)
                   else PCA(JUDGE_COMPONENTS, random_state=random_state))
     return make_pipeline(projection, judge)
+
+
+def _n_columns(X):
+    """Columns of X (arrays, lists of rows, DataFrames, sparse); 0 where X has none."""
+    try:
+        return _num_features(X)
+    except TypeError:  # e.g. a list of texts
+        return 0
 
 
 def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_input,

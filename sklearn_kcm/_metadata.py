@@ -76,6 +76,13 @@ def route_fit_params(owner, members, sample_weight, fit_params):
     return routed
 
 
+def routed_sample_weight(fit_params):
+    """The sample weights among a member's routed ``fit`` parameters, or None
+    (``sample_weight``, or ``<step>__sample_weight`` for a Pipeline)."""
+    return next((value for key, value in fit_params.items()
+                 if key.split("__")[-1] == "sample_weight"), None)
+
+
 def _sample_weight_key(member):
     """The ``fit`` parameter that gives ``member`` sample weights, or None.
 

@@ -106,6 +106,9 @@ def test_the_default_judge_projects_wide_input_and_keeps_sparse_input_sparse():
                       random_state=0).fit(X, y, sample_weight=np.ones(300))
     assert [name for name, _ in kcm.judge_.steps] == ["pca", "kanjudgeclassifier"]
     assert kcm.judge_[-1].n_features_in_ == 32
+    rows = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(), cv=3, distill=False,
+                       random_state=0).fit(X.tolist(), y)  # a list of rows is as wide
+    assert rows.judge_.steps[0][0] == "pca"
     narrow = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(), cv=3, distill=False,
                          random_state=0).fit(X[:, :10], y)
     assert isinstance(narrow.judge_, KANJudgeClassifier)
