@@ -50,6 +50,11 @@ class KANClassifier(TorchClassifier):
         Epochs of ``fit``. ``partial_fit`` runs one epoch per call.
     lr : float, default=1e-2
         Adam learning rate.
+    lr_schedule : {"constant", "linear"}, default="constant"
+        ``"linear"``: in ``fit`` the rate falls in a straight line from ``lr``
+        to ``lr / 50`` at the last batch, which settles the outputs, so that
+        two fits on similar rows give confidences on the same scale (what a
+        threshold chosen out of fold needs); ``partial_fit`` trains at ``lr``.
     batch_size : int, default=128
         Samples per mini-batch.
     weight_decay : float, default=0.0
@@ -121,6 +126,7 @@ class KANClassifier(TorchClassifier):
         fused=False,
         max_epochs=50,
         lr=1e-2,
+        lr_schedule="constant",
         batch_size=128,
         weight_decay=0.0,
         device="cpu",
@@ -135,6 +141,7 @@ class KANClassifier(TorchClassifier):
         self.fused = fused
         self.max_epochs = max_epochs
         self.lr = lr
+        self.lr_schedule = lr_schedule
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.device = device
@@ -252,7 +259,8 @@ class KANJudgeClassifier(_JudgeMixin, KANClassifier):
     """The KCM judge: a small, fast KAN whose confidence routes inputs.
 
     A :class:`KANClassifier` with judge defaults (one hidden layer of 16,
-    20 epochs in batches of ``n_samples // 16`` clipped to [32, 256]) and
+    20 epochs in batches of ``n_samples // 16`` clipped to [32, 256], the
+    learning rate falling linearly to ``lr / 50``) and
     :meth:`confidence`, the largest softmax probability ``C_x``. In
     :class:`KCMEnsemble`, inputs with ``C_x > epsilon`` are answered by the
     small model and the rest by the large one; there, on numeric X, the judge
@@ -283,6 +291,11 @@ class KANJudgeClassifier(_JudgeMixin, KANClassifier):
         Epochs of ``fit``; ``partial_fit`` runs one epoch per call.
     lr : float, default=1e-2
         Adam learning rate.
+    lr_schedule : {"constant", "linear"}, default="linear"
+        ``"linear"``: in ``fit`` the rate falls in a straight line from ``lr``
+        to ``lr / 50`` at the last batch, which settles the outputs, so that
+        two fits on similar rows give confidences on the same scale (what a
+        threshold chosen out of fold needs); ``partial_fit`` trains at ``lr``.
     batch_size : int or "auto", default="auto"
         Samples per mini-batch; ``"auto"``: ``n_samples // 16`` clipped to
         [32, 256] (``n_samples`` of the first fit or ``partial_fit`` call).
@@ -332,6 +345,7 @@ class KANJudgeClassifier(_JudgeMixin, KANClassifier):
         fused=False,
         max_epochs=20,
         lr=1e-2,
+        lr_schedule="linear",
         batch_size="auto",
         weight_decay=0.0,
         device="cpu",
@@ -347,6 +361,7 @@ class KANJudgeClassifier(_JudgeMixin, KANClassifier):
             fused=fused,
             max_epochs=max_epochs,
             lr=lr,
+            lr_schedule=lr_schedule,
             batch_size=batch_size,
             weight_decay=weight_decay,
             device=device,
@@ -371,6 +386,11 @@ class MLPJudgeClassifier(_JudgeMixin, TorchClassifier):
         Epochs of ``fit``; ``partial_fit`` runs one epoch per call.
     lr : float, default=1e-2
         Adam learning rate.
+    lr_schedule : {"constant", "linear"}, default="linear"
+        ``"linear"``: in ``fit`` the rate falls in a straight line from ``lr``
+        to ``lr / 50`` at the last batch, which settles the outputs, so that
+        two fits on similar rows give confidences on the same scale (what a
+        threshold chosen out of fold needs); ``partial_fit`` trains at ``lr``.
     batch_size : int, default=128
         Samples per mini-batch.
     weight_decay : float, default=0.0
@@ -415,6 +435,7 @@ class MLPJudgeClassifier(_JudgeMixin, TorchClassifier):
         *,
         max_epochs=30,
         lr=1e-2,
+        lr_schedule="linear",
         batch_size=128,
         weight_decay=0.0,
         device="cpu",
@@ -425,6 +446,7 @@ class MLPJudgeClassifier(_JudgeMixin, TorchClassifier):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.max_epochs = max_epochs
         self.lr = lr
+        self.lr_schedule = lr_schedule
         self.batch_size = batch_size
         self.weight_decay = weight_decay
         self.device = device

@@ -180,6 +180,35 @@ def test_user_callbacks_run_on_a_copy(iris):
     assert copies[0].epochs == FAST["max_epochs"]
 
 
+class _RecordLearningRates(Callback):
+    def initialize(self):
+        self.rates = []
+        return self
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        if training:
+            self.rates.append(net.optimizer_.param_groups[0]["lr"])
+
+
+@pytest.mark.parametrize("Estimator", [KANJudgeClassifier, MLPJudgeClassifier])
+def test_judges_learning_rate_falls_to_a_fiftieth_in_fit_only(Estimator, iris):
+    X, y = iris  # 150 rows in batches of 32: 5 batches per epoch
+    judge = Estimator(max_epochs=4, batch_size=32, lr=0.01, random_state=0,
+                      callbacks=[_RecordLearningRates()]).fit(X, y)
+    rates = dict(judge.net_.callbacks_)["_RecordLearningRates"].rates
+    assert len(rates) == 20
+    assert rates[0] == pytest.approx(0.01) and rates[-1] == pytest.approx(0.01 / 50)
+    assert np.all(np.diff(rates) < 0)  # a straight line down, batch by batch
+    judge.partial_fit(X, y)
+    assert rates[20:] == [pytest.approx(0.01)] * 5
+
+
+def test_constant_schedule_keeps_the_rate(iris):
+    X, y = iris
+    clf = KANClassifier(**{**FAST, "callbacks": [_RecordLearningRates()]}).fit(X, y)
+    assert set(dict(clf.net_.callbacks_)["_RecordLearningRates"].rates) == {0.01}
+
+
 def test_plot_activations_draws_each_edge(iris):
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
