@@ -13,6 +13,7 @@ from ._kan_classifier import KANClassifier, KANJudgeClassifier, MLPJudgeClassifi
 from ._ledger import CostLedger
 from ._routing import routing_curve
 from ._scoring import make_budget_scorer, make_cost_scorer, neg_large_share
+from ._tuning import tune_epsilon
 from .llm import LLMClassifier
 
 __version__ = "0.1.0"
@@ -30,4 +31,5 @@ __all__ = [
     "neg_large_share",
     "predict_blocks",
     "routing_curve",
+    "tune_epsilon",
 ]

@@ -5,9 +5,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import check_cv, cross_val_predict
 from sklearn.utils import get_tags
-from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, indexable
 
 from ._compat import (
@@ -19,23 +17,21 @@ from ._compat import (
 )
 from ._distill import (
     Distiller,
-    RefitSet,
     teacher_sources,
 )
 from ._distill_check import distillation_helps
-from ._ensemble_params import check_params_together, needs_small_oof, resolve_judge
+from ._ensemble_params import check_params_together, resolve_judge
 from ._judge_signals import (
     JUDGE_INPUTS,
     JUDGE_TARGETS,
     confidence_from_proba,
     judge_features,
 )
-from ._judging import default_judge, fit_judge, update_judge
-from ._large import add_usage, ask_large, large_input
-from ._ledger import CostLedger
-from ._metadata import fit_router, labelled_part, route_fit_params
+from ._judging import default_judge, update_judge
+from ._large import add_usage, ask_large
+from ._members import AFTER_MEMBERS, fit_members_cached
+from ._metadata import fit_router, route_fit_params
 from ._routing import (
-    check_same_classes,
     route_to_large,
     routing_curve,
     threshold_for_budget,
@@ -43,7 +39,6 @@ from ._routing import (
 )
 from ._teachers import LargeTeachers
 from ._validation import (
-    UNLABELLED_FIX,
     check_first_batch,
     check_known_labels,
     check_targets,
@@ -163,6 +158,19 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         large model itself), the small probabilities the judge reads and
         learns from and that ``hint="features"`` appends, and the judge
         confidences of ``epsilon="auto"`` and ``judge_fallback``.
+    memory : str, joblib.Memory or None, default=None
+        Where to cache what ``fit`` learns before it picks the threshold: the
+        small, large and judge fits and their out-of-fold counterparts (a
+        path, or an object with joblib's ``cache`` method), as
+        ``Pipeline(memory=...)`` caches its transformers. A fit with the same
+        data and the same parameters, apart from ``epsilon``,
+        ``target_large_share``, ``distill_threshold``, ``distill_rounds``,
+        ``distill_weight``, ``distill_epochs``, ``temperature`` and
+        ``verbose``, loads them instead of fitting again, so that
+        ``GridSearchCV`` over ``epsilon`` fits the members once per split.
+        With distillation on, the out-of-fold teachers are then fitted in every
+        fit, asked or not. The members must pickle; as with a Pipeline, a
+        member whose ``random_state`` is None is not refitted for a new draw.
     random_state : int, RandomState instance or None, default=None
         Seeds the default judge.
     verbose : int, default=0
@@ -261,6 +269,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "unlabelled_label": [None, Integral, str],
         "cv": ["cv_object"],
+        "memory": [None, str, HasMethods(["cache"])],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -285,6 +294,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         temperature=1.0,
         unlabelled_label=-1,
         cv=5,
+        memory=None,
         random_state=None,
         verbose=0,
     ):
@@ -305,6 +315,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.temperature = temperature
         self.unlabelled_label = unlabelled_label
         self.cv = cv
+        self.memory = memory
         self.random_state = random_state
         self.verbose = verbose
 
@@ -349,51 +360,19 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             sample_weight, fit_params)
         # members, judge and threshold learn from the labelled rows; the others only teach
         labelled, unlabelled = split_labelled(y, self.unlabelled_label)
-        X_l, y_l, groups_l, metadata = labelled_part(X, y, groups, metadata, labelled)
-        self.classes_ = unique_labels(y_l)
-        self.ledger_ = ledger = CostLedger(verbose=self.verbose)
-        cv = check_cv(self.cv, y_l, classifier=True)
-        splits = list(cv.split(X_l, y_l, groups_l))  # folds of the members' out-of-fold answers
-        small_oof = (
-            cross_val_predict(clone(self.small), X_l, y_l, cv=splits, method="predict_proba",
-                              params=metadata.small.fit)
-            if needs_small_oof(params, self.judge_input_, self.judge_target_,
-                               bool(unlabelled.size)) else None
-        )
-
-        self.small_ = clone(self.small)
-        with ledger.timer("fit_small"):
-            self.small_.fit(X_l, y_l, **metadata.small.fit)
-        check_same_classes(self.classes_, self.small_, "small")
-        self._refit_set = RefitSet.for_small(self.small_, X_l, y_l, metadata.small.fit)
-
-        self.large_ = clone(self.large)
-        with ledger.timer("fit_large"):
-            self.large_.fit(large_input(X_l, small_oof, self.hint), y_l, **metadata.large.fit)
-        check_same_classes(self.classes_, self.large_, "large",
-                           fix=UNLABELLED_FIX if unlabelled.size else None)
-
-        # honest large-model answers on the training rows, fitted on first use
-        # (by the "gain" judge target or by distillation)
-        large_teachers = training_teachers = LargeTeachers.for_training(
-            self.large, self.large_, X, y, rows=labelled, splits=splits, small_oof=small_oof,
-            fit_params=metadata.large.fit, hint=self.hint, n_classes=len(self.classes_),
-            ledger=ledger)
-
-        small_correct = (None if small_oof is None
-                         else self.classes_[np.argmax(small_oof, axis=1)] == y_l)
-        large_correct = None
-        if self.judge_target_ == "gain" and self.judge != "small":
-            large_correct = self.classes_[np.argmax(
-                large_teachers.answer_rows(X, labelled, small_oof), axis=1)] == y_l
-        judging = fit_judge(
-            judge, X_l, y_l, small_oof=small_oof, small_correct=small_correct,
-            large_correct=large_correct, judge_input=self.judge_input_,
-            judge_target=self.judge_target_, cv=cv, groups=groups_l,
-            fallback=self.judge_fallback, need_confidence=self.epsilon == "auto",
-            fit_params=metadata.judge.fit if "judge" in metadata else {},
-            ledger=ledger, verbose=self.verbose,
-        )
+        member_params = {key: value for key, value in params.items() if key not in AFTER_MEMBERS}
+        member_params["epsilon"] = "auto" if self.epsilon == "auto" else "given"  # all they use
+        members = fit_members_cached(self.memory)(
+            member_params, judge, X, y, labelled=labelled, unlabelled=unlabelled,
+            groups=groups, metadata=metadata, judge_input=self.judge_input_,
+            judge_target=self.judge_target_, need_confidence=self.epsilon == "auto",
+            prefit_teachers=self.memory is not None and bool(self.distill),
+            verbose=self.verbose)
+        self.classes_, self.ledger_ = members.classes, members.ledger
+        self.ledger_.verbose = self.verbose  # a cached ledger keeps the verbosity of its fit
+        self.small_, self.large_, self._refit_set = members.small, members.large, members.refit_set
+        large_teachers = training_teachers = members.teachers
+        splits, small_oof, judging = members.splits, members.small_oof, members.judging
         self.judge_, self.routing_by_ = judging.judge, judging.routing_by
         self.routing_quality_ = judging.quality
         self.epsilon_ = (

@@ -117,5 +117,13 @@ class LargeTeachers:
     def models(self):
         """The fitted teachers and the rows each may answer (fitted now if not yet)."""
         if self._models is None:
+            if self._fit_models is None:
+                raise RuntimeError("These teachers were pickled before they were fitted; "
+                                   "call models() before pickling them.")
             self._models = self._fit_models()
         return list(self._models)
+
+    def __getstate__(self):
+        # the recipe is a closure over the training data, which does not pickle;
+        # fitted teachers no longer need it (KCMEnsemble(memory=...) caches them)
+        return {**self.__dict__, "_fit_models": None}

@@ -1,0 +1,115 @@
+"""What ``KCMEnsemble.fit`` learns before it picks the threshold: cacheable.
+
+The small model's out-of-fold answers, the small, large and judge fits, the
+judge's out-of-fold confidences and the out-of-fold teachers depend on the data
+and on every parameter except those that act after them (:data:`AFTER_MEMBERS`:
+the threshold, and the distillation that uses it). With ``memory=`` they are
+computed once per (parameters, data) and loaded from disk afterwards, the way
+``Pipeline(memory=...)`` caches its transformers, so that a grid over
+``epsilon`` costs one member fit per split.
+"""
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import check_cv, cross_val_predict
+from sklearn.utils import Bunch
+from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import check_memory
+
+from ._distill import RefitSet
+from ._ensemble_params import needs_small_oof
+from ._judging import fit_judge
+from ._large import large_input
+from ._ledger import CostLedger
+from ._metadata import labelled_part
+from ._routing import check_same_classes
+from ._teachers import LargeTeachers
+from ._validation import UNLABELLED_FIX
+
+# parameters of KCMEnsemble that only act after the members are fitted
+AFTER_MEMBERS = ("epsilon", "target_large_share", "distill_threshold", "distill_rounds",
+                 "distill_weight", "distill_epochs", "temperature", "memory", "verbose")
+
+
+def fit_members_cached(memory):
+    """:func:`fit_members`, cached in ``memory`` (None, a path or a ``joblib.Memory``)."""
+    return check_memory(memory).cache(fit_members, ignore=["verbose"])
+
+
+def fit_members(params, judge, X, y, *, labelled, unlabelled, groups, metadata,
+                judge_input, judge_target, need_confidence, prefit_teachers, verbose=0):
+    """Fit the members of an ensemble on the labelled rows of X.
+
+    Parameters
+    ----------
+    params : dict
+        The ensemble's parameters without :data:`AFTER_MEMBERS` (the cache key).
+    judge : classifier or None
+        The unfitted judge template (None: route by the small model).
+    X, y : the training data, with unlabelled rows.
+    labelled, unlabelled : ndarray of int
+    groups : array-like or None
+    metadata : Bunch
+        Routed fit parameters per member.
+    judge_input, judge_target : str
+        Resolved.
+    need_confidence : bool
+        Keep the judge's out-of-fold confidences (for ``epsilon="auto"``).
+    prefit_teachers : bool
+        Fit the out-of-fold teachers now (to cache them) rather than on first use.
+    verbose : int
+
+    Returns
+    -------
+    Bunch
+        ``classes``, ``splits``, ``small_oof``, ``small``, ``refit_set``,
+        ``large``, ``teachers`` (:class:`LargeTeachers`), ``judging`` (see
+        :func:`fit_judge`) and ``ledger``.
+    """
+    X_l, y_l, groups_l, metadata = labelled_part(X, y, groups, metadata, labelled)
+    classes = unique_labels(y_l)
+    ledger = CostLedger(verbose=verbose)
+    cv = check_cv(params["cv"], y_l, classifier=True)
+    splits = list(cv.split(X_l, y_l, groups_l))  # folds of the members' out-of-fold answers
+    small_oof = (
+        cross_val_predict(clone(params["small"]), X_l, y_l, cv=splits, method="predict_proba",
+                          params=metadata.small.fit)
+        if needs_small_oof(params, judge_input, judge_target, bool(unlabelled.size)) else None
+    )
+
+    small = clone(params["small"])
+    with ledger.timer("fit_small"):
+        small.fit(X_l, y_l, **metadata.small.fit)
+    check_same_classes(classes, small, "small")
+    refit_set = RefitSet.for_small(small, X_l, y_l, metadata.small.fit)
+
+    large = clone(params["large"])
+    with ledger.timer("fit_large"):
+        large.fit(large_input(X_l, small_oof, params["hint"]), y_l, **metadata.large.fit)
+    check_same_classes(classes, large, "large", fix=UNLABELLED_FIX if unlabelled.size else None)
+
+    # honest large-model answers on the training rows, fitted on first use
+    # (by the "gain" judge target or by distillation)
+    teachers = LargeTeachers.for_training(
+        params["large"], large, X, y, rows=labelled, splits=splits, small_oof=small_oof,
+        fit_params=metadata.large.fit, hint=params["hint"], n_classes=len(classes),
+        ledger=ledger)
+    if prefit_teachers:
+        teachers.models()
+
+    small_correct = None if small_oof is None else classes[np.argmax(small_oof, axis=1)] == y_l
+    large_correct = None
+    if judge_target == "gain" and judge is not None:
+        large_correct = classes[np.argmax(
+            teachers.answer_rows(X, labelled, small_oof), axis=1)] == y_l
+    judging = fit_judge(
+        judge, X_l, y_l, small_oof=small_oof, small_correct=small_correct,
+        large_correct=large_correct, judge_input=judge_input, judge_target=judge_target,
+        cv=cv, groups=groups_l, fallback=params["judge_fallback"],
+        need_confidence=need_confidence,
+        fit_params=metadata.judge.fit if "judge" in metadata else {},
+        ledger=ledger, verbose=verbose,
+    )
+    return Bunch(classes=classes, splits=splits, small_oof=small_oof, small=small,
+                 refit_set=refit_set, large=large, teachers=teachers, judging=judging,
+                 ledger=ledger)
