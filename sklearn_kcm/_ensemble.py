@@ -171,6 +171,8 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         With distillation on, the out-of-fold teachers are then fitted in every
         fit, asked or not. The members must pickle; as with a Pipeline, a
         member whose ``random_state`` is None is not refitted for a new draw.
+        ``ledger_`` of a fit loaded from the cache holds the member fits'
+        seconds as they were measured when they were made.
     random_state : int, RandomState instance or None, default=None
         Seeds the default judge.
     verbose : int, default=0
