@@ -3,15 +3,18 @@
 Every judge against the small model's own confidence (the cascade), on every
 task of the suite and two tabular sets, at equal share sent to the large model.
 For each task and seed the large model is fitted once and shared, frozen, by
-every ensemble (routing does not change it); only the ``gain`` target fits its
-own, for the large model's out-of-fold answers it learns from. Distillation is
-off: this measures routing alone.
+every ensemble (routing does not change it); the ``gain`` target and the
+default fit their own, for the large model's out-of-fold answers that the
+target learns from and the default's fallback compares routings with (a frozen
+model fitted on the training rows would answer them in sample). Distillation
+is off: this measures routing alone.
 
 Columns, read on the held-out routing curve of each ensemble: the share of
 inputs sent to the large model for 99% of its accuracy, the accuracy at 10%,
 20% and 30% sent, and the mean accuracy over shares in [0, 0.5] (the area
-under the curve where budgets lie). ``routed by`` says how often the default's
-fallback chose the small model's confidence over its judge.
+under the curve where budgets lie). Each task says the weight of the judge
+against the small model's confidence that the default's fallback chose per
+seed (1: the judge alone, 0: the cascade).
 
 Writes ``docs/benchmarks/judges/results.json`` and ``results.md``.
 """
@@ -122,8 +125,8 @@ def run_task(name, seed, log=print):
     mlp_width, kan_parameters = matched_mlp_width(task, seed)
     rows = []
     for method, params in judges(task, seed, mlp_width).items():
-        gain = params.get("judge_target") == "gain"
-        model = KCMEnsemble(task.small, task.large if gain else frozen, **params)
+        own_large = params.get("judge_target") == "gain" or method == "KCM default"
+        model = KCMEnsemble(task.small, task.large if own_large else frozen, **params)
         start = time.perf_counter()
         model.fit(task.X_train, task.y_train)
         fit_s = time.perf_counter() - start
@@ -138,7 +141,7 @@ def run_task(name, seed, log=print):
         row = dict(task=name, method=method, seed=seed, fit_s=fit_s,
                    judge_accuracy=judge_accuracy,
                    test_share=float(np.mean(confidence <= model.epsilon_)),
-                   fallback=float(model.routing_by_ == "small" and model.judge_ is not None),
+                   routing_weight=float(model.routing_weight_),
                    **curve_metrics(confidence, small_correct, large_correct, target))
         log(f"  {method:24s} share99={row['share_for_99']:.3f} area={row['area']:.4f} "
             f"fit {fit_s:.1f}s")
@@ -176,13 +179,14 @@ def render_markdown(results):
              f"`{results['command']}` took {results['seconds'] / 60:.1f} min.", ""]
     for name, info in results["tasks"].items():
         rows = [row for row in results["rows"] if row["task"] == name]
-        fallback = [row["fallback"] for row in rows if row["method"] == "KCM default"]
+        weights = ", ".join(f"{row['routing_weight']:g}" for row in rows
+                            if row["method"] == "KCM default")
         lines += [
             f"### {name}", "",
             f"{info['description']}; small: {info['small']} ({info['small_accuracy']:.3f} on "
             f"seed {results['seeds'][0]}), large: {info['large']} ({info['large_accuracy']:.3f}); "
-            f"{info['n_train']} training and {info['n_test']} test rows. The default fell back "
-            f"to the small model's confidence on {int(sum(fallback))} of {len(fallback)} seeds; "
+            f"{info['n_train']} training and {info['n_test']} test rows. The default's judge "
+            f"weight against the small model's confidence, per seed: {weights}; "
             f"the default KAN judge has {info['kan_parameters']:,} parameters, the matched MLP "
             f"{info['mlp_width']} hidden units.", "",
             "| judge | " + " | ".join(title for _, title, _ in COLUMNS) + " |",

@@ -107,8 +107,13 @@ def _print_equal_shares(curves, kcm, out):
                                       for share in EQUAL_SHARES), file=out)
     cascade, mine = curves["cascade (small's confidence)"], curves[KCM]
     gains = [_accuracy_at(mine, share) - _accuracy_at(cascade, share) for share in EQUAL_SHARES]
-    routed_by = ("its KAN judge" if kcm.routing_by_ == "judge" else
-                 "the small model's confidence (its judge routed worse out of fold)")
+    routed_by = {
+        "judge": "its KAN judge",
+        "blend": f"its KAN judge blended with the small model's confidence "
+                 f"(judge ** {kcm.routing_weight_} * top ** {1 - kcm.routing_weight_:g}, "
+                 "the best blend out of fold)",
+        "small": "the small model's confidence (its judge routed worse out of fold)",
+    }[kcm.routing_by_]
     print("KCM minus cascade: " + ", ".join(f"{gain:+.3f} at {share:.0%}"
                                             for gain, share in zip(gains, EQUAL_SHARES))
           + f"; KCM routes by {routed_by}.", file=out)

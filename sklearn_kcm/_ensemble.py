@@ -24,6 +24,7 @@ from ._ensemble_params import check_params_together, resolve_judge
 from ._judge_signals import (
     JUDGE_INPUTS,
     JUDGE_TARGETS,
+    blend_confidence,
     confidence_from_proba,
     judge_features,
 )
@@ -116,9 +117,16 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         ``"small_correct"``.
     judge_fallback : bool, default=True
         Compare, on out-of-fold scores of the training data, the routing of the
-        judge with the small model's own top probability (the cascade); when
-        the judge routes worse, route by the small model's confidence instead
-        (``routing_by_ == "small"``). Costs ``cv`` more judge fits.
+        judge with the small model's own top probability (the cascade) and
+        with geometric blends of the two, ``C_x = judge ** w * top ** (1 - w)``
+        for ``w`` in 0, 0.25, 0.5, 0.75 and 1, and route by the best
+        (``routing_weight_``; ``routing_by_`` "judge", "blend" or "small").
+        The comparison counts where the large model's out-of-fold answers are
+        right: they cost ``cv`` more judge fits, and ``cv`` fits of the large
+        model (the out-of-fold teachers, which distillation shares) or one call
+        on the training rows of a prefit one. A large model that keeps a bill
+        (``usage_``, e.g. ``LLMClassifier``) is not asked about every training
+        row: it is taken to be right everywhere. False: the judge alone routes.
     hint : {"auto", "features"} or None, default="auto"
         How the small model's answer reaches the large model. ``"auto"``:
         passed as ``hint=`` (its probability matrix) to a large model whose
@@ -189,15 +197,17 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         What the judge reads: ``"X"``, ``"small"`` or ``"both"``.
     judge_target_ : str
         What the judge learns (``judge_target`` with "auto" resolved).
-    routing_by_ : {"judge", "small"}
-        What ``C_x`` is at predict time: the judge's confidence, or the small
-        model's top probability (``judge="small"``, or the judge routed worse
-        out of fold and ``judge_fallback`` fell back).
+    routing_by_ : {"judge", "blend", "small"}
+        What ``C_x`` is at predict time: the judge's confidence, a blend of it
+        with the small model's top probability, or that alone (``judge="small"``,
+        or ``judge_fallback`` found it routes best out of fold).
+    routing_weight_ : float
+        The judge's weight ``w`` in ``C_x = judge ** w * top ** (1 - w)``:
+        1.0 for "judge", 0.0 for "small".
     routing_quality_ : dict or None
         With ``judge_fallback`` and a judge: the mean out-of-fold accuracy over
-        shares sent to the large model in [0, 0.5] of ``"judge"`` and of
-        ``"small"`` (the cascade). Where the large model's out-of-fold answers
-        are unknown, it is taken to be right on every row.
+        shares sent to the large model in [0, 0.5] of ``"judge"``, of
+        ``"small"`` (the cascade) and of the best ``"blend"`` in between.
     classes_ : ndarray of shape (n_classes,)
     epsilon_ : float
         The threshold in use: ``epsilon``, or the one fitted for
@@ -376,7 +386,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         large_teachers = training_teachers = members.teachers
         splits, small_oof, judging = members.splits, members.small_oof, members.judging
         self.judge_, self.routing_by_ = judging.judge, judging.routing_by
-        self.routing_quality_ = judging.quality
+        self.routing_weight_, self.routing_quality_ = judging.routing_weight, judging.quality
         self.epsilon_ = (
             threshold_for_budget(judging.oof_confidence, self.target_large_share)
             if self.epsilon == "auto" else float(self.epsilon)
@@ -495,8 +505,10 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             return top_probability(small_proba)
         with self.ledger_.timer("predict_judge"):
             judge_proba = self._judge_proba(X, small_proba)
-        return confidence_from_proba(judge_proba, self.judge_.classes_, self.judge_target_,
-                                     small_proba, self.classes_)
+        judge_confidence = confidence_from_proba(judge_proba, self.judge_.classes_,
+                                                 self.judge_target_, small_proba, self.classes_)
+        return blend_confidence(judge_confidence, top_probability(small_proba),
+                                self.routing_weight_)
 
     def _judge_proba(self, X, small_proba):
         return self.judge_.predict_proba(judge_features(X, small_proba, self.judge_input_))

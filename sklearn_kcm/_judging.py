@@ -3,7 +3,8 @@
 The judge learns from answers the small (and large) model gave on rows they
 had not seen (see :mod:`._judge_signals`). Its own confidences on the training
 rows are taken out of fold too, for ``epsilon="auto"`` and for the fallback,
-which routes by the small model's confidence when the judge routes worse.
+which blends the judge with the small model's confidence, or routes by that
+alone, when the judge alone routes worse.
 """
 
 import warnings
@@ -23,6 +24,7 @@ from ._judge_signals import (
     confidence_from_proba,
     judge_features,
     judge_labels,
+    routing_name,
 )
 from ._kan_classifier import KANJudgeClassifier
 from ._routing import top_probability
@@ -68,8 +70,8 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
     small_oof : ndarray of shape (n_samples, n_classes) or None
         The small model's out-of-fold probabilities.
     small_correct, large_correct : ndarray of bool or None
-        Whether the members' out-of-fold answers are right (large: only with
-        ``judge_target="gain"``).
+        Whether the members' out-of-fold answers are right (large: None where
+        unknown; the fallback then counts the large model right everywhere).
     judge_input, judge_target : str
         What the judge reads and learns.
     cv : cross-validation generator
@@ -77,7 +79,8 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
     groups : array-like or None
         Group labels for a group-aware ``cv``.
     fallback : bool
-        Compare the judge with the small model's confidence out of fold.
+        Compare blends of the judge and the small model's confidence out of
+        fold (:func:`choose_routing`).
     need_confidence : bool
         Return out-of-fold confidences (for ``epsilon="auto"``).
     fit_params : dict
@@ -88,12 +91,14 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
     Returns
     -------
     Bunch
-        ``judge`` (fitted, or None), ``routing_by`` ("judge" or "small"),
-        ``quality`` (None, or the dict of :func:`choose_routing`) and
-        ``oof_confidence`` (None unless needed).
+        ``judge`` (fitted, or None), ``routing_by`` ("judge", "small" or
+        "blend"), ``routing_weight`` (the judge's weight against the small
+        model's top probability, see :func:`choose_routing`), ``quality``
+        (None, or the dict of :func:`choose_routing`) and ``oof_confidence``
+        (None unless needed).
     """
     def by_small():
-        return Bunch(judge=None, routing_by="small", quality=None,
+        return Bunch(judge=None, routing_by="small", routing_weight=0.0, quality=None,
                      oof_confidence=top_probability(small_oof) if need_confidence else None)
 
     if judge is None:
@@ -111,7 +116,8 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
     fitted = clone(judge)
     with ledger.timer("fit_judge"):
         fitted.fit(features, labels, **fit_params)
-    result = Bunch(judge=fitted, routing_by="judge", quality=None, oof_confidence=None)
+    result = Bunch(judge=fitted, routing_by="judge", routing_weight=1.0, quality=None,
+                   oof_confidence=None)
     if not (need_confidence or fallback):
         return result
     splits = list(cv.split(features, labels, groups))
@@ -121,11 +127,13 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
     result.oof_confidence = confidence_from_proba(judge_oof, np.unique(labels), judge_target,
                                                   small_oof, classes)
     if fallback:
-        result.routing_by, result.quality, result.oof_confidence = choose_routing(
+        result.routing_weight, result.quality, result.oof_confidence = choose_routing(
             result.oof_confidence, small_oof, small_correct, large_correct)
-        if verbose and result.routing_by == "small":
-            print("[KCMEnsemble] the judge routes worse than the small model's confidence "
-                  f"out of fold ({result.quality}); routing by the small model")
+        result.routing_by = routing_name(result.routing_weight)
+        if verbose and result.routing_by != "judge":
+            print(f"[KCMEnsemble] out of fold, the judge alone routes worse than "
+                  f"{result.routing_by} ({result.quality}); the judge's weight against the "
+                  f"small model's confidence is {result.routing_weight}")
     if not need_confidence:
         result.oof_confidence = None
     return result

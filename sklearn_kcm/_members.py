@@ -36,6 +36,22 @@ def fit_members_cached(memory):
     return check_memory(memory).cache(fit_members, ignore=["verbose"])
 
 
+def knows_large_answers(params, fitted_large, judge_target):
+    """Whether the judge's fit uses the large model's out-of-fold answers on the training rows.
+
+    The ``"gain"`` target learns from them. The fallback compares routings with
+    them unless they are paid calls: a model that keeps a bill (``usage_``, an
+    LLM client) would be asked about every training row (distillation asks
+    about the routed ones only), so the fallback takes it to be right
+    everywhere. Otherwise they cost ``cv`` fits of the large model, the
+    out-of-fold teachers that distillation uses too (or one call of a prefit
+    one).
+    """
+    if judge_target == "gain":
+        return True
+    return params["judge_fallback"] and getattr(fitted_large, "usage_", None) is None
+
+
 def fit_members(params, judge, X, y, *, labelled, unlabelled, groups, metadata,
                 judge_input, judge_target, need_confidence, prefit_teachers, verbose=0):
     """Fit the members of an ensemble on the labelled rows of X.
@@ -99,7 +115,7 @@ def fit_members(params, judge, X, y, *, labelled, unlabelled, groups, metadata,
 
     small_correct = None if small_oof is None else classes[np.argmax(small_oof, axis=1)] == y_l
     large_correct = None
-    if judge_target == "gain" and judge is not None:
+    if judge is not None and knows_large_answers(params, large, judge_target):
         large_correct = classes[np.argmax(
             teachers.answer_rows(X, labelled, small_oof), axis=1)] == y_l
     judging = fit_judge(

@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.datasets import make_blobs, make_classification
+from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -16,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from sklearn_kcm import KANJudgeClassifier, KCMEnsemble, LLMClassifier
-from sklearn_kcm._judge_signals import probability_features, routing_quality
+from sklearn_kcm._judge_signals import choose_routing, probability_features, routing_quality
 from sklearn_kcm._routing import threshold_for_share
 from sklearn_kcm._testing import RecordingClassifier, fast_judge
 
@@ -142,6 +143,49 @@ def test_a_judge_that_routes_worse_falls_back_to_the_small_models_confidence():
     assert kept.routing_by_ == "judge" and kept.routing_quality_ is None
 
 
+def test_a_blend_routes_best_where_judge_and_small_model_each_miss_one_mistake():
+    # two wrong answers among twelve: the judge doubts only the first, the small model only
+    # the second; their product doubts both
+    small_right = np.r_[False, False, np.ones(10, dtype=bool)]
+    judge = np.r_[0.1, 0.6, np.full(10, 0.5)]
+    small_top = np.r_[0.95, 0.55, np.full(10, 0.7)]
+    proba = np.column_stack([small_top, 1 - small_top])
+    weight, quality, confidence = choose_routing(judge, proba, small_right)
+    assert weight == 0.5
+    assert quality["blend"] > max(quality["judge"], quality["small"])
+    np.testing.assert_allclose(confidence, np.sqrt(judge * small_top))
+    assert confidence[:2].max() < confidence[2:].min()  # both mistakes go to the large model first
+
+
+def test_the_fitted_blend_is_what_routes_at_predict_time():
+    X, y = _clusters(600)
+    kcm = KCMEnsemble(LogisticRegression(), HistGradientBoostingClassifier(max_iter=30),
+                      RecordingClassifier(), epsilon=0.8, cv=3, distill=False).fit(X, y)
+    kcm.routing_by_, kcm.routing_weight_ = "blend", 0.25
+    small_proba = kcm.small_.predict_proba(X)
+    judged = clone(kcm).set_params(judge_fallback=False).fit(X, y).confidence(X)
+    np.testing.assert_allclose(
+        kcm.confidence(X), judged ** 0.25 * small_proba.max(axis=1) ** 0.75)
+    np.testing.assert_array_equal(kcm.route(X), kcm.confidence(X) <= 0.8)
+
+
+def test_the_fallback_counts_the_large_models_out_of_fold_answers():
+    X, y = _clusters(600)
+    small, useless_large = LogisticRegression(), DummyClassifier()  # always the same class
+    small_accuracy = np.mean(cross_val_predict(small, X, y, cv=StratifiedKFold(3)) == y)
+    kcm = KCMEnsemble(small, useless_large, fast_judge(), epsilon=0.8, cv=3, distill=False,
+                      random_state=0).fit(X, y)
+    # routing to a large model that is right half the time cannot beat the small model much
+    assert kcm.routing_quality_["small"] < small_accuracy + 0.02
+    assert kcm.ledger_.counts()["fit_large_samples"] == len(y)  # each row, out of fold
+    # taken to be right, every routed mistake would count as fixed
+    right = np.ones(len(y), dtype=bool)
+    assert routing_quality(cross_val_predict(small, X, y, cv=StratifiedKFold(3),
+                                             method="predict_proba").max(axis=1),
+                           cross_val_predict(small, X, y, cv=StratifiedKFold(3)) == y,
+                           right) > small_accuracy + 0.05
+
+
 def test_a_judge_that_reads_x_beats_the_cascade_where_the_small_model_fails_by_region():
     X, y = _clusters(3000)
     X_train, X_test, y_train, y_test = X[:2000], X[2000:], y[:2000], y[2000:]
@@ -179,6 +223,9 @@ def test_the_default_judge_works_on_text_with_an_llm_large_model():
     assert kcm.judge_.n_features_in_ == 2 + 3  # log-probabilities and three summaries
     assert 0 < kcm.route(texts).mean() < 1
     assert set(kcm.predict(texts)) <= {"negative", "positive"}
+    # its calls are paid: distillation asks about the routed training rows, the fallback
+    # does not ask about the others (it takes the large model to be right)
+    assert kcm.ledger_.counts()["fit_large_samples"] < 0.6 * len(texts)
 
 
 def test_judge_input_both_refuses_text_with_the_fix():
