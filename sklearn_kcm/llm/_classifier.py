@@ -4,7 +4,6 @@ import os
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import unique_labels
@@ -13,6 +12,13 @@ from sklearn.utils.validation import check_is_fitted
 from .._compat import HasMethods, Interval, StrOptions, _fit_context
 from .._targets import rows_are_probabilities
 from .._validation import check_known_labels, check_y_given
+from ._calibration import (
+    CALIBRATIONS,
+    CONTENT_FREE_TEXTS,
+    calibrated_proba,
+    content_free_bias,
+    fitted_bias,
+)
 from ._calls import LLMUsage
 from ._errors import LLMOutputError
 from ._prompts import (
@@ -82,6 +88,19 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         ``hint_confidence`` (a float; ``{hint_confidence:.0%}``).
     n_shots : int, default=0
         Few-shot examples drawn from the training data (``random_state``).
+    calibration : {"content_free", "labelled"} or None, default=None
+        Correct a label-scoring adapter's bias toward some labels with a
+        bias on its log-scores, learnt in ``fit`` (``label_bias_``):
+        ``"content_free"`` divides the probabilities by those it gives to
+        prompts with no content ("N/A", "", "[MASK]"; Zhao et al., 2021;
+        three calls); ``"labelled"`` fits the bias by maximum likelihood on
+        ``calibration_samples`` labelled training texts (as many calls),
+        which also corrects a prior the model does not share. Needs an
+        ``llm`` with ``score_labels``: a text answer has no probabilities to
+        correct.
+    calibration_samples : int, default=50
+        Labelled texts scored for ``calibration="labelled"``, drawn from the
+        training data apart from the few-shot examples (``random_state``).
     max_concurrency : int, default=8
         Requests in flight at once.
     batch_size : int or None, default=None
@@ -114,6 +133,9 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         The labels as the prompt spells them.
     examples_ : list of (str, str)
         The few-shot examples.
+    label_bias_ : ndarray of shape (n_classes,)
+        Added to the label scores before the softmax (zeros without
+        ``calibration``).
     usage_ : LLMUsage
         Calls, cache hits, retries, failures, parse errors and tokens; made in
         ``fit``, updated by predictions.
@@ -136,6 +158,8 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         "prompt": [str],
         "hint_prompt": [str],
         "n_shots": [Interval(Integral, 0, None, closed="left")],
+        "calibration": [StrOptions(set(CALIBRATIONS)), None],
+        "calibration_samples": [Interval(Integral, 1, None, closed="left")],
         "max_concurrency": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), None],
         "max_retries": [Interval(Integral, 0, None, closed="left")],
@@ -147,13 +171,16 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
     }
 
     def __init__(self, llm, *, labels=None, prompt=DEFAULT_PROMPT, hint_prompt=DEFAULT_HINT_PROMPT,
-                 n_shots=0, max_concurrency=8, batch_size=None, max_retries=4, backoff=0.5,
-                 cache=None, on_error="raise", random_state=None, verbose=0):
+                 n_shots=0, calibration=None, calibration_samples=50, max_concurrency=8,
+                 batch_size=None, max_retries=4, backoff=0.5, cache=None, on_error="raise",
+                 random_state=None, verbose=0):
         self.llm = llm
         self.labels = labels
         self.prompt = prompt
         self.hint_prompt = hint_prompt
         self.n_shots = n_shots
+        self.calibration = calibration
+        self.calibration_samples = calibration_samples
         self.max_concurrency = max_concurrency
         self.batch_size = batch_size
         self.max_retries = max_retries
@@ -190,13 +217,51 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         self.label_names_ = [str(c) for c in self.classes_]
         if len({name.casefold() for name in self.label_names_}) < len(self.label_names_):
             raise ValueError(f"Labels must differ beyond case: {self.label_names_}.")
-        self.examples_ = []
+        self._check_calibration(y)
+        rng = check_random_state(self.random_state)
+        self.examples_, chosen = [], np.empty(0, dtype=int)
         if self.n_shots and y is not None:
-            rng = check_random_state(self.random_state)
             chosen = rng.choice(len(texts), size=min(self.n_shots, len(texts)), replace=False)
             self.examples_ = [(texts[i], str(np.asarray(y)[i])) for i in chosen]
         self.usage_ = LLMUsage()
+        self.label_bias_ = np.zeros(len(self.classes_))
+        if self.calibration == "content_free":
+            self.label_bias_ = content_free_bias(self._valid_scores(list(CONTENT_FREE_TEXTS)))
+        elif self.calibration == "labelled":
+            others = np.setdiff1d(np.arange(len(texts)), chosen)  # an example is too easy
+            drawn = rng.choice(others, size=min(self.calibration_samples, others.size),
+                               replace=False)
+            label_index = np.searchsorted(self.classes_, np.asarray(y)[drawn])
+            scores, label_index = self._valid_scores([texts[i] for i in drawn], label_index)
+            self.label_bias_ = fitted_bias(scores, label_index)
         return self
+
+    def _check_calibration(self, y):
+        if self.calibration is None:
+            return
+        if not hasattr(self.llm, "score_labels"):
+            raise ValueError(
+                f"calibration={self.calibration!r} corrects the label scores of an adapter "
+                f"with score_labels (e.g. TransformersLM), but {self.llm!r} answers with text, "
+                "whose one-hot probabilities have no bias to correct. Use calibration=None."
+            )
+        if self.calibration == "labelled" and y is None:
+            raise ValueError("calibration='labelled' fits the bias on labelled texts: give y "
+                             "to fit, or use calibration='content_free', which needs none.")
+
+    def _valid_scores(self, texts, label_index=None):
+        """The label scores of ``texts`` (no hint), without the rows that make no distribution."""
+        scores = np.asarray(self._query([self._prompt(text, None) for text in texts]),
+                            dtype=np.float64)
+        valid = valid_scores(scores)
+        if not valid.any():
+            raise LLMOutputError(
+                f"calibration={self.calibration!r}: the model's label scores make no "
+                f"distribution on any of the {len(texts)} calibration prompts (NaN or +inf)."
+            )
+        if label_index is None:
+            return scores[valid]
+        return scores[valid], label_index[valid]
 
     def predict_proba(self, X, hint=None):
         """Estimate class probabilities from the LLM's answers, one prompt per text.
@@ -264,7 +329,7 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
             return row
         if not valid_scores(answer[None, :])[0]:
             return None
-        return softmax(answer)
+        return calibrated_proba(answer, self.label_bias_)
 
     def predict(self, X, hint=None):
         """Ask the LLM for the label of each text (see :meth:`predict_proba`).
