@@ -130,7 +130,9 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     hint : {"auto", "features"} or None, default="auto"
         How the small model's answer reaches the large model. ``"auto"``:
         passed as ``hint=`` (its probability matrix) to a large model whose
-        ``predict_proba`` requests ``hint`` through metadata routing;
+        ``predict_proba`` requests ``hint`` through metadata routing, and, out
+        of fold, to its ``fit`` when that requests it too (e.g.
+        :class:`~sklearn_kcm.text.TransformerClassifier`, trained to read it);
         ``"features"``: appended to the large model's input columns (it is
         trained on out-of-fold small probabilities, so nothing leaks; needs
         numeric X); None: no hint.

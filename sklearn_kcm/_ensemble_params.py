@@ -10,6 +10,7 @@ from sklearn.frozen import FrozenEstimator
 
 from ._distill import teacher_sources
 from ._judge_signals import TASK_TARGETS
+from ._large import takes_hint
 from ._validation import is_numeric
 
 
@@ -35,13 +36,15 @@ def needs_small_oof(params, judge_input, judge_target, has_unlabelled=False):
     """Whether ``fit`` needs the small model's out-of-fold probabilities.
 
     Rows without a label need them when the large model may teach them: its
-    answers teach only if they beat the small model's out of fold.
+    answers teach only if they beat the small model's out of fold. A large
+    model trained on the hint needs them as its training hints.
     """
     judge_reads_or_learns_small = params["judge"] != "small" and (
         params["judge_fallback"] or judge_input != "X" or judge_target not in TASK_TARGETS
         or (judge_target == "agreement" and params["epsilon"] == "auto"))
     unlabelled_taught = has_unlabelled and "large" in teacher_sources(params["distill"])
-    return (params["hint"] == "features" or judge_reads_or_learns_small or unlabelled_taught
+    return (params["hint"] == "features" or takes_hint(params["large"], params["hint"], "fit")
+            or judge_reads_or_learns_small or unlabelled_taught
             or (params["epsilon"] == "auto" and params["judge"] == "small"))
 
 

@@ -23,16 +23,31 @@ def large_input(X, small_proba, hint):
     return np.hstack([np.asarray(X), small_proba])
 
 
-def takes_hint(model, hint):
-    """Whether ``model.predict_proba`` requests ``hint`` (only with ``hint="auto"``)."""
+def takes_hint(model, hint, method="predict_proba"):
+    """Whether ``model``'s ``method`` requests ``hint`` (only with ``hint="auto"``)."""
     if hint != "auto":
         return False
-    inner = model.estimator if isinstance(model, FrozenEstimator) else model
+    if isinstance(model, FrozenEstimator):
+        if method != "predict_proba":
+            return False  # a frozen model's fit does nothing
+        model = model.estimator
     try:
-        requested = inner.get_metadata_routing().consumes("predict_proba", ["hint"])
+        requested = model.get_metadata_routing().consumes(method, ["hint"])
     except AttributeError:
         return False
     return "hint" in requested
+
+
+def fit_large(model, X, y, small_proba, *, hint, fit_params):
+    """Fit a large ``model`` on X, given the small model's out-of-fold probabilities on X.
+
+    They reach it as columns (``hint="features"``) or, for a model whose
+    ``fit`` requests ``hint`` (e.g. a fine-tuned ``TransformerClassifier``
+    that reads them before the text), as ``hint=``: it learns from answers of
+    a small model that had not seen the row, as at predict time.
+    """
+    kwargs = {"hint": small_proba} if takes_hint(model, hint, "fit") else {}
+    return model.fit(large_input(X, small_proba, hint), y, **fit_params, **kwargs)
 
 
 def ask_large(model, X, rows, small_proba, *, hint, n_classes, ledger, phase):

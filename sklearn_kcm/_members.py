@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_memory
 from ._distill import RefitSet
 from ._ensemble_params import needs_small_oof
 from ._judging import fit_judge
-from ._large import large_input
+from ._large import fit_large
 from ._ledger import CostLedger
 from ._metadata import labelled_part
 from ._routing import check_same_classes
@@ -101,7 +101,7 @@ def fit_members(params, judge, X, y, *, labelled, unlabelled, groups, metadata,
 
     large = clone(params["large"])
     with ledger.timer("fit_large"):
-        large.fit(large_input(X_l, small_oof, params["hint"]), y_l, **metadata.large.fit)
+        fit_large(large, X_l, y_l, small_oof, hint=params["hint"], fit_params=metadata.large.fit)
     check_same_classes(classes, large, "large", fix=UNLABELLED_FIX if unlabelled.size else None)
 
     # honest large-model answers on the training rows, fitted on first use

@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 
 from ._compat import _num_samples, _safe_indexing
-from ._large import ask_large, large_input
+from ._large import ask_large, fit_large
 
 
 class LargeTeachers:
@@ -50,20 +50,21 @@ class LargeTeachers:
         """One clone of the unfitted ``large`` per ``(train, test)`` fold of ``splits``.
 
         ``rows`` are the labelled rows of X; ``splits``, ``small_oof`` and
-        ``fit_params`` index them. Each clone answers its held-out rows. With
-        ``hint="features"`` each clone is trained on its rows' out-of-fold
-        small probabilities ``small_oof``, as the fitted large model was.
+        ``fit_params`` index them. Each clone answers its held-out rows. Each
+        clone is trained on its rows' out-of-fold small probabilities
+        ``small_oof`` where the fitted large model was (see
+        :func:`~._large.fit_large`).
         """
 
         def fit_models():
             models = []
             for train, test in splits:
                 model = clone(large)
-                hint_train = small_oof[train] if hint == "features" else None
                 params = {k: _safe_indexing(v, train) for k, v in fit_params.items()}
                 with ledger.timer("fit_teachers"):
-                    model.fit(large_input(_safe_indexing(X, rows[train]), hint_train, hint),
-                              y[rows[train]], **params)
+                    fit_large(model, _safe_indexing(X, rows[train]), y[rows[train]],
+                              None if small_oof is None else small_oof[train], hint=hint,
+                              fit_params=params)
                 models.append((model, rows[test]))
             return models
 

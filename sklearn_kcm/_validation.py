@@ -131,3 +131,51 @@ def is_numeric(X):
 def fit_takes_sample_weight(estimator):
     """Whether ``estimator.fit`` has a ``sample_weight`` parameter (False for None)."""
     return estimator is not None and has_fit_parameter(estimator, "sample_weight")
+
+
+def check_hint(hint, n_samples, n_classes):
+    """The small model's probabilities given as a large model's ``hint``, checked, as float64."""
+    hint = np.asarray(hint, dtype=np.float64)
+    if hint.shape != (n_samples, n_classes):
+        raise ValueError(
+            f"hint must have shape (n_samples, n_classes) = ({n_samples}, {n_classes}), "
+            f"got {hint.shape}."
+        )
+    bad = ~(np.isfinite(hint).all(axis=1) & (hint >= 0).all(axis=1)
+            & rows_are_probabilities(hint))
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise ValueError(
+            f"hint must hold the small model's class probabilities (rows of numbers in "
+            f"[0, 1] summing to 1); row {row} is {hint[row].tolist()}. Pass "
+            "small.predict_proba(X)."
+        )
+    return hint
+
+
+def check_texts(X, owner):
+    """X as a list of str: a list/array of texts, a Series, or a one-column DataFrame."""
+    if hasattr(X, "columns"):
+        if X.shape[1] != 1:
+            raise ValueError(
+                f"{owner} takes one column of texts; the DataFrame has {X.shape[1]}. "
+                "Select it first, e.g. df['text']."
+            )
+        X = X.iloc[:, 0]
+    if isinstance(X, str) or not hasattr(X, "__len__"):
+        raise ValueError(f"{owner} takes a list or array of texts, one per sample.")
+    array = np.asarray(X, dtype=object)
+    if array.ndim == 2 and array.shape[1] == 1:  # a column of texts
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise ValueError(
+            f"{owner} takes one text per sample, a 1-D list or array; got an array of "
+            f"shape {array.shape}. Join the columns into one text per row, or select one."
+        )
+    texts = list(array)
+    if len(texts) == 0:
+        raise ValueError(f"Found array with 0 sample(s); {owner} needs at least one text.")
+    bad = [type(t).__name__ for t in texts if not isinstance(t, str)]
+    if bad:
+        raise ValueError(f"{owner} takes texts (str); got {bad[0]} among the samples.")
+    return texts

@@ -12,7 +12,7 @@ import pytest
 numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
 import sklearn_kcm
-from sklearn_kcm import llm, nn
+from sklearn_kcm import llm, nn, text
 
 # Checks left out, as in scikit-learn: summaries may run past one line, sections
 # "See Also" and "Returns" of trivial methods, and parameter descriptions may
@@ -21,7 +21,7 @@ IGNORED = {"GL01", "GL02", "SA01", "ES01", "RT02", "PR09", "RT05"}
 # Classes and functions need an Examples section; methods and properties need
 # only what is checked above.
 PUBLIC = [(sklearn_kcm, name) for name in sklearn_kcm.__all__] + [
-    (nn, name) for name in nn.__all__] + [
+    (nn, name) for name in nn.__all__] + [(text, name) for name in text.__all__] + [
     (llm, name) for name in llm.__all__ if not name.startswith("DEFAULT")]
 
 

@@ -10,8 +10,7 @@ from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import HasMethods, Interval, StrOptions, _fit_context
-from .._targets import rows_are_probabilities
-from .._validation import check_known_labels, check_y_given
+from .._validation import check_hint, check_known_labels, check_texts, check_y_given
 from ._calibration import (
     CALIBRATIONS,
     CONTENT_FREE_TEXTS,
@@ -29,34 +28,6 @@ from ._prompts import (
     parse_label,
 )
 from ._query import query, valid_scores
-
-
-def _texts(X):
-    """X as a list of str: a list/array of texts, a Series, or a one-column DataFrame."""
-    if hasattr(X, "columns"):
-        if X.shape[1] != 1:
-            raise ValueError(
-                f"LLMClassifier takes one column of texts; the DataFrame has {X.shape[1]}. "
-                "Select it first, e.g. df['text']."
-            )
-        X = X.iloc[:, 0]
-    if isinstance(X, str) or not hasattr(X, "__len__"):
-        raise ValueError("LLMClassifier takes a list or array of texts, one per sample.")
-    array = np.asarray(X, dtype=object)
-    if array.ndim == 2 and array.shape[1] == 1:  # a column of texts
-        array = array[:, 0]
-    if array.ndim != 1:
-        raise ValueError(
-            f"LLMClassifier takes one text per sample, a 1-D list or array; got an array of "
-            f"shape {array.shape}. Join the columns into one text per row, or select one."
-        )
-    texts = list(array)
-    if len(texts) == 0:
-        raise ValueError("Found array with 0 sample(s); LLMClassifier needs at least one text.")
-    bad = [type(t).__name__ for t in texts if not isinstance(t, str)]
-    if bad:
-        raise ValueError(f"LLMClassifier takes texts (str); got {bad[0]} among the samples.")
-    return texts
 
 
 class LLMClassifier(ClassifierMixin, BaseEstimator):
@@ -207,7 +178,7 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
             The fitted classifier.
         """
         check_prompts(self.prompt, self.hint_prompt)
-        texts = _texts(X)
+        texts = check_texts(X, "LLMClassifier")
         if self.labels is None:
             check_y_given(y, "LLMClassifier", " (or give the classes with labels=[...])")
         self.classes_ = unique_labels(y if self.labels is None else np.asarray(self.labels))
@@ -281,23 +252,9 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
             that score labels); ``on_error`` rows otherwise.
         """
         check_is_fitted(self)
-        texts = _texts(X)
+        texts = check_texts(X, "LLMClassifier")
         if hint is not None:
-            hint = np.asarray(hint, dtype=np.float64)
-            if hint.shape != (len(texts), len(self.classes_)):
-                raise ValueError(
-                    f"hint must have shape (n_samples, n_classes) = "
-                    f"({len(texts)}, {len(self.classes_)}), got {hint.shape}."
-                )
-            bad = ~(np.isfinite(hint).all(axis=1) & (hint >= 0).all(axis=1)
-                    & rows_are_probabilities(hint))
-            if bad.any():
-                row = int(np.flatnonzero(bad)[0])
-                raise ValueError(
-                    f"hint must hold the small model's class probabilities (rows of numbers "
-                    f"in [0, 1] summing to 1); row {row} is {hint[row].tolist()}. Pass "
-                    "small.predict_proba(X)."
-                )
+            hint = check_hint(hint, len(texts), len(self.classes_))
         prompts = [self._prompt(text, None if hint is None else hint[i])
                    for i, text in enumerate(texts)]
         answers = self._query(prompts)

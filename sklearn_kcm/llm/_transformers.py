@@ -1,12 +1,13 @@
 """A local Hugging Face causal LM that scores every label (optional ``transformers``)."""
 
 import copy
-import functools
 import threading
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
+
+from .._hf import frozen_kwargs, load_model, load_tokenizer
 
 
 class TransformersLM(BaseEstimator):
@@ -75,10 +76,10 @@ class TransformersLM(BaseEstimator):
         if hasattr(model, "forward"):  # loaded by the caller
             model = model.to(self.device).eval()
         else:
-            model = _load_model(model, self.device, _frozen(self.load_kwargs))
+            model = load_model(model, self.device, frozen_kwargs(self.load_kwargs))
         tokenizer = self.tokenizer if self.tokenizer is not None else self.model
         if isinstance(tokenizer, str) or hasattr(tokenizer, "__fspath__"):
-            tokenizer = _load_tokenizer(tokenizer, _frozen(self.load_kwargs))
+            tokenizer = load_tokenizer(tokenizer, frozen_kwargs(self.load_kwargs))
         return model, tokenizer
 
     def __sklearn_clone__(self):
@@ -129,45 +130,4 @@ class TransformersLM(BaseEstimator):
         return scores
 
 
-# Models and tokenizers loaded from disk, once per process and set of arguments,
-# shared by every adapter (and clone) that names them. The lock makes threads
-# that ask at the same time wait for one load instead of loading twice.
-_LOAD_LOCK = threading.Lock()
 _RUN_LOCK = threading.Lock()  # one scoring call at a time (see TransformersLM's Notes)
-
-
-def _frozen(load_kwargs):
-    return tuple(sorted((load_kwargs or {}).items()))
-
-
-def _load_model(path, device, load_kwargs):
-    with _LOAD_LOCK:
-        return _load_model_once(path, device, load_kwargs)
-
-
-def _transformers():
-    try:
-        import transformers
-    except ImportError as error:
-        raise ImportError(
-            "TransformersLM needs the transformers package: pip install "
-            "'sklearn_kcm[transformers]' (or pass a loaded model and tokenizer)."
-        ) from error
-    return transformers
-
-
-@functools.lru_cache(maxsize=4)
-def _load_model_once(path, device, load_kwargs):
-    kwargs = {"local_files_only": True, **dict(load_kwargs)}
-    return _transformers().AutoModelForCausalLM.from_pretrained(path, **kwargs).to(device).eval()
-
-
-def _load_tokenizer(path, load_kwargs):
-    with _LOAD_LOCK:
-        return _load_tokenizer_once(path, load_kwargs)
-
-
-@functools.lru_cache(maxsize=4)
-def _load_tokenizer_once(path, load_kwargs):
-    kwargs = {"local_files_only": True, **dict(load_kwargs)}
-    return _transformers().AutoTokenizer.from_pretrained(path, **kwargs)
