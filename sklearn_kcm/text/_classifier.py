@@ -261,12 +261,19 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
         pair = (texts,) if first is None else (first, texts)
         tokens = tokenizer(*pair, padding=True, truncation=True, max_length=self.max_length,
                            return_tensors="pt")
-        encoder, hidden = self._encoder(), []
+        mask = tokens["attention_mask"]
+        encoder = self._encoder()
+        hidden = torch.zeros(*mask.shape, encoder.config.hidden_size)
+        # texts of similar length share a block, padded only to its longest (right padding)
+        order = torch.argsort(mask.sum(dim=1))
         for start in range(0, len(texts), 256):
-            part = {key: value[start:start + 256].to(self.device) for key, value in tokens.items()}
-            hidden.append(frozen_bottom(encoder, self.n_frozen_, part["input_ids"],
-                                        part["attention_mask"], part.get("token_type_ids")))
-        return {"hidden": torch.cat(hidden).float(), "mask": tokens["attention_mask"]}
+            rows = order[start:start + 256]
+            n_tokens = int(mask[rows].sum(dim=1).max())
+            part = {key: value[rows, :n_tokens].to(self.device) for key, value in tokens.items()}
+            hidden[rows, :n_tokens] = frozen_bottom(
+                encoder, self.n_frozen_, part["input_ids"], part["attention_mask"],
+                part.get("token_type_ids")).float().cpu()
+        return {"hidden": hidden, "mask": mask}
 
     def _train(self, inputs, targets, epochs):
         self.net_.iterator_train__generator = self._generator()

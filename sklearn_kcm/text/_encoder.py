@@ -73,6 +73,9 @@ class EncoderTop(nn.Module):
             self.head.bias.zero_()
 
     def forward(self, hidden, mask):
+        # padding is on the right: a batch needs no more tokens than its longest text
+        n_tokens = int(mask.sum(dim=1).max())
+        hidden, mask = hidden[:, :n_tokens], mask[:, :n_tokens]
         hidden = run_layers(self.layers, hidden, mask)
         weight = mask.to(hidden.dtype).unsqueeze(-1)
         pooled = (hidden * weight).sum(dim=1) / weight.sum(dim=1).clamp(min=1.0)
