@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.base import clone
 
 from sklearn_kcm import KCMEnsemble, MLPJudgeClassifier, routing_curve
+from sklearn_kcm._large import takes_hint
 
 TARGET_OF_LARGE = 0.99
 
@@ -27,7 +28,7 @@ def routing_methods(task, seed, budget):
     # the large model's outputs teach where it is at least this sure: the auto epsilon_
     # (0.98-0.995 here) would keep almost none of them
     common = dict(epsilon="auto", target_large_share=budget, distill_threshold=0.5, cv=task.cv,
-                  hint=None, random_state=seed)
+                  hint=task.hint, random_state=seed)
     return {
         "cascade": KCMEnsemble(task.small, task.large, judge="small", distill=False, **common),
         "MCM (MLP judge)": KCMEnsemble(task.small, task.large,
@@ -37,6 +38,15 @@ def routing_methods(task, seed, budget):
                                         judge_input="X", judge_target="task",
                                         judge_fallback=False, **common),
     }
+
+
+def _hinted_large_row(task, model):
+    """KCM's large model on every test row, reading the hint of KCM's small model: was the
+    hint, learnt from out-of-fold small answers, worth reading? (Set against ``large``.)"""
+    hint = model.small_.predict_proba(task.X_test)
+    predictions, predict_s = _timed(lambda: model.large_.predict(task.X_test, hint=hint))
+    return _row(task, "large + hint", predictions, share=1.0, fit_s=float("nan"),
+                predict_s=predict_s)
 
 
 def share_for(large_share, accuracy, target):
@@ -107,6 +117,8 @@ def run_ladder(task, seed, budget, log=print):
             distilled, small_predict_s = _timed_predict(task, model.small_)
             rows.append(_row(task, "small + distillation", distilled, share=0.0,
                              fit_s=float("nan"), predict_s=small_predict_s))
+            if takes_hint(model.large_, task.hint, "fit"):
+                rows.append(_hinted_large_row(task, model))
     for row in rows:
         row["seed"] = seed
     return rows, curves

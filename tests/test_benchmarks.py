@@ -17,6 +17,7 @@ from benchmarks.distill import label_some
 from benchmarks.distill import render_markdown as render_distill
 from benchmarks.judges import matched_mlp_width
 from benchmarks.judges import render_markdown as render_judges
+from benchmarks.llm_calibration import render_markdown as render_calibration
 
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 
@@ -77,7 +78,7 @@ def test_long_tailed_counts_and_groups():
 
 
 SUITES = sorted(p.parent.name for p in RESULTS.glob("*/results.json")
-                if p.parent.name not in ("judges", "distill"))
+                if p.parent.name not in ("judges", "distill", "llm_calibration"))
 
 
 @pytest.mark.parametrize("suite", SUITES)
@@ -98,6 +99,14 @@ def test_judge_tables_match_the_results_the_run_wrote():
     assert "benchmarks/judges/results.md" in (RESULTS.parent / "benchmarks.md").read_text()
     methods = {row["method"] for row in results["rows"]}
     assert {"cascade", "KCM default", "KCM, paper (X, task)", "MCM, params matched"} <= methods
+
+
+def test_llm_calibration_table_matches_the_results_the_run_wrote():
+    folder = RESULTS / "llm_calibration"
+    results = json.loads((folder / "results.json").read_text())
+    assert (folder / "results.md").read_text() == render_calibration(results)
+    assert "benchmarks/llm_calibration/results.md" in (RESULTS.parent / "benchmarks.md").read_text()
+    assert {"raw", "content-free calibration"} <= {row["variant"] for row in results["rows"]}
 
 
 def test_matched_mlp_has_about_the_parameters_of_the_kan_judge():
