@@ -81,6 +81,7 @@ def run_llm(suite, seed, budget, log=print):
                                      accuracy=accuracy.tolist(), epsilon=float(cascade.epsilon_))}
     info = dict(description=f"rotten-tomatoes snippets, {len(y_test)} scored by Gemma 3 270M "
                             f"(Q4_K_M GGUF) through LLMClassifier; small trained on {N_TRAIN}",
-                small="TF-IDF + logistic regression", large="Gemma 3 270M, label log-likelihoods, bias fitted on 50 labelled snippets",
+                small="TF-IDF + logistic regression",
+                large="Gemma 3 270M, label log-likelihoods, bias fitted on 50 labelled snippets",
                 n_train=N_TRAIN, n_test=len(y_test))
     return info, results, curves

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 METHOD_ORDER = [
-    "small", "large", "small + distillation", "cascade", "MCM (MLP judge)", "KCM (KAN judge)",
-    "KCM, paper judge",
+    "small", "large", "large + hint", "small + distillation", "cascade", "MCM (MLP judge)",
+    "KCM (KAN judge)", "KCM, paper judge",
     # the LLM ladder
     "LM, no hint", "LM + hint", "cascade + hint",
 ]

@@ -139,6 +139,31 @@ def _check_device(device):
         )
 
 
+def probability_targets(y, classes, sample_weight):
+    """The training targets of a soft-target loss: rows of probabilities over ``classes``.
+
+    Labels become one-hot rows, soft labels are checked; each row is scaled by its
+    sample weight over the mean weight, so that the mean loss is the weighted one.
+    Rows of weight 0 are left out.
+
+    Returns
+    -------
+    targets : ndarray of shape (n_kept, n_classes), dtype float32
+    keep : ndarray of bool, shape (n_samples,)
+        The rows kept.
+    """
+    if is_soft(y):
+        targets = check_soft_labels(y, len(classes))
+    else:
+        check_known_labels(y, classes, "Pass every class with `classes=` on the first call to "
+                           "partial_fit.")
+        targets = one_hot(y, classes)
+    weight = _check_sample_weight(sample_weight, targets, dtype=np.float32,
+                                  ensure_non_negative=True)
+    keep = weight > 0
+    return targets[keep] * (weight[keep] / weight[keep].mean())[:, None], keep
+
+
 def resolve_batch_size(batch_size, n_samples):
     """``batch_size``, with "auto" as ``n_samples // 16`` clipped to [32, 256].
 
@@ -275,16 +300,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                     f"Soft labels have {y.shape[1]} columns but `classes` lists "
                     f"{len(self.classes_)} classes; give one column per class."
                 )
-        if soft:
-            targets = check_soft_labels(y, len(self.classes_))
-        else:
-            check_known_labels(y, self.classes_, "Pass every class with `classes=` on the "
-                               "first call to partial_fit.")
-            targets = one_hot(y, self.classes_)
-        weight = _check_sample_weight(sample_weight, X, dtype=np.float32, ensure_non_negative=True)
-        keep = weight > 0
-        X, targets, weight = X[keep], targets[keep], weight[keep]
-        targets *= (weight / weight.mean())[:, None]
+        targets, keep = probability_targets(y, self.classes_, sample_weight)
+        X = X[keep]
         if first:
             self._initialize(X)
         return self._scale(X), targets

@@ -10,11 +10,17 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from .._compat import Interval, StrOptions, _check_sample_weight, _fit_context
+from .._compat import Interval, StrOptions, _fit_context
 from .._hf import frozen_kwargs, load_model, load_tokenizer
-from .._targets import check_soft_labels, hard_labels, is_soft, one_hot, resolve_classes
-from .._torch_classifier import LinearDecay, ShuffledLoader, SoftTargetNet, _check_device
-from .._validation import check_hint, check_known_labels, check_texts, check_y_given
+from .._targets import hard_labels, is_soft, resolve_classes
+from .._torch_classifier import (
+    LinearDecay,
+    ShuffledLoader,
+    SoftTargetNet,
+    _check_device,
+    probability_targets,
+)
+from .._validation import check_hint, check_texts, check_y_given
 from ._encoder import EncoderTop, encoder_layers, frozen_bottom
 
 OWNER = "TransformerClassifier"
@@ -198,17 +204,8 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
             self.classes_ = resolve_classes(y, classes)
             self.hinted_ = hint is not None
             self._initialize()
-        if soft:
-            targets = check_soft_labels(y, len(self.classes_))
-        else:
-            check_known_labels(y, self.classes_, "Pass every class with `classes=` on the "
-                               "first call to partial_fit.")
-            targets = one_hot(y, self.classes_)
-        weight = _check_sample_weight(sample_weight, np.empty((len(texts), 0)),
-                                      dtype=np.float32, ensure_non_negative=True)
-        keep = np.flatnonzero(weight > 0)
-        targets = targets[keep] * (weight[keep] / weight[keep].mean())[:, None]
-        inputs = self._encode([texts[i] for i in keep],
+        targets, keep = probability_targets(y, self.classes_, sample_weight)
+        inputs = self._encode([text for text, kept in zip(texts, keep) if kept],
                               None if hint is None else np.asarray(hint)[keep])
         return inputs, targets
 
