@@ -105,6 +105,8 @@ def test_the_hint_is_read_before_the_text(tiny):
         _fast(tiny, max_epochs=1).fit(TEXTS[:20], LABELS[:20]).predict(TEXTS[:2], hint=hint[:2])
     with pytest.raises(ValueError, match="class probabilities"):
         clf.predict(TEXTS[:2], hint=hint[:2] * 2)
+    with pytest.raises(ValueError, match=r"= \(10, 2\), got \(9, 2\)"):
+        _fast(tiny).fit(TEXTS[:10], LABELS[:10], hint=hint[:9])
 
 
 def test_an_ensemble_trains_it_on_out_of_fold_hints_and_hints_only_routed_rows(tiny,

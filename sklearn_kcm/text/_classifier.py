@@ -204,9 +204,11 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
             self.classes_ = resolve_classes(y, classes)
             self.hinted_ = hint is not None
             self._initialize()
+        if hint is not None:
+            hint = check_hint(hint, len(texts), len(self.classes_))
         targets, keep = probability_targets(y, self.classes_, sample_weight)
         inputs = self._encode([text for text, kept in zip(texts, keep) if kept],
-                              None if hint is None else np.asarray(hint)[keep])
+                              None if hint is None else hint[keep])
         return inputs, targets
 
     def _initialize(self):
