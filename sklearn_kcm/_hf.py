@@ -31,25 +31,34 @@ def transformers_module(owner):
 
 
 def load_model(path, device, load_kwargs, kind="causal_lm", owner="TransformersLM"):
-    """The model at ``path`` (``kind``: a key of :data:`AUTO_CLASSES`), in eval mode."""
+    """The model at ``path`` (``kind``: a key of :data:`AUTO_CLASSES`), in eval mode.
+
+    ``owner`` names the estimator in the error raised without ``transformers``.
+    """
+    transformers_module(owner)
     with _LOAD_LOCK:
-        return _load_model_once(str(path), device, load_kwargs, kind, owner)
+        return _load_model_once(str(path), device, load_kwargs, kind)
 
 
 def load_tokenizer(path, load_kwargs, owner="TransformersLM"):
-    """The tokenizer at ``path``."""
+    """The tokenizer at ``path`` (``owner``: as in :func:`load_model`)."""
+    transformers_module(owner)
     with _LOAD_LOCK:
-        return _load_tokenizer_once(str(path), load_kwargs, owner)
+        return _load_tokenizer_once(str(path), load_kwargs)
 
 
 @functools.lru_cache(maxsize=4)
-def _load_model_once(path, device, load_kwargs, kind, owner):
+def _load_model_once(path, device, load_kwargs, kind):
+    import transformers
+
     kwargs = {"local_files_only": True, **dict(load_kwargs)}
-    auto = getattr(transformers_module(owner), AUTO_CLASSES[kind])
+    auto = getattr(transformers, AUTO_CLASSES[kind])
     return auto.from_pretrained(path, **kwargs).to(device).eval()
 
 
 @functools.lru_cache(maxsize=4)
-def _load_tokenizer_once(path, load_kwargs, owner):
+def _load_tokenizer_once(path, load_kwargs):
+    import transformers
+
     kwargs = {"local_files_only": True, **dict(load_kwargs)}
-    return transformers_module(owner).AutoTokenizer.from_pretrained(path, **kwargs)
+    return transformers.AutoTokenizer.from_pretrained(path, **kwargs)

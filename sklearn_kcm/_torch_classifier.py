@@ -7,6 +7,7 @@ torch module through a :class:`skorch.NeuralNet` with the soft-target
 cross-entropy. Subclasses only say which module to build.
 """
 
+import contextlib
 import copy
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -57,6 +58,16 @@ class SoftTargetNet(NeuralNet):
         if training and self.regularization > 0:
             loss = loss + self.regularization * self.module_.regularization_loss(X)
         return loss
+
+
+@contextlib.contextmanager
+def softened(net, temperature):
+    """Train ``net`` (a :class:`SoftTargetNet`) on targets softened at ``temperature`` inside."""
+    net.temperature = temperature
+    try:
+        yield net
+    finally:
+        net.temperature = 1.0
 
 
 class LinearDecay(Callback):
@@ -280,11 +291,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 "soft-label columns follow that order."
             )
         X, targets = self._training_data(X, y, sample_weight, classes=classes, first=first)
-        self.net_.temperature = temperature
-        try:
+        with softened(self.net_, temperature):
             self._train(X, targets, epochs=1)
-        finally:
-            self.net_.temperature = 1.0
         return self
 
     def _training_data(self, X, y, sample_weight, classes, first):

@@ -197,14 +197,15 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         self.usage_ = LLMUsage()
         self.label_bias_ = np.zeros(len(self.classes_))
         if self.calibration == "content_free":
-            self.label_bias_ = content_free_bias(self._valid_scores(list(CONTENT_FREE_TEXTS)))
+            scores, _ = self._calibration_scores(list(CONTENT_FREE_TEXTS))
+            self.label_bias_ = content_free_bias(scores)
         elif self.calibration == "labelled":
             others = np.setdiff1d(np.arange(len(texts)), chosen)  # an example is too easy
             drawn = rng.choice(others, size=min(self.calibration_samples, others.size),
                                replace=False)
             label_index = np.searchsorted(self.classes_, np.asarray(y)[drawn])
-            scores, label_index = self._valid_scores([texts[i] for i in drawn], label_index)
-            self.label_bias_ = fitted_bias(scores, label_index)
+            scores, valid = self._calibration_scores([texts[i] for i in drawn])
+            self.label_bias_ = fitted_bias(scores, label_index[valid])
         return self
 
     def _check_calibration(self, y):
@@ -220,8 +221,8 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError("calibration='labelled' fits the bias on labelled texts: give y "
                              "to fit, or use calibration='content_free', which needs none.")
 
-    def _valid_scores(self, texts, label_index=None):
-        """The label scores of ``texts`` (no hint), without the rows that make no distribution."""
+    def _calibration_scores(self, texts):
+        """The label scores of ``texts`` (no hint) where they make a distribution, and where."""
         scores = np.asarray(self._query([self._prompt(text, None) for text in texts]),
                             dtype=np.float64)
         valid = valid_scores(scores)
@@ -230,9 +231,7 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
                 f"calibration={self.calibration!r}: the model's label scores make no "
                 f"distribution on any of the {len(texts)} calibration prompts (NaN or +inf)."
             )
-        if label_index is None:
-            return scores[valid]
-        return scores[valid], label_index[valid]
+        return scores[valid], valid
 
     def predict_proba(self, X, hint=None):
         """Estimate class probabilities from the LLM's answers, one prompt per text.

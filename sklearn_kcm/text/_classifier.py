@@ -19,6 +19,7 @@ from .._torch_classifier import (
     SoftTargetNet,
     _check_device,
     probability_targets,
+    softened,
 )
 from .._validation import check_hint, check_texts, check_y_given
 from ._encoder import EncoderTop, encoder_layers, frozen_bottom
@@ -184,11 +185,8 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
         if first and classes is None:
             raise ValueError(f"{OWNER}.partial_fit needs `classes` on its first call.")
         inputs, targets = self._training_data(X, y, sample_weight, hint, classes, first=first)
-        self.net_.temperature = temperature
-        try:
+        with softened(self.net_, temperature):
             self._train(inputs, targets, 1)
-        finally:
-            self.net_.temperature = 1.0
         return self
 
     def _training_data(self, X, y, sample_weight, hint, classes, first):
