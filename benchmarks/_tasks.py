@@ -173,6 +173,9 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         return self
 
+    def __sklearn_is_fitted__(self):
+        return True  # stateless: nothing to learn
+
     def transform(self, X):
         texts = [str(text) for text in X]
         missing = list(dict.fromkeys(text for text in texts if text not in self._memo))

@@ -18,7 +18,6 @@ from sklearn.base import clone
 
 from ._compat import _safe_indexing
 from ._distill import fit_on_soft_targets, soften
-from ._routing import top_probability
 
 # One-sided sign test: more answers fixed than broken, at this level. Measured on
 # digits with 5-25% of the labels: stricter levels refused most distillations that
@@ -77,11 +76,10 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
         student_proba[unlabelled] = student.predict_proba(_safe_indexing(X, unlabelled))
         if id(model) not in answers:
             answers[id(model)] = teachers.ask(model, X, unlabelled, student_proba)
-        teacher_proba = answers[id(model)]
-        keep = top_probability(teacher_proba) > distiller.threshold
+        keep, targets = distiller.large_targets(answers[id(model)], student_proba[unlabelled])
         if keep.any():
             fit_on_soft_targets(student, X, y, unlabelled[keep],
-                                soften(teacher_proba[keep], distiller.temperature), classes,
+                                soften(targets, distiller.temperature), classes,
                                 labelled_rows=labelled[train], distill_weight=distiller.weight,
                                 epochs=epochs, temperature=distiller.temperature)
         distilled[test] = student.predict(_safe_indexing(X, labelled[test])) == y_l[test]
@@ -96,6 +94,7 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
             "labelled ones): out of fold on the labelled rows, distillation from its answers "
             f"fixes {fixed} answers of the small model and breaks {broken} ({plain:.1%} -> "
             f"{distilled:.1%}), too little evidence that it helps. Label more rows, or change "
-            "distill_threshold or temperature.", UserWarning, stacklevel=3)
+            "distill_threshold, temperature or distill_mix (0.5 tempers a weak teacher with the "
+            "small model's own answers).", UserWarning, stacklevel=3)
     return {"used": helps, "small_accuracy": plain, "distilled_accuracy": distilled,
             "fixed": int(fixed), "broken": int(broken), "p_value": float(p_value)}

@@ -150,11 +150,23 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Rounds of the training loop (route, ask the large model, distil).
     distill_weight : float, default=1.0
         Weight of a teacher sample relative to a labelled one.
+    distill_mix : float in [0, 1], default=0.0
+        Share of the small model's own probabilities in the large model's
+        targets: ``(1 - distill_mix) * p_large + distill_mix * p_small``. 0 is
+        the paper (the large model alone teaches); 0.5 teaches the mean of the
+        two, a better teacher than either when the large model knows little
+        more than the small one (few labels), and one that cannot pull the
+        small model far below itself. The confidence that ``distill_threshold``
+        reads stays the large model's.
     distill_epochs : int, default=10
         ``partial_fit`` passes per round for small models that take soft
         labels (ours); others are refitted once per round.
     temperature : float, default=1.0
-        Temperature applied to teacher probabilities before distillation.
+        Temperature applied to teacher probabilities before distillation,
+        ``softmax(log(p) / T)``. Above 1 (Hinton et al.), a small model that
+        takes soft labels learns them on its logits / T, the loss times T²;
+        below 1 the targets are sharpened and learnt as they are (an unsure
+        large model trained on few labels teaches better at T = 0.25).
     unlabelled_label : int, str or None, default=-1
         The label that marks a row of ``y`` without a label (the scikit-learn
         semi-supervised convention; with string labels, give ``y`` as an object
@@ -175,8 +187,8 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         ``Pipeline(memory=...)`` caches its transformers. A fit with the same
         data and the same parameters, apart from ``epsilon``,
         ``target_large_share``, ``distill_threshold``, ``distill_rounds``,
-        ``distill_weight``, ``distill_epochs``, ``temperature`` and
-        ``verbose``, loads them instead of fitting again, so that
+        ``distill_weight``, ``distill_mix``, ``distill_epochs``, ``temperature``
+        and ``verbose``, loads them instead of fitting again, so that
         ``GridSearchCV`` over ``epsilon`` fits the members once per split.
         With distillation on, the out-of-fold teachers are then fitted in every
         fit, asked or not. The members must pickle; as with a Pipeline, a
@@ -279,6 +291,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "distill_threshold": [None, Interval(Real, 0, 1, closed="both")],
         "distill_rounds": [Interval(Integral, 1, None, closed="left")],
         "distill_weight": [Interval(Real, 0, None, closed="neither")],
+        "distill_mix": [Interval(Real, 0, 1, closed="both")],
         "distill_epochs": [Interval(Integral, 1, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "unlabelled_label": [None, Integral, str],
@@ -304,6 +317,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         distill_threshold=None,
         distill_rounds=1,
         distill_weight=1.0,
+        distill_mix=0.0,
         distill_epochs=10,
         temperature=1.0,
         unlabelled_label=-1,
@@ -325,6 +339,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.distill_threshold = distill_threshold
         self.distill_rounds = distill_rounds
         self.distill_weight = distill_weight
+        self.distill_mix = distill_mix
         self.distill_epochs = distill_epochs
         self.temperature = temperature
         self.unlabelled_label = unlabelled_label
@@ -415,7 +430,8 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _distiller(self):
         threshold = self.epsilon_ if self.distill_threshold is None else self.distill_threshold
         return Distiller(self.classes_, threshold=threshold, temperature=self.temperature,
-                         weight=self.distill_weight, ledger=self.ledger_,
+                         weight=self.distill_weight, mix=self.distill_mix,
+                         ledger=self.ledger_,
                          refit_set=self._refit_set)
 
     def _distillation_round(self, distiller, X, y, large_teachers, *, sample_weight, epochs,

@@ -28,7 +28,8 @@ from ._validation import UNLABELLED_FIX
 
 # parameters of KCMEnsemble that only act after the members are fitted
 AFTER_MEMBERS = ("epsilon", "target_large_share", "distill_threshold", "distill_rounds",
-                 "distill_weight", "distill_epochs", "temperature", "memory", "verbose")
+                 "distill_weight", "distill_mix", "distill_epochs", "temperature", "memory",
+                 "verbose")
 
 
 def fit_members_cached(memory):

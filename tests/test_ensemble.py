@@ -23,7 +23,12 @@ from sklearn.tree import DecisionTreeClassifier
 
 from sklearn_kcm import KANClassifier, KANJudgeClassifier, KCMEnsemble, MLPJudgeClassifier
 from sklearn_kcm._distill import expand_soft_labels
-from sklearn_kcm._testing import CountingClassifier, HintedClassifier, fast_judge
+from sklearn_kcm._testing import (
+    CountingClassifier,
+    HintedClassifier,
+    RecordingClassifier,
+    fast_judge,
+)
 
 
 def _small():
@@ -139,6 +144,53 @@ def test_soft_label_expansion_equals_soft_cross_entropy():
     fit = LogisticRegression(C=1e4, max_iter=5000).fit(X[rows], labels, sample_weight=weights)
     soft_grad = X.T @ (fit.predict_proba(X) - proba) / 40
     np.testing.assert_allclose(soft_grad, 0, atol=1e-3)
+
+
+def test_soft_label_expansion_leaves_out_improbable_classes():
+    proba = np.array([[0.9, 0.0995, 0.0005], [0.5, 0.5, 0.0]])
+    rows, labels, weights = expand_soft_labels(proba, np.array([0, 1, 2]), min_proba=1e-3)
+    assert rows.tolist() == [0, 0, 1, 1]
+    assert labels.tolist() == [0, 1, 0, 1]
+    np.testing.assert_allclose(weights, [0.9, 0.0995, 0.5, 0.5])
+
+
+@pytest.mark.parametrize("mix", [0.0, 0.5, 1.0])
+def test_distill_mix_teaches_the_mean_of_the_large_and_the_small_models(mix, iris):
+    X, y = iris
+    large = FrozenEstimator(make_pipeline(StandardScaler(), LogisticRegression(C=0.05)).fit(X, y))
+    kcm = KCMEnsemble(RecordingClassifier(), large, judge="small", epsilon=0.9,
+                      distill_threshold=0.0, distill_mix=mix, cv=3).fit(X, y)
+    plain = RecordingClassifier().fit(X, y)
+    routed = plain.predict_proba(X).max(axis=1) <= 0.9  # the cascade at epsilon 0.9
+    assert 0 < routed.sum() < len(y)
+    targets = (1 - mix) * large.predict_proba(X[routed]) + mix * plain.predict_proba(X[routed])
+    _, labels, weights = expand_soft_labels(targets, kcm.classes_, min_proba=1e-3)
+    # the small model's refit: its labelled rows, then the teacher's expanded targets
+    np.testing.assert_allclose(kcm.small_.sample_weight_[len(y):], weights, rtol=1e-6)
+    np.testing.assert_array_equal(kcm.small_.y_fit_[len(y):], labels)
+
+
+class _SoftRecorder(RecordingClassifier):
+    """Takes soft labels through partial_fit and records the temperature of each call."""
+
+    accepts_soft_labels = True
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None, temperature=1.0):
+        self.calls_ = [*getattr(self, "calls_", []), (temperature, np.asarray(y))]
+        return self
+
+
+@pytest.mark.parametrize("temperature, learnt_at", [(2.0, 2.0), (0.25, 1.0), (1.0, 1.0)])
+def test_soft_targets_are_learnt_at_a_temperature_above_one_and_as_they_are_below(
+        temperature, learnt_at, iris):
+    # Hinton's logits / T undoes a sharpening: the sharpened targets are learnt at T = 1
+    X, y = iris
+    large = FrozenEstimator(make_pipeline(StandardScaler(), LogisticRegression(C=0.05)).fit(X, y))
+    kcm = KCMEnsemble(_SoftRecorder(), large, judge="small", epsilon=0.9, distill_threshold=0.0,
+                      temperature=temperature, distill_epochs=1, cv=3).fit(X, y)
+    teacher_calls = [(t, targets) for t, targets in kcm.small_.calls_
+                     if not np.isin(targets, [0.0, 1.0]).all()]  # soft rows, not one-hot labels
+    assert teacher_calls and {t for t, _ in teacher_calls} == {learnt_at}
 
 
 def test_small_without_sample_weight_gets_hard_teacher_labels_with_a_warning(iris):
