@@ -298,7 +298,7 @@ def render_markdown(results):
     if results.get("llm_teacher"):
         rows = results["llm_teacher"]
         first = rows[0]
-        lines += ["", "### A local LM teaches", "",
+        lines += ["", "### A local LM as the teacher", "",
                   f"Rotten-tomatoes snippets, {first['n_labels']} labelled and "
                   f"{first['n_unlabelled']} unlabelled training snippets, {first['n_test']} "
                   f"test snippets; Gemma 3 270M, its label bias fitted on 50 labelled "

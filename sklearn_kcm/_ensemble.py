@@ -154,10 +154,12 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Share of the small model's own probabilities in the large model's
         targets: ``(1 - distill_mix) * p_large + distill_mix * p_small``. 0 is
         the paper (the large model alone teaches); 0.5 teaches the mean of the
-        two, a better teacher than either when the large model knows little
-        more than the small one (few labels), and one that cannot pull the
-        small model far below itself. The confidence that ``distill_threshold``
-        reads stays the large model's.
+        two, which teaches more where the large model is only a little better
+        than the small one (few labels; MNIST at 10% of the labels: 58% of the
+        reachable gap closed, against 48%), pulls less towards a large model
+        that is worse, and teaches less where it is much better (MNIST at 5%:
+        40% against 76%). The confidence that ``distill_threshold`` reads stays
+        the large model's.
     distill_epochs : int, default=10
         ``partial_fit`` passes per round for small models that take soft
         labels (ours); others are refitted once per round.
