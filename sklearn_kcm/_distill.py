@@ -291,12 +291,13 @@ class Distiller:
         self.ledger = ledger
         self.refit_set = refit_set
 
-    def large_targets(self, large_proba, student_proba):
+    def large_targets(self, large_proba, student_proba, mix=None):
         """Which answers of the large model teach (its confidence above the threshold) and
-        their targets, mixed with the student's own probabilities, before the temperature."""
+        their targets, mixed with the student's own probabilities (share ``mix``, default
+        ``self.mix``), before the temperature."""
+        mix = self.mix if mix is None else mix
         keep = top_probability(large_proba) > self.threshold
-        mixed = (1.0 - self.mix) * large_proba[keep] + self.mix * student_proba[keep]
-        return keep, mixed
+        return keep, (1.0 - mix) * large_proba[keep] + mix * student_proba[keep]
 
     def teach(self, small, X, y, small_proba, routed, *, unlabelled=(), ask_unlabelled="none",
               large=None, judge=None, sample_weight=None, epochs=1, incremental=False):

@@ -7,9 +7,12 @@ folds learns from the answers on the unlabelled rows of a large model that did
 not see the fold either, and is scored on the fold against the small model's
 plain out-of-fold answers: it must fix more of them than it breaks. The large
 models are the out-of-fold teachers already fitted for distillation; the cost
-is one call of each on the unlabelled rows and one small fit per fold.
+is one call of each on the unlabelled rows and one small fit per fold, plus one
+distillation per fold for each share of the student's own answer compared
+(``distill_mix="auto"``).
 """
 
+import copy
 import warnings
 
 import numpy as np
@@ -23,10 +26,13 @@ from ._distill import fit_on_soft_targets, soften
 # digits with 5-25% of the labels: stricter levels refused most distillations that
 # helped on the test set; looser ones let through some that hurt.
 MAX_P_VALUE = 0.25
+# The shares of the student's own answer that distill_mix="auto" compares: the paper's
+# large model alone, and the mean of the two.
+AUTO_MIXES = (0.0, 0.5)
 
 
 def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, distiller,
-                       small_oof, fit_params, epochs=1):
+                       small_oof, fit_params, epochs=1, mixes=None):
     """Whether distillation from the unlabelled rows makes the small model no less accurate.
 
     Warns when it does not: the large model then teaches nothing.
@@ -44,50 +50,64 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
         Out-of-fold large models: the one answering ``labelled[test]`` did not
         see that fold.
     distiller : Distiller
-        The settings of the distillation (threshold, temperature, weight).
+        The settings of the distillation (threshold, temperature, weight, mix).
     small_oof : ndarray of shape (len(labelled), n_classes)
         The plain small model's out-of-fold probabilities.
     fit_params : dict
         For the small model's fit, per labelled row where per sample.
     epochs : int, default=1
         Passes of ``partial_fit`` for small models that take soft labels.
+    mixes : tuple of float, default=None
+        Shares of the student's own answer in the targets to compare (see
+        :meth:`Distiller.large_targets`); the one that fixes the most answers
+        net of those it breaks is tested, ties going to the first. None:
+        ``(distiller.mix,)``.
 
     Returns
     -------
     dict
         ``used``: distillation fixes more out-of-fold answers than it breaks,
         with a one-sided sign-test p-value (``p_value``) at most
-        ``MAX_P_VALUE``; the counts ``fixed`` and ``broken``; the accuracies
-        on the labelled rows ``small_accuracy`` (plain) and
-        ``distilled_accuracy``.
+        ``MAX_P_VALUE``; ``mix``, the share chosen; its counts ``fixed`` and
+        ``broken``; the accuracies on the labelled rows ``small_accuracy``
+        (plain) and ``distilled_accuracy``.
     """
+    mixes = (distiller.mix,) if mixes is None else tuple(mixes)
     classes = distiller.classes
     y_l = np.asarray(y)[labelled]
     plain = classes[np.argmax(small_oof, axis=1)] == y_l
     models = teachers.models()
     answers = {}  # a prefit teacher serves every fold: asked once (with the first hint)
-    distilled = np.zeros(len(labelled), dtype=bool)
+    distilled = {mix: np.zeros(len(labelled), dtype=bool) for mix in mixes}
     for train, test in splits:
         # the teacher of this fold is the one whose held-out rows are the fold's
         model = next(m for m, rows in models if np.isin(labelled[test], rows).all())
-        student = clone(small).fit(_safe_indexing(X, labelled[train]), y_l[train],
-                                   **{k: _safe_indexing(v, train) for k, v in fit_params.items()})
+        fold_small = clone(small).fit(_safe_indexing(X, labelled[train]), y_l[train],
+                                      **{k: _safe_indexing(v, train)
+                                         for k, v in fit_params.items()})
         student_proba = np.zeros((len(y), len(classes)))
-        student_proba[unlabelled] = student.predict_proba(_safe_indexing(X, unlabelled))
+        student_proba[unlabelled] = fold_small.predict_proba(_safe_indexing(X, unlabelled))
         if id(model) not in answers:
             answers[id(model)] = teachers.ask(model, X, unlabelled, student_proba)
-        keep, targets = distiller.large_targets(answers[id(model)], student_proba[unlabelled])
-        if keep.any():
-            fit_on_soft_targets(student, X, y, unlabelled[keep],
-                                soften(targets, distiller.temperature), classes,
-                                labelled_rows=labelled[train], distill_weight=distiller.weight,
-                                epochs=epochs, temperature=distiller.temperature)
-        distilled[test] = student.predict(_safe_indexing(X, labelled[test])) == y_l[test]
+        for mix in mixes:
+            student = copy.deepcopy(fold_small) if len(mixes) > 1 else fold_small
+            keep, targets = distiller.large_targets(answers[id(model)],
+                                                    student_proba[unlabelled], mix)
+            if keep.any():
+                fit_on_soft_targets(student, X, y, unlabelled[keep],
+                                    soften(targets, distiller.temperature), classes,
+                                    labelled_rows=labelled[train],
+                                    distill_weight=distiller.weight, epochs=epochs,
+                                    temperature=distiller.temperature)
+            distilled[mix][test] = student.predict(_safe_indexing(X, labelled[test])) == y_l[test]
     # a sign test on the rows where the two disagree: few labels make accuracies noisy
-    fixed, broken = int(np.sum(distilled & ~plain)), int(np.sum(plain & ~distilled))
+    counts = {mix: (int(np.sum(right & ~plain)), int(np.sum(plain & ~right)))
+              for mix, right in distilled.items()}
+    mix = max(mixes, key=lambda m: counts[m][0] - counts[m][1])  # ties: the first
+    fixed, broken = counts[mix]
     p_value = binomtest(fixed, fixed + broken, alternative="greater").pvalue if fixed else 1.0
     helps = bool(fixed > broken and p_value <= MAX_P_VALUE)
-    plain, distilled = float(plain.mean()), float(distilled.mean())
+    plain, distilled = float(plain.mean()), float(distilled[mix].mean())
     if not helps:
         warnings.warn(
             f"The large model does not teach (the {unlabelled.size} unlabelled rows nor the "
@@ -96,5 +116,6 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
             f"{distilled:.1%}), too little evidence that it helps. Label more rows, or change "
             "distill_threshold, temperature or distill_mix (0.5 tempers a weak teacher with the "
             "small model's own answers).", UserWarning, stacklevel=3)
-    return {"used": helps, "small_accuracy": plain, "distilled_accuracy": distilled,
-            "fixed": int(fixed), "broken": int(broken), "p_value": float(p_value)}
+    return {"used": helps, "mix": float(mix), "small_accuracy": plain,
+            "distilled_accuracy": distilled, "fixed": fixed, "broken": broken,
+            "p_value": float(p_value)}

@@ -19,7 +19,7 @@ from ._distill import (
     Distiller,
     teacher_sources,
 )
-from ._distill_check import distillation_helps
+from ._distill_check import AUTO_MIXES, distillation_helps
 from ._ensemble_params import check_params_together, resolve_judge
 from ._judge_signals import (
     JUDGE_INPUTS,
@@ -150,7 +150,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Rounds of the training loop (route, ask the large model, distil).
     distill_weight : float, default=1.0
         Weight of a teacher sample relative to a labelled one.
-    distill_mix : float in [0, 1], default=0.0
+    distill_mix : float in [0, 1] or "auto", default=0.0
         Share of the small model's own probabilities in the large model's
         targets: ``(1 - distill_mix) * p_large + distill_mix * p_small``. 0 is
         the paper (the large model alone teaches); 0.5 teaches the mean of the
@@ -158,8 +158,10 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         than the small one (few labels; MNIST at 10% of the labels: 58% of the
         reachable gap closed, against 48%), pulls less towards a large model
         that is worse, and teaches less where it is much better (MNIST at 5%:
-        40% against 76%). The confidence that ``distill_threshold`` reads stays
-        the large model's.
+        40% against 76%). ``"auto"``: with unlabelled rows, the out-of-fold
+        check that lets the large model teach compares 0 and 0.5 and keeps the
+        one that fixes more answers net (``distill_mix_``); 0 otherwise. The
+        confidence that ``distill_threshold`` reads stays the large model's.
     distill_epochs : int, default=10
         ``partial_fit`` passes per round for small models that take soft
         labels (ours); others are refitted once per round.
@@ -238,8 +240,11 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         and the distillation method.
     unlabelled_teacher_ : dict or None
         With unlabelled rows: the out-of-fold check of distilling from them
-        (``used``, answers ``fixed`` and ``broken``, ``p_value`` and the
-        accuracies); None otherwise.
+        (``used``, ``mix``, answers ``fixed`` and ``broken``, ``p_value`` and
+        the accuracies); None otherwise.
+    distill_mix_ : float
+        The share of the small model's own answer in the large model's targets
+        (``distill_mix``, with "auto" resolved).
     n_features_in_ : int
         From the small model, when it defines it.
 
@@ -293,7 +298,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "distill_threshold": [None, Interval(Real, 0, 1, closed="both")],
         "distill_rounds": [Interval(Integral, 1, None, closed="left")],
         "distill_weight": [Interval(Real, 0, None, closed="neither")],
-        "distill_mix": [Interval(Real, 0, 1, closed="both")],
+        "distill_mix": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
         "distill_epochs": [Interval(Integral, 1, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "unlabelled_label": [None, Integral, str],
@@ -412,12 +417,16 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         )
 
         self.distillation_, self.unlabelled_teacher_ = [], None
+        auto_mix = self.distill_mix == "auto"
+        self.distill_mix_ = 0.0 if auto_mix else float(self.distill_mix)
         distiller = self._distiller()
         if unlabelled.size and "large" in teacher_sources(self.distill):
             self.unlabelled_teacher_ = distillation_helps(
                 self.small, X, y, labelled=labelled, unlabelled=unlabelled, splits=splits,
                 teachers=large_teachers, distiller=distiller, small_oof=small_oof,
-                fit_params=metadata.small.fit, epochs=self.distill_epochs)
+                fit_params=metadata.small.fit, epochs=self.distill_epochs,
+                mixes=AUTO_MIXES if auto_mix else None)
+            self.distill_mix_ = distiller.mix = self.unlabelled_teacher_["mix"]
             if not self.unlabelled_teacher_["used"]:
                 large_teachers = None  # it would pull the small model down
             elif not isinstance(self.large_, FrozenEstimator):
@@ -432,7 +441,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     def _distiller(self):
         threshold = self.epsilon_ if self.distill_threshold is None else self.distill_threshold
         return Distiller(self.classes_, threshold=threshold, temperature=self.temperature,
-                         weight=self.distill_weight, mix=self.distill_mix,
+                         weight=self.distill_weight, mix=self.distill_mix_,
                          ledger=self.ledger_,
                          refit_set=self._refit_set)
 

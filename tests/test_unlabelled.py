@@ -75,6 +75,18 @@ def test_a_teacher_worse_than_the_student_does_not_teach_it(digits):
     np.testing.assert_array_equal(kcm.small_.predict(X_test), plain.predict(X_test))
 
 
+def test_distill_mix_auto_keeps_the_share_that_fixes_more_out_of_fold(digits):
+    X_train, y_semi, X_test, _, _ = digits
+    fits = {mix: _kcm(cv=3, distill_mix=mix).fit(X_train, y_semi) for mix in (0.0, 0.5, "auto")}
+    net = {mix: fits[mix].unlabelled_teacher_["fixed"] - fits[mix].unlabelled_teacher_["broken"]
+           for mix in (0.0, 0.5)}
+    chosen = 0.5 if net[0.5] > net[0.0] else 0.0
+    auto = fits["auto"]
+    assert auto.distill_mix_ == auto.unlabelled_teacher_["mix"] == chosen
+    assert auto.unlabelled_teacher_ == fits[chosen].unlabelled_teacher_
+    np.testing.assert_array_equal(auto.small_.predict(X_test), fits[chosen].small_.predict(X_test))
+
+
 def test_a_prefit_large_model_teaches_with_a_handful_of_labels(digits):
     X_train, y_semi, X_test, y_test, labelled = digits
     truth = np.where(labelled, y_semi, -1)
