@@ -60,14 +60,17 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "distill"
 FRACTIONS = (0.05, 0.10, 0.25)
 SNIPPET_LABELS = 500
 LLM_RUNGS = {
-    "student after the LM taught, T 0.25": dict(distill_threshold=0.0, temperature=0.25),
+    "student after the LM taught, T 0.25": dict(distill_threshold=0.0, temperature=0.25,
+                                                distill_mix=0.0),
     "student after the LM taught, mean, T 0.25": dict(distill_threshold=0.0, temperature=0.25,
                                                      distill_mix=0.5),
 }
 RUNGS = {
-    "distilled, paper (eps 0.98, T 1)": dict(),
-    "distilled, all answers at T 0.25": dict(distill_threshold=0.0, temperature=0.25),
-    "distilled, all answers at T 2": dict(distill_threshold=0.0, temperature=2.0),
+    "distilled, paper (eps 0.98, T 1)": dict(distill_mix=0.0),
+    "distilled, all answers at T 0.25": dict(distill_threshold=0.0, temperature=0.25,
+                                             distill_mix=0.0),
+    "distilled, all answers at T 2": dict(distill_threshold=0.0, temperature=2.0,
+                                          distill_mix=0.0),
     "distilled, mean of large and small at T 0.25": dict(distill_threshold=0.0,
                                                          temperature=0.25, distill_mix=0.5),
     "distilled, mix chosen out of fold at T 0.25": dict(distill_threshold=0.0,

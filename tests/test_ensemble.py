@@ -154,12 +154,15 @@ def test_soft_label_expansion_leaves_out_improbable_classes():
     np.testing.assert_allclose(weights, [0.9, 0.0995, 0.5, 0.5])
 
 
-@pytest.mark.parametrize("mix", [0.0, 0.5, 1.0])
+@pytest.mark.parametrize("mix", [0.0, 0.5, 1.0, "auto"])
 def test_distill_mix_teaches_the_mean_of_the_large_and_the_small_models(mix, iris):
     X, y = iris
     large = FrozenEstimator(make_pipeline(StandardScaler(), LogisticRegression(C=0.05)).fit(X, y))
     kcm = KCMEnsemble(RecordingClassifier(), large, judge="small", epsilon=0.9,
                       distill_threshold=0.0, distill_mix=mix, cv=3).fit(X, y)
+    if mix == "auto":  # every row labelled: no out-of-fold check, the paper's large model alone
+        assert kcm.distill_mix_ == 0.0
+        mix = 0.0
     plain = RecordingClassifier().fit(X, y)
     routed = plain.predict_proba(X).max(axis=1) <= 0.9  # the cascade at epsilon 0.9
     assert 0 < routed.sum() < len(y)
