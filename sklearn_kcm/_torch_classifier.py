@@ -50,6 +50,15 @@ class SoftTargetNet(NeuralNet):
         self.regularization = regularization
         self.temperature = temperature
 
+    def initialize(self):
+        super().initialize()
+        # the module is passed built, so the `module` parameter holds the trained tensors
+        # too; skorch loads only the attributes named here on a device that exists (a net
+        # trained on a GPU, unpickled on a machine without one)
+        if "module" not in self.cuda_dependent_attributes_:
+            self.cuda_dependent_attributes_ = [*self.cuda_dependent_attributes_, "module"]
+        return self
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         temperature = self.temperature if training else 1.0
         if temperature != 1.0:
@@ -391,11 +400,27 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         # rather than at every predict (a deep copy costs more than a small batch);
         # one row through it pays torch's slow first float64 call here, not in
         # the first prediction
-        self._inference_module = copy.deepcopy(self.net_.module_).to(torch.float64).eval()
+        self._inference_module = self._float64_copy()
         first = X[:1].toarray() if sp.issparse(X) else X[:1]
         with torch.inference_mode():
             self._inference_module(torch.as_tensor(first, dtype=torch.float64,
                                                    device=self.net_.device))
+
+    def _float64_copy(self):
+        return copy.deepcopy(self.net_.module_).to(torch.float64).eval()
+
+    def __getstate__(self):
+        # the float64 copy is not pickled but made again on loading from the net, which
+        # skorch loads on a device that exists there: a model trained on a GPU loads on
+        # a machine without one
+        state = dict(super().__getstate__())  # object.__getstate__ gives __dict__ itself
+        state.pop("_inference_module", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "net_" in state:
+            self._inference_module = self._float64_copy()
 
     def decision_function(self, X):
         """Compute the logits of the network.

@@ -1,6 +1,7 @@
 """KANClassifier, the judges, and the machinery they share."""
 
 import io
+import os
 import pickle
 import subprocess
 import sys
@@ -280,7 +281,8 @@ def test_model_trained_on_cuda_loads_on_cpu(iris, tmp_path):
     )
     subprocess.run(
         [sys.executable, "-c", script, str(tmp_path)],
-        check=True, env={"CUDA_VISIBLE_DEVICES": "", "PATH": ""},
+        # the caller's environment (where its packages are) without the GPU
+        check=True, env={**os.environ, "CUDA_VISIBLE_DEVICES": ""},
     )
 
 
