@@ -188,21 +188,20 @@ def stream(seed, batches=20, start_fraction=0.05, log=print):
 def llm_teacher(seed, n_labels=100, n_unlabelled=300, n_test=200, log=print):
     """The snippets with a local generative LM as the large model: it answers the
     unlabelled snippets, with the small model's answer as its hint, and teaches."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     from sklearn_kcm import LLMClassifier
 
     from ._llm_task import _language_model
-    from ._tasks import load_snippets
+    from ._tasks import _tfidf, load_snippets
 
     texts, labels = load_snippets()
     order = np.random.default_rng(seed).permutation(len(texts))
     labelled, test = order[:n_labels], order[n_labels + n_unlabelled:][:n_test]
     X = texts[order[:n_labels + n_unlabelled]]
     y = np.concatenate([labels[labelled].astype(object), np.full(n_unlabelled, -1, object)])
-    vocabulary = TfidfVectorizer(min_df=2, ngram_range=(1, 2), sublinear_tf=True).fit(X)
-    small = make_pipeline(FrozenEstimator(vocabulary), LogisticRegression(C=3, max_iter=2000))
+    small = _preprocessing_on_every_row(
+        make_pipeline(_tfidf(), LogisticRegression(C=3, max_iter=2000)), X)
     large = LLMClassifier(_language_model(), calibration="labelled", random_state=seed)
     plain = clone(small).fit(texts[labelled], labels[labelled])
     fitted_large = clone(large).fit(texts[labelled], labels[labelled])
