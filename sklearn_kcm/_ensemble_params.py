@@ -62,16 +62,27 @@ def _require_numeric(X, message):
     raise ValueError(message)
 
 
+def check_budget(epsilon, target_large_share, example=0.98):
+    """Raise unless ``epsilon`` is a float threshold, or "auto" with a ``target_large_share``."""
+    if isinstance(epsilon, (bool, np.bool_)):
+        raise ValueError(
+            f"epsilon={epsilon!r} is a boolean; give a float threshold in [0, 1] "
+            f"(e.g. {example}) or 'auto' with a target_large_share."
+        )
+    if (epsilon == "auto") != (target_large_share is not None):
+        raise ValueError(
+            f"epsilon={epsilon!r} and target_large_share={target_large_share!r} do not go "
+            "together: give epsilon='auto' with a target_large_share in (0, 1] to fit "
+            "the threshold to a budget, or a float epsilon and no target_large_share."
+        )
+
+
 def check_params_together(params, X, judge_target):
     """Raise when parameters of ``params`` (``get_params(deep=False)``) contradict each other.
 
     ``judge_target`` is the resolved one (see :func:`resolve_judge`).
     """
-    if isinstance(params["epsilon"], (bool, np.bool_)):
-        raise ValueError(
-            f"epsilon={params['epsilon']!r} is a boolean; give a float threshold in [0, 1] "
-            "(e.g. 0.98) or 'auto' with a target_large_share."
-        )
+    check_budget(params["epsilon"], params["target_large_share"])
     if params["judge"] == "small":
         ignored = {key: params[key] for key in ("judge_input", "judge_target")
                    if params[key] != "auto"}
@@ -87,13 +98,6 @@ def check_params_together(params, X, judge_target):
             "probabilities, but a FrozenEstimator large model is not refitted and was "
             "trained on X alone. Use hint=None (or 'auto' for a model that takes `hint`), "
             "or give the unfitted large model."
-        )
-    auto, share = params["epsilon"] == "auto", params["target_large_share"]
-    if auto != (share is not None):
-        raise ValueError(
-            f"epsilon={params['epsilon']!r} and target_large_share={share!r} do not go "
-            "together: give epsilon='auto' with a target_large_share in (0, 1] to fit "
-            "the threshold to a budget, or a float epsilon and no target_large_share."
         )
     if params["hint"] == "features":
         _require_numeric(

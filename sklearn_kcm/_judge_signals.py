@@ -188,7 +188,7 @@ def blend_confidence(judge_confidence, small_confidence, weight):
 
 
 def choose_routing(judge_confidence, small_proba, small_correct, large_correct=None,
-                   weights=BLEND_WEIGHTS):
+                   weights=BLEND_WEIGHTS, small_confidence=None):
     """The blend of the judge and the small model's top probability that routes best.
 
     Each weight of ``weights`` (see :func:`blend_confidence`) is scored by
@@ -208,6 +208,9 @@ def choose_routing(judge_confidence, small_proba, small_correct, large_correct=N
         it right everywhere (its answers are not known).
     weights : sequence of float in [0, 1], default=BLEND_WEIGHTS
         The candidates; must hold 0 and 1.
+    small_confidence : ndarray of shape (n_samples,), default=None
+        The small model's own confidence in [0, 1]; None means the top
+        probability of ``small_proba``.
 
     Returns
     -------
@@ -230,7 +233,8 @@ def choose_routing(judge_confidence, small_proba, small_correct, large_correct=N
     """
     if large_correct is None:
         large_correct = np.ones(len(small_correct), dtype=bool)
-    small_confidence = top_probability(small_proba)
+    if small_confidence is None:
+        small_confidence = top_probability(small_proba)
     scored = {}
     for weight in sorted(weights, reverse=True):  # a tie keeps the larger weight
         confidence = blend_confidence(judge_confidence, small_confidence, float(weight))

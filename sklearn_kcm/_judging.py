@@ -59,7 +59,8 @@ def _n_columns(X):
 
 
 def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_input,
-              judge_target, cv, groups, fallback, need_confidence, fit_params, ledger, verbose=0):
+              judge_target, cv, groups, fallback, need_confidence, fit_params, ledger, verbose=0,
+              small_confidence=None):
     """Fit ``judge`` (a clone) on out-of-fold signals; what routes and its out-of-fold ``C_x``.
 
     Parameters
@@ -87,6 +88,9 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
         For the judge's ``fit``.
     ledger : CostLedger
     verbose : int
+    small_confidence : ndarray of shape (n_samples,) or None
+        The small model's own out-of-fold confidence, that the fallback and
+        routing without a judge use; None: the top probability of ``small_oof``.
 
     Returns
     -------
@@ -97,9 +101,12 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
         (None, or the dict of :func:`choose_routing`) and ``oof_confidence``
         (None unless needed).
     """
+    if small_confidence is None and small_oof is not None:
+        small_confidence = top_probability(small_oof)
+
     def by_small():
         return Bunch(judge=None, routing_by="small", routing_weight=0.0, quality=None,
-                     oof_confidence=top_probability(small_oof) if need_confidence else None)
+                     oof_confidence=small_confidence if need_confidence else None)
 
     if judge is None:
         return by_small()
@@ -128,7 +135,8 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
                                                   small_oof, classes)
     if fallback:
         result.routing_weight, result.quality, result.oof_confidence = choose_routing(
-            result.oof_confidence, small_oof, small_correct, large_correct)
+            result.oof_confidence, small_oof, small_correct, large_correct,
+            small_confidence=small_confidence)
         result.routing_by = routing_name(result.routing_weight)
         if verbose and result.routing_by != "judge":
             print(f"[KCMEnsemble] out of fold, the judge alone routes worse than "

@@ -32,6 +32,7 @@ class CostLedger(Counters):
     0.3
     """
 
+    OWNER = "KCMEnsemble"  # named in verbose output
     NAMES = (
         "fit_large_samples",
         "fit_large_calls",
@@ -69,7 +70,7 @@ class CostLedger(Counters):
             with self._lock:
                 self._seconds[key] = self._seconds.get(key, 0.0) + elapsed
             if self.verbose and key.startswith("fit_"):
-                print(f"[KCMEnsemble] {key.removeprefix('fit_')}: {elapsed:.2f} s", flush=True)
+                print(f"[{self.OWNER}] {key.removeprefix('fit_')}: {elapsed:.2f} s", flush=True)
 
     def summary(self):
         """Counts, seconds per member and phase, and the share sent to the large model.
@@ -86,3 +87,25 @@ class CostLedger(Counters):
         samples = out["predict_samples"]
         out["predict_large_share"] = out["predict_large_samples"] / samples if samples else 0.0
         return out
+
+
+class RetrievalLedger(CostLedger):
+    """The :class:`CostLedger` of a KCMRetriever: queries, calls and documents scored.
+
+    ``*_samples`` count queries; ``*_large_documents`` count the documents the
+    large retriever scored (``n_candidates`` per routed query with the
+    shortlist hint, the whole corpus without it). Index building is timed
+    apart from the queries (``seconds_fit_index_small``,
+    ``seconds_fit_index_large``).
+
+    Examples
+    --------
+    >>> from sklearn_kcm._ledger import RetrievalLedger
+    >>> ledger = RetrievalLedger()
+    >>> ledger.add(predict_samples=10, predict_large_samples=2, predict_large_documents=40)
+    >>> ledger.summary()["predict_large_documents"]
+    40
+    """
+
+    OWNER = "KCMRetriever"
+    NAMES = CostLedger.NAMES + ("fit_large_documents", "predict_large_documents")

@@ -1,0 +1,431 @@
+"""KCMRetriever: a judge routes each query to a cheap or an expensive retriever."""
+
+import inspect
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.model_selection import check_cv
+from sklearn.utils import Bunch
+from sklearn.utils.validation import check_is_fitted, indexable
+
+from .._compat import HasMethods, Interval, StrOptions, _fit_context, _safe_indexing
+from .._ensemble_params import check_budget
+from .._judge_signals import blend_confidence, confidence_from_proba, probability_features
+from .._judging import default_judge, fit_judge
+from .._ledger import RetrievalLedger
+from .._routing import route_to_large, routing_curve, threshold_for_budget
+from ._base import RetrieverMixin, check_relevant
+from ._scores import (
+    fit_fusion_weight,
+    fuse,
+    margin_confidence,
+    rank_candidates_first,
+    relevant_positions,
+    shortlist_distribution,
+    standardise,
+    top_candidates,
+)
+
+JUDGE_TARGET = "small_correct"  # the judge learns whether the small retriever's top-1 is right
+
+
+def _takes_candidates(retriever):
+    try:
+        return "candidates" in inspect.signature(retriever.decision_function).parameters
+    except (TypeError, ValueError):  # builtins without a signature
+        return False
+
+
+def ask(retriever, queries, small_scores, n_candidates):
+    """One call of ``retriever`` on ``queries``: its scores, and the small scores they pair with.
+
+    With ``n_candidates``, only the small retriever's best ``n_candidates``
+    documents of each row are scored (the shortlist hint). Returns
+    ``(candidates or None, large_scores, small_scores_of_the_same_documents)``.
+    """
+    if n_candidates is None:
+        return None, retriever.decision_function(queries), small_scores
+    candidates = top_candidates(small_scores, n_candidates)
+    large = retriever.decision_function(queries, candidates=candidates)
+    return candidates, np.asarray(large, dtype=np.float64), np.take_along_axis(
+        small_scores, candidates, axis=1)
+
+
+class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
+    """KAN-judged collaboration of a cheap and an expensive retriever.
+
+    A query goes to the ``small`` retriever, which scores the whole corpus. A
+    judge reads the small retriever's score row (its best standardised
+    scores, the top-1 minus top-2 margin, their spread and entropy: the
+    query-performance-prediction signals) and gives ``C_x``, the probability
+    that the small retriever's first document is the right one. Queries with
+    ``C_x <= epsilon`` go to the ``large`` retriever, in one call per batch,
+    with the small retriever's shortlist as the hint: the large retriever
+    scores only those ``n_candidates`` documents, and its standardised scores
+    are fused with the small one's (``fusion``).
+
+    Parameters
+    ----------
+    small, large : retriever
+        Estimators with ``fit(queries, y)`` and ``decision_function(queries)``
+        over the same corpus (:class:`EncoderRetriever`,
+        :class:`TfidfRetriever`); the large one's ``decision_function`` takes
+        ``candidates=`` for the shortlist hint. Clones are fitted (a
+        :class:`~sklearn.frozen.FrozenEstimator` is not refitted).
+    judge : classifier, "small" or None, default=None
+        Learns, on out-of-fold queries, whether the small retriever's first
+        document is right. None means ``KANJudgeClassifier()`` (KCM); an
+        :class:`~sklearn_kcm.MLPJudgeClassifier` gives the MCM ablation;
+        ``"small"`` routes by the small retriever's own confidence, the margin
+        rule (the cascade): ``1 - exp(-(z1 - z2))``, ``z1 - z2`` the top-1
+        minus top-2 of its standardised scores.
+    epsilon : float in [0, 1] or "auto", default=0.5
+        Queries with ``C_x > epsilon`` are answered by the small retriever
+        (0.5: those it more likely gets right than wrong). ``"auto"`` fits
+        ``epsilon_`` so that a share ``target_large_share`` of the training
+        queries, out of fold, would go to the large retriever.
+    target_large_share : float in (0, 1] or None, default=None
+        With ``epsilon="auto"``: the share of queries the large retriever may see.
+    n_candidates : int, default=20
+        Size of the shortlist the large retriever reranks (``hint="shortlist"``).
+    hint : {"shortlist"} or None, default="shortlist"
+        ``"shortlist"``: the large retriever scores the small retriever's best
+        ``n_candidates`` documents only (cost ``n_candidates`` per query
+        instead of the corpus; the recall of the shortlist bounds the answer,
+        see ``shortlist_recall_``). None: it scores the whole corpus.
+    fusion : float in [0, 1] or "auto", default="auto"
+        Weight of the large retriever's standardised scores against the small
+        one's on the documents it scores: 1 keeps its ranking, 0 the small
+        one's. ``"auto"`` picks the weight in 0, 0.1, ..., 1 with the best
+        Recall@1 on the training queries (``fusion_weight_``).
+    judge_fallback : bool, default=True
+        Compare, out of fold on the training queries, the judge's routing
+        with the cascade's (the margin rule) and with
+        geometric blends of the two, and route by the best (as
+        :class:`~sklearn_kcm.KCMEnsemble` does; ``routing_by_``).
+    cv : int, cross-validation generator or iterable, default=5
+        Folds for the out-of-fold signals: the judge's own confidences
+        (``epsilon="auto"``, ``judge_fallback``) and, for a retriever that
+        learns from the training queries, its answers (the retrievers of
+        this module only build an index, ``learns_from_queries = False``, so
+        their answers on the training queries are used as they are).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the default judge.
+    verbose : int, default=0
+        Print each member fit with its seconds.
+
+    Attributes
+    ----------
+    small_, large_ : retriever
+        The fitted retrievers.
+    judge_ : classifier or None
+        The fitted judge (None with ``judge="small"``).
+    routing_by_ : {"judge", "blend", "small"}
+    routing_weight_ : float
+        The judge's weight ``w`` in ``C_x = judge ** w * margin ** (1 - w)``,
+        ``margin`` the cascade's confidence.
+    routing_quality_ : dict or None
+        Mean out-of-fold Recall@1 over shares sent to the large retriever in
+        [0, 0.5] of the judge, the cascade and the best blend.
+    epsilon_ : float
+    fusion_weight_ : float
+    fusion_recall_ : dict or None
+        Training Recall@1 of each fusion weight tried (``fusion="auto"``).
+    shortlist_recall_ : float or None
+        Share of training queries whose relevant document is in the small
+        retriever's shortlist (the best Recall@1 reranking can reach).
+    classes_ : ndarray of shape (n_docs,)
+    ledger_ : RetrievalLedger
+        Queries, calls, documents scored by the large retriever and seconds
+        per member; index building (``fit_index_*``) apart from queries.
+
+    See Also
+    --------
+    KCMEnsemble : The same collaboration for classifiers.
+    EncoderRetriever, TfidfRetriever : Retrievers to collaborate.
+
+    Notes
+    -----
+    ``decision_function`` returns, for queries the small retriever answers,
+    its standardised scores; for routed queries the reranked candidates are
+    lifted above every other document, in the order of their fused scores.
+    Scores rank documents within a row; rows are not on one scale.
+
+    References
+    ----------
+    KCM: KAN-Based Collaboration Models Enhance Pretrained Large Models
+    (the image-text retrieval experiment, reproduced offline with stand-ins).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.decomposition import PCA
+    >>> from sklearn_kcm.retrieval import EncoderRetriever, KCMRetriever
+    >>> rng = np.random.RandomState(0)
+    >>> corpus = rng.normal(size=(30, 8))
+    >>> queries = corpus + rng.normal(scale=0.8, size=corpus.shape)
+    >>> small = EncoderRetriever(corpus, PCA(2))
+    >>> large = EncoderRetriever(corpus, PCA(8))
+    >>> kcm = KCMRetriever(small, large, judge="small", n_candidates=5).fit(queries, np.arange(30))
+    >>> kcm.predict(queries[:3]).shape
+    (3,)
+    """
+
+    _parameter_constraints = {
+        "small": [HasMethods(["fit", "decision_function"])],
+        "large": [HasMethods(["fit", "decision_function"])],
+        "judge": [None, StrOptions({"small"}), HasMethods(["fit", "predict_proba"])],
+        "epsilon": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
+        "target_large_share": [None, Interval(Real, 0, 1, closed="right")],
+        "n_candidates": [Interval(Integral, 1, None, closed="left")],
+        "hint": [None, StrOptions({"shortlist"})],
+        "fusion": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
+        "judge_fallback": ["boolean"],
+        "cv": ["cv_object"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(self, small, large, judge=None, *, epsilon=0.5, target_large_share=None,
+                 n_candidates=20, hint="shortlist", fusion="auto", judge_fallback=True, cv=5,
+                 random_state=None, verbose=0):
+        self.small = small
+        self.large = large
+        self.judge = judge
+        self.epsilon = epsilon
+        self.target_large_share = target_large_share
+        self.n_candidates = n_candidates
+        self.hint = hint
+        self.fusion = fusion
+        self.judge_fallback = judge_fallback
+        self.cv = cv
+        self.random_state = random_state
+        self.verbose = verbose
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, queries, y):
+        """Fit both retrievers, then the judge on their answers to the training queries.
+
+        Parameters
+        ----------
+        queries : array-like or list
+            Training queries, in the form the retrievers read.
+        y : array-like of int, shape (n_queries,)
+            Index of each query's relevant document in the corpus.
+
+        Returns
+        -------
+        self
+        """
+        check_budget(self.epsilon, self.target_large_share, example=0.5)
+        if self.hint == "shortlist" and not _takes_candidates(self.large):
+            raise ValueError(
+                f"hint='shortlist' asks the large retriever to score the small one's "
+                f"shortlist, but {type(self.large).__name__}.decision_function takes no "
+                "`candidates` argument. Give it one (see EncoderRetriever), or hint=None to "
+                "let it score the whole corpus."
+            )
+        (queries,) = indexable(queries)
+        self.ledger_ = RetrievalLedger(verbose=self.verbose)
+        with self.ledger_.timer("fit_index_small"):
+            self.small_ = clone(self.small).fit(queries, y)
+        n_docs = len(self.small_.classes_)
+        y = check_relevant(y, n_docs)
+        with self.ledger_.timer("fit_index_large"):
+            self.large_ = clone(self.large).fit(queries, y)
+        if len(self.large_.classes_) != n_docs:
+            raise ValueError(
+                f"The small retriever's corpus holds {n_docs} documents and the large one's "
+                f"{len(self.large_.classes_)}: both must rank the same corpus."
+            )
+        if self.hint == "shortlist" and self.n_candidates > n_docs:
+            raise ValueError(
+                f"n_candidates={self.n_candidates} exceeds the {n_docs} documents of the "
+                f"corpus: give at most {n_docs}, or hint=None."
+            )
+        self.classes_ = np.arange(n_docs)
+        splits = list(check_cv(self.cv).split(np.zeros((len(y), 1))))
+        small = standardise(self._training_answers(
+            "small", queries, y, splits, lambda retriever, rows: retriever.decision_function(
+                _safe_indexing(queries, rows))))
+        small_correct = np.argmax(small, axis=1) == y
+        large_correct = self._fit_fusion(queries, y, splits, small)
+        shortlist = shortlist_distribution(small)
+        labels = small_correct.astype(bool)
+        routing = fit_judge(
+            self._judge_template(), None, labels, small_oof=shortlist, small_correct=small_correct,
+            large_correct=large_correct, judge_input="small", judge_target=JUDGE_TARGET,
+            cv=check_cv(self.cv, labels, classifier=True), groups=None,
+            fallback=self.judge_fallback, need_confidence=self.epsilon == "auto",
+            fit_params={}, ledger=self.ledger_, verbose=self.verbose,
+            small_confidence=margin_confidence(small))
+        self.judge_ = routing.judge
+        self.routing_by_, self.routing_weight_ = routing.routing_by, routing.routing_weight
+        self.routing_quality_ = routing.quality
+        self.epsilon_ = (threshold_for_budget(routing.oof_confidence, self.target_large_share)
+                         if self.epsilon == "auto" else float(self.epsilon))
+        return self
+
+    def _judge_template(self):
+        """The unfitted judge: the default KAN judge, the given one, or None (cascade)."""
+        if self.judge is None:
+            return default_judge(self.random_state, judge_input="small")
+        return None if self.judge == "small" else self.judge
+
+    def _training_answers(self, member, queries, y, splits, answer):
+        """``answer(retriever, rows)`` on every training query by a retriever that did not
+        learn from it: the fitted one, or fold clones for a retriever that learns from queries."""
+        fitted = getattr(self, f"{member}_")
+        if not getattr(getattr(self, member), "learns_from_queries", True):
+            return answer(fitted, np.arange(len(y)))
+        out = None
+        for train, test in splits:
+            with self.ledger_.timer(f"fit_oof_{member}"):
+                retriever = clone(getattr(self, member)).fit(_safe_indexing(queries, train),
+                                                             y[train])
+            scores = answer(retriever, test)
+            if out is None:
+                out = np.empty((len(y), scores.shape[1]))
+            out[test] = scores
+        return out
+
+    def _fit_fusion(self, queries, y, splits, small):
+        """Set the fusion weight (and shortlist recall); whether the large retriever's
+        answers on the training queries are right, or None when nothing needs them."""
+        self.fusion_recall_ = None
+        n_candidates = self.n_candidates if self.hint == "shortlist" else None
+        self.shortlist_recall_ = None if n_candidates is None else float(np.mean(
+            relevant_positions(top_candidates(small, n_candidates), y) >= 0))
+        needed = self.fusion == "auto" or (self.judge_fallback and self.judge != "small")
+        if not needed:
+            self.fusion_weight_ = float(self.fusion)
+            return None
+        calls = []
+
+        def answer(retriever, rows):
+            calls.append(len(rows))
+            return ask(retriever, _safe_indexing(queries, rows), small[rows], n_candidates)[1]
+
+        with self.ledger_.timer("fit_large"):
+            large = self._training_answers("large", queries, y, splits, answer)
+        candidates = top_candidates(small, n_candidates) if n_candidates else None
+        paired = small if candidates is None else np.take_along_axis(small, candidates, axis=1)
+        self.ledger_.add(fit_large_samples=len(y), fit_large_calls=len(calls),
+                         fit_large_documents=large.size)
+        relevant = y if candidates is None else relevant_positions(candidates, y)
+        if self.fusion == "auto":
+            self.fusion_weight_, self.fusion_recall_ = fit_fusion_weight(paired, large, relevant)
+        else:
+            self.fusion_weight_ = float(self.fusion)
+        return np.argmax(fuse(paired, large, self.fusion_weight_), axis=1) == relevant
+
+    def _score(self, queries):
+        """Indexable queries, the small retriever's standardised scores and ``C_x``."""
+        check_is_fitted(self)
+        (queries,) = indexable(queries)
+        with self.ledger_.timer("predict_small"):
+            small = standardise(self.small_.decision_function(queries))
+        with self.ledger_.timer("predict_judge"):
+            confidence = self._confidence(small)
+        return queries, small, confidence
+
+    def _confidence(self, small):
+        own = margin_confidence(small)
+        if self.judge_ is None or self.routing_weight_ == 0.0:
+            return own
+        features = probability_features(shortlist_distribution(small))
+        judge = confidence_from_proba(self.judge_.predict_proba(features),
+                                      self.judge_.classes_, JUDGE_TARGET)
+        return blend_confidence(judge, own, self.routing_weight_)
+
+    def _ask_large(self, queries, rows, small):
+        """The large retriever's fused answers on ``rows`` (one call): candidates and scores."""
+        n_candidates = self.n_candidates if self.hint == "shortlist" else None
+        with self.ledger_.timer("predict_large"):
+            candidates, large, paired = ask(self.large_, _safe_indexing(queries, rows),
+                                            small[rows], n_candidates)
+        self.ledger_.add(predict_large_samples=len(rows), predict_large_calls=1,
+                         predict_large_documents=large.size)
+        return Bunch(candidates=candidates, scores=fuse(paired, large, self.fusion_weight_))
+
+    def confidence(self, queries):
+        """``C_x`` of each query (high: the small retriever answers).
+
+        Parameters
+        ----------
+        queries : array-like or list
+
+        Returns
+        -------
+        ndarray of shape (n_queries,)
+        """
+        return self._score(queries)[2]
+
+    def route(self, queries):
+        """Which queries go to the large retriever: ``confidence(queries) <= epsilon_``.
+
+        Parameters
+        ----------
+        queries : array-like or list
+
+        Returns
+        -------
+        ndarray of bool, shape (n_queries,)
+        """
+        return route_to_large(self.confidence(queries), self.epsilon_)
+
+    def decision_function(self, queries):
+        """Scores of every document for each query; routed queries reranked by the large one.
+
+        The large retriever is called once, on the routed queries only, and
+        scores only their shortlists (``hint="shortlist"``).
+
+        Parameters
+        ----------
+        queries : array-like or list
+
+        Returns
+        -------
+        ndarray of shape (n_queries, n_docs)
+        """
+        queries, small, confidence = self._score(queries)
+        self.ledger_.add(predict_samples=len(small))
+        routed = np.flatnonzero(route_to_large(confidence, self.epsilon_))
+        if not routed.size:
+            return small
+        answer = self._ask_large(queries, routed, small)
+        out = small.copy()
+        out[routed] = answer.scores if answer.candidates is None else rank_candidates_first(
+            small[routed], answer.candidates, answer.scores)
+        return out
+
+    def routing_curve(self, queries, y):
+        """Recall@1 against the share of queries sent to the large retriever.
+
+        One pass of each retriever over the queries (the large one on every
+        query's shortlist); every threshold is then evaluated without more calls.
+
+        Parameters
+        ----------
+        queries : array-like or list
+        y : array-like of int, shape (n_queries,)
+            Index of each query's relevant document.
+
+        Returns
+        -------
+        thresholds, large_share, recall : ndarray
+            See :func:`sklearn_kcm.routing_curve`.
+        """
+        queries, small, confidence = self._score(queries)
+        y = check_relevant(y, len(self.classes_))
+        self.ledger_.add(predict_samples=len(y))
+        answer = self._ask_large(queries, np.arange(len(y)), small)
+        top = np.argmax(answer.scores, axis=1)
+        large_pred = top if answer.candidates is None else answer.candidates[np.arange(len(y)), top]
+        return routing_curve(confidence, np.argmax(small, axis=1) == y, large_pred == y)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        return tags
