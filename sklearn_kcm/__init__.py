@@ -15,6 +15,7 @@ from ._routing import routing_curve
 from ._scoring import make_budget_scorer, make_cost_scorer, neg_large_share
 from ._tuning import tune_epsilon
 from .llm import LLMClassifier
+from .retrieval import KCMRetriever
 
 __version__ = "0.1.0"
 
@@ -23,6 +24,7 @@ __all__ = [
     "KANClassifier",
     "KANJudgeClassifier",
     "KCMEnsemble",
+    "KCMRetriever",
     "LLMClassifier",
     "MLPJudgeClassifier",
     "RoutingCurveDisplay",

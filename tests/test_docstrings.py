@@ -12,7 +12,7 @@ import pytest
 numpydoc_validate = pytest.importorskip("numpydoc.validate")
 
 import sklearn_kcm
-from sklearn_kcm import llm, nn, text
+from sklearn_kcm import llm, nn, retrieval, text
 
 # Checks left out, as in scikit-learn: summaries may run past one line, sections
 # "See Also" and "Returns" of trivial methods, and parameter descriptions may
@@ -22,7 +22,8 @@ IGNORED = {"GL01", "GL02", "SA01", "ES01", "RT02", "PR09", "RT05"}
 # only what is checked above.
 PUBLIC = [(sklearn_kcm, name) for name in sklearn_kcm.__all__] + [
     (nn, name) for name in nn.__all__] + [(text, name) for name in text.__all__] + [
-    (llm, name) for name in llm.__all__ if not name.startswith("DEFAULT")]
+    (llm, name) for name in llm.__all__ if not name.startswith("DEFAULT")] + [
+    (retrieval, name) for name in retrieval.__all__]
 
 
 # torch.nn.Module's protocol methods, documented by torch
@@ -53,7 +54,7 @@ def _paths():
     seen = set()
     for module, name in PUBLIC:
         obj = getattr(module, name)
-        if id(obj) in seen:  # LLMClassifier is public in both sklearn_kcm and sklearn_kcm.llm
+        if id(obj) in seen:  # LLMClassifier, KCMRetriever: public in sklearn_kcm and a subpackage
             continue
         seen.add(id(obj))
         path = f"{module.__name__}.{name}"

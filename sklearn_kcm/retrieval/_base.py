@@ -47,25 +47,29 @@ class RetrieverMixin:
         Parameters
         ----------
         queries : array-like or list
-            Queries, in the form the retriever reads.
+            Queries, in the form the retrievers read.
 
         Returns
         -------
         ndarray of int, shape (n_queries,)
+            The document ranked first for each query.
         """
         return np.argmax(self.decision_function(queries), axis=1)
 
     def top_k(self, queries, k=10):
-        """Indices of the ``k`` best documents for each query, best first.
+        """Return the ``k`` best documents for each query, best first.
 
         Parameters
         ----------
         queries : array-like or list
+            Queries, in the form the retrievers read.
         k : int, default=10
+            How many documents to return.
 
         Returns
         -------
         ndarray of int, shape (n_queries, min(k, n_docs))
+            Document indices, best first.
         """
         return top_candidates(self.decision_function(queries), k)
 
@@ -75,13 +79,16 @@ class RetrieverMixin:
         Parameters
         ----------
         queries : array-like or list
+            Queries, in the form the retrievers read.
         y : array-like of int, shape (n_queries,)
             Index of each query's relevant document.
         sample_weight : array-like of shape (n_queries,), default=None
+            Weight of each query.
 
         Returns
         -------
         float
+            Recall@1.
         """
         check_is_fitted(self)
         right = self.predict(queries) == check_relevant(y, len(self.classes_))

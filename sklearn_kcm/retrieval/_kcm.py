@@ -216,7 +216,8 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
 
         Returns
         -------
-        self
+        self : KCMRetriever
+            The fitted collaboration.
         """
         check_budget(self.epsilon, self.target_large_share, example=0.5)
         if self.hint == "shortlist" and not _takes_candidates(self.large):
@@ -355,10 +356,12 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
         Parameters
         ----------
         queries : array-like or list
+            Queries, in the form the retrievers read.
 
         Returns
         -------
         ndarray of shape (n_queries,)
+            ``C_x`` of each query.
         """
         return self._score(queries)[2]
 
@@ -368,15 +371,17 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
         Parameters
         ----------
         queries : array-like or list
+            Queries, in the form the retrievers read.
 
         Returns
         -------
         ndarray of bool, shape (n_queries,)
+            True where the query goes to the large retriever.
         """
         return route_to_large(self.confidence(queries), self.epsilon_)
 
     def decision_function(self, queries):
-        """Scores of every document for each query; routed queries reranked by the large one.
+        """Score every document for each query; the large retriever reranks routed queries.
 
         The large retriever is called once, on the routed queries only, and
         scores only their shortlists (``hint="shortlist"``).
@@ -384,10 +389,12 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
         Parameters
         ----------
         queries : array-like or list
+            Queries, in the form the retrievers read.
 
         Returns
         -------
         ndarray of shape (n_queries, n_docs)
+            Scores that rank the documents of each row (see Notes).
         """
         queries, small, confidence = self._score(queries)
         self.ledger_.add(predict_samples=len(small))
@@ -409,6 +416,7 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
         Parameters
         ----------
         queries : array-like or list
+            Queries, in the form the retrievers read.
         y : array-like of int, shape (n_queries,)
             Index of each query's relevant document.
 

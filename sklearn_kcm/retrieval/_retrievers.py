@@ -152,7 +152,8 @@ class EncoderRetriever(RetrieverMixin, BaseEstimator):
 
         Returns
         -------
-        self
+        self : EncoderRetriever
+            The retriever, with its index built.
         """
         n_docs = _num_samples(self.corpus)
         if n_docs < 2:
@@ -169,6 +170,7 @@ class EncoderRetriever(RetrieverMixin, BaseEstimator):
         Parameters
         ----------
         queries : array-like or list
+            Queries, in the form the retrievers read.
         candidates : array-like of int, shape (n_queries, n_candidates), default=None
             Document indices to score for each query (a shortlist); None
             scores the whole corpus.
@@ -176,6 +178,7 @@ class EncoderRetriever(RetrieverMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_queries, n_docs) or (n_queries, n_candidates)
+            Cosine similarities (or dot products), higher for better documents.
         """
         check_is_fitted(self)
         vectors = self._vectors(self.query_encoder_, queries)
@@ -237,7 +240,7 @@ class TfidfRetriever(EncoderRetriever):
     >>> from sklearn_kcm.retrieval import TfidfRetriever
     >>> docs = ["a cat sat on the mat", "dogs chase cats", "the stock market fell"]
     >>> retriever = TfidfRetriever(docs).fit(["cat on a mat"], [0])
-    >>> retriever.predict(["markets and stocks", "the dogs"]).tolist()
+    >>> retriever.predict(["the market fell", "the dogs"]).tolist()
     [2, 1]
     """
 
@@ -252,6 +255,7 @@ class TfidfRetriever(EncoderRetriever):
 
     @property
     def query_encoder(self):
+        """The vectorizer that encodes queries and documents."""
         return TfidfVectorizer(sublinear_tf=True) if self.vectorizer is None else self.vectorizer
 
     doc_encoder = None
