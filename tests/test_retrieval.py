@@ -207,7 +207,7 @@ def test_the_shortlist_hint_and_routing_beat_the_small_retriever(data):
     assert small < large
     assert kcm.score(test, y) > small
     assert kcm.fusion_weight_ in np.round(np.linspace(0, 1, 11), 2)
-    assert set(kcm.fusion_recall_) == set(np.round(np.linspace(0, 1, 11), 2))
+    assert set(kcm.fusion_mrr_) == set(np.round(np.linspace(0, 1, 11), 2))
     assert 0 < kcm.shortlist_recall_ <= 1
 
 

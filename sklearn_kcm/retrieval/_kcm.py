@@ -98,7 +98,8 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
         Weight of the large retriever's standardised scores against the small
         one's on the documents it scores: 1 keeps its ranking, 0 the small
         one's. ``"auto"`` picks the weight in 0, 0.1, ..., 1 with the best
-        Recall@1 on the training queries (``fusion_weight_``).
+        mean reciprocal rank of the relevant document on the training queries
+        (``fusion_weight_``).
     judge_fallback : bool, default=True
         Compare, out of fold on the training queries, the judge's routing
         with the cascade's (the margin rule) and with
@@ -130,8 +131,9 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
         [0, 0.5] of the judge, the cascade and the best blend.
     epsilon_ : float
     fusion_weight_ : float
-    fusion_recall_ : dict or None
-        Training Recall@1 of each fusion weight tried (``fusion="auto"``).
+    fusion_mrr_ : dict or None
+        Training mean reciprocal rank of each fusion weight tried
+        (``fusion="auto"``).
     shortlist_recall_ : float or None
         Share of training queries whose relevant document is in the small
         retriever's shortlist (the best Recall@1 reranking can reach).
@@ -294,7 +296,7 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
     def _fit_fusion(self, queries, y, splits, small):
         """Set the fusion weight (and shortlist recall); whether the large retriever's
         answers on the training queries are right, or None when nothing needs them."""
-        self.fusion_recall_ = None
+        self.fusion_mrr_ = None
         n_candidates = self.n_candidates if self.hint == "shortlist" else None
         self.shortlist_recall_ = None if n_candidates is None else float(np.mean(
             relevant_positions(top_candidates(small, n_candidates), y) >= 0))
@@ -316,7 +318,7 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
                          fit_large_documents=large.size)
         relevant = y if candidates is None else relevant_positions(candidates, y)
         if self.fusion == "auto":
-            self.fusion_weight_, self.fusion_recall_ = fit_fusion_weight(paired, large, relevant)
+            self.fusion_weight_, self.fusion_mrr_ = fit_fusion_weight(paired, large, relevant)
         else:
             self.fusion_weight_ = float(self.fusion)
         return np.argmax(fuse(paired, large, self.fusion_weight_), axis=1) == relevant
