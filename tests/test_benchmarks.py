@@ -18,6 +18,7 @@ from benchmarks.distill import render_markdown as render_distill
 from benchmarks.judges import matched_mlp_width
 from benchmarks.judges import render_markdown as render_judges
 from benchmarks.llm_calibration import render_markdown as render_calibration
+from benchmarks.retrieval import render_markdown as render_retrieval
 
 RESULTS = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 
@@ -78,7 +79,7 @@ def test_long_tailed_counts_and_groups():
 
 
 SUITES = sorted(p.parent.name for p in RESULTS.glob("*/results.json")
-                if p.parent.name not in ("judges", "distill", "llm_calibration"))
+                if p.parent.name not in ("judges", "distill", "llm_calibration", "retrieval"))
 
 
 @pytest.mark.parametrize("suite", SUITES)
@@ -123,6 +124,19 @@ def test_distillation_tables_match_the_results_the_run_wrote():
     assert (folder / "results.md").read_text() == render_distill(results)
     page = (RESULTS.parent / "user_guide" / "distillation.md").read_text()
     assert "benchmarks/distill/results.md" in page and (folder / "stream.png").exists()
+
+
+@pytest.mark.parametrize("suite", ["quick", "full"])
+def test_retrieval_tables_match_the_results_the_run_wrote(suite):
+    folder = RESULTS / "retrieval" / suite
+    results = json.loads((folder / "results.json").read_text())
+    assert (folder / "results.md").read_text() == render_retrieval(results)
+    assert len(list(folder.glob("*_routing.png"))) == len(results["tasks"]) == 3
+    methods = {row["method"] for row in results["rows"]}
+    assert {"small", "large", "cascade (margin rule)", "MCM (MLP judge)",
+            "KCM (KAN judge)", "KCM, no hint"} <= methods
+    assert "benchmarks/retrieval/full/results.md" in (
+        RESULTS.parent / "user_guide" / "retrieval.md").read_text()
 
 
 def test_label_some_keeps_a_share_of_every_class():
