@@ -25,8 +25,8 @@ extensions = [
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "benchmarks/*/results.md", "auto_examples/*.ipynb",
-                    "auto_examples/*.py.md5", "auto_examples/*.zip"]
+exclude_patterns = ["_build", "benchmarks/*/results.md", "benchmarks/*/*/results.md",
+                    "auto_examples/*.ipynb", "auto_examples/*.py.md5", "auto_examples/*.zip"]
 myst_enable_extensions = ["dollarmath"]
 myst_heading_anchors = 3
 
