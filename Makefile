@@ -1,4 +1,6 @@
 # Every target makes its own virtual environment: a fresh machine needs only Python 3.11.
+# The KAN layer's C++ kernel is compiled once (~40 s) where a compiler is found; without one
+# the layer runs in plain torch and build-kernel says so.
 # torch is pinned and installed first: 2.13.0 is a CPU wheel on this machine's disk,
 # while an open range would pull a multi-GB CUDA build.
 PYTHON ?= python3
@@ -14,6 +16,7 @@ $(STAMP): pyproject.toml setup.cfg
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m sklearn_kcm build-kernel
 	touch $(STAMP)
 
 install: $(STAMP)

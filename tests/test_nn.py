@@ -1,10 +1,12 @@
 """The torch KAN: bases, gradients, grid handling, regularisation, memory."""
 
+import contextlib
+
 import pytest
 import torch
 
 from sklearn_kcm._testing import cox_de_boor, uniform_knots
-from sklearn_kcm.nn import KAN, KANLinear, bspline_basis, kan_linear
+from sklearn_kcm.nn import KAN, KANLinear, _cpp, bspline_basis, kan_linear
 
 
 def _grid(lo, hi, grid_size, dtype):
@@ -206,3 +208,56 @@ def test_fused_kernels_match_the_eager_layer(spline_order):
         torch.testing.assert_close(out_fused, out)
         torch.testing.assert_close(xf.grad, x.grad)
         torch.testing.assert_close(fused.weight.grad, eager.weight.grad)
+
+
+KERNEL_BUILT = _cpp.kernel(torch.zeros(1, 1), 3) is not None
+
+
+@pytest.mark.skipif(not KERNEL_BUILT, reason="the C++ kernel is not built here "
+                                              "(python -m sklearn_kcm build-kernel)")
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("contiguous", [True, False])
+def test_cpp_kernel_matches_the_torch_layer(dtype, contiguous):
+    torch.manual_seed(0)
+    layer = KANLinear(6, 4, grid_size=7).to(dtype)
+    x = torch.randn(6, 41, dtype=dtype).T * 2  # beyond the grid too
+    x = x.contiguous() if contiguous else x
+    lo, step = layer.grid_lo, layer.grid_step
+    x[0, 0], x[1, 1], x[2, 2] = float("nan"), lo[1], lo[2] + 7 * step[2]  # NaN, both ends
+    results = []
+    for context in (contextlib.nullcontext(), _cpp.disabled()):
+        layer.zero_grad()
+        xi = x.detach().clone().requires_grad_()
+        with context:
+            assert (_cpp.kernel(xi, 3) is not None) == isinstance(context,
+                                                                  contextlib.nullcontext)
+            out = layer(xi)
+        out.pow(2).nansum().backward()  # backward outside: it runs as forward did
+        results.append((out.detach(), xi.grad, layer.weight.grad.clone()))
+    for kernel, torch_only in zip(*results):
+        torch.testing.assert_close(kernel, torch_only, equal_nan=True)
+
+
+@pytest.mark.parametrize("x, spline_order", [
+    (torch.zeros(2, 3, dtype=torch.bfloat16), 3),
+    (torch.zeros(2, 3), 2),
+])
+def test_cpp_kernel_applies_to_cubic_float_cpu_only(x, spline_order):
+    assert _cpp.kernel(x, spline_order) is None
+
+
+@pytest.mark.parametrize("fails", [True, False])
+def test_build_kernel_command_says_what_happened(monkeypatch, fails):
+    import io
+
+    from sklearn_kcm.__main__ import build_kernel
+
+    def build(verbose=False):
+        if fails:
+            raise OSError("no compiler")
+
+    monkeypatch.setattr(_cpp, "build", build)
+    out = io.StringIO()
+    assert build_kernel(out) == 0
+    assert ("not built (OSError: no compiler)" in out.getvalue()) == fails
+    assert ("Built the KAN kernel in" in out.getvalue()) != fails

@@ -10,12 +10,16 @@ The autograd function keeps only ``x`` (and the weight) for backward and
 recomputes the features there: they are ``K`` times larger than ``x`` and cheap
 to rebuild. The gradient with respect to ``x`` needs only the ``k + 1`` non-zero
 basis slopes, gathered from the feature gradient.
+
+For cubic splines on CPU the two spline passes run in a C++ kernel once it is
+built (:mod:`._cpp`, ``python -m sklearn_kcm build-kernel``); the torch code
+here is the reference it is tested against and the path everywhere else.
 """
 
 import torch
 from torch.autograd.function import once_differentiable
 
-from . import _fused
+from . import _cpp, _fused
 from ._basis import grid_position, local_bases, on_grid, silu_slope
 
 
@@ -77,26 +81,33 @@ class KANLinearFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, grid_lo, grid_step, grid_size, spline_order, fused):
+        kernel = None if fused else _cpp.kernel(x, spline_order)
         if fused:
             features = _fused.compiled("features", grid_size, spline_order)(x, grid_lo, grid_step)
+        elif kernel is not None:
+            features = kernel.features(x, torch.nn.functional.silu(x), grid_lo, grid_step,
+                                       grid_size)
         else:
             features = kan_features(x, grid_lo, grid_step, grid_size, spline_order)
         flat = features.view(x.shape[0], -1)
         weight2d = weight.view(weight.shape[0], -1)
         out = flat @ weight2d.T if bias is None else torch.addmm(bias, flat, weight2d.T)
         ctx.save_for_backward(x, weight, bias, grid_lo, grid_step)
-        ctx.grid = (grid_size, spline_order, fused)
+        ctx.grid = (grid_size, spline_order, fused, kernel)  # backward runs as forward did
         return out
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
         x, weight, bias, grid_lo, grid_step = ctx.saved_tensors
-        grid_size, spline_order, fused = ctx.grid
+        grid_size, spline_order, fused, kernel = ctx.grid
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         grad_out = grad_out.contiguous()
         if fused:
             features = _fused.compiled("features", grid_size, spline_order)(x, grid_lo, grid_step)
+        elif kernel is not None:
+            features = kernel.features(x, torch.nn.functional.silu(x), grid_lo, grid_step,
+                                       grid_size)
         else:
             interval, offset = grid_position(x, grid_lo, grid_step, grid_size)
             index = _spline_index(interval, spline_order)
@@ -114,8 +125,12 @@ class KANLinearFunction(torch.autograd.Function):
                 grad_input = _fused.compiled("grad_input", grid_size, spline_order)
                 grad_x = grad_input(grad_features, x, grid_lo, grid_step)
             else:
-                spline_part = (grad_features.gather(-1, index) * slopes).sum(-1)
-                spline_part.mul_(on_grid(x, grid_lo, grid_step, grid_size)).div_(grid_step)
+                if kernel is not None:
+                    spline_part = kernel.grad_spline(grad_features, x, grid_lo, grid_step,
+                                                     grid_size)
+                else:
+                    spline_part = (grad_features.gather(-1, index) * slopes).sum(-1)
+                    spline_part.mul_(on_grid(x, grid_lo, grid_step, grid_size)).div_(grid_step)
                 grad_x = spline_part.addcmul_(grad_features[..., 0], silu_slope(x))
         grad_b = grad_out.sum(0) if bias is not None and need_b else None
         return grad_x, grad_w, grad_b, None, None, None, None, None
