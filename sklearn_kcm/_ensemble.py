@@ -186,6 +186,16 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         large model itself), the small probabilities the judge reads and
         learns from and that ``hint="features"`` appends, and the judge
         confidences of ``epsilon="auto"`` and ``judge_fallback``.
+    teacher_cv : int or None, default=None
+        How many clones of the large model answer the training rows they did
+        not see (the out-of-fold teachers that distillation and
+        ``judge_fallback`` read; ``verbose`` and ``ledger_`` show each fit).
+        None: one per fold of ``cv``. An int ``g`` (2 up to the number of
+        folds) groups the folds of ``cv`` into ``g`` teachers, fold ``i`` in
+        group ``i % g``: ``g`` large fits instead of one per fold, each on
+        fewer rows (``cv=5, teacher_cv=2``: two fits, on 60% and 40% of the
+        rows). A prefit large model (``FrozenEstimator``) or an LLM needs no
+        teacher fits at all.
     memory : str, joblib.Memory or None, default=None
         Where to cache what ``fit`` learns before it picks the threshold: the
         small, large and judge fits and their out-of-fold counterparts (a
@@ -305,6 +315,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "unlabelled_label": [None, Integral, str],
         "cv": ["cv_object"],
+        "teacher_cv": [None, Interval(Integral, 2, None, closed="left")],
         "memory": [None, str, HasMethods(["cache"])],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -331,6 +342,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         temperature=1.0,
         unlabelled_label=-1,
         cv=5,
+        teacher_cv=None,
         memory=None,
         random_state=None,
         verbose=0,
@@ -353,6 +365,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.temperature = temperature
         self.unlabelled_label = unlabelled_label
         self.cv = cv
+        self.teacher_cv = teacher_cv
         self.memory = memory
         self.random_state = random_state
         self.verbose = verbose

@@ -44,13 +44,44 @@ def knows_large_answers(params, fitted_large, judge_target):
     them unless they are paid calls: a model that keeps a bill (``usage_``, an
     LLM client) would be asked about every training row (distillation asks
     about the routed ones only), so the fallback takes it to be right
-    everywhere. Otherwise they cost ``cv`` fits of the large model, the
-    out-of-fold teachers that distillation uses too (or one call of a prefit
-    one).
+    everywhere. Otherwise they cost ``cv`` fits of the large model (or
+    ``teacher_cv``), the out-of-fold teachers that distillation uses too (or
+    one call of a prefit one).
     """
     if judge_target == "gain":
         return True
     return params["judge_fallback"] and getattr(fitted_large, "usage_", None) is None
+
+
+def group_folds(splits, n_groups):
+    """``splits`` merged into ``n_groups`` folds, fold ``i`` into group ``i % n_groups``.
+
+    Every row stays held out by exactly one group, and every fold's held-out
+    rows lie within one group's: a model fitted on a group's training rows has
+    seen none of the fold's. None keeps ``splits``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> folds = [(np.array([1, 2]), np.array([0])), (np.array([0, 2]), np.array([1])),
+    ...          (np.array([0, 1]), np.array([2]))]
+    >>> [(train.tolist(), test.tolist()) for train, test in group_folds(folds, 2)]
+    [([1], [0, 2]), ([0, 2], [1])]
+    """
+    if n_groups is None:
+        return splits
+    if n_groups > len(splits):
+        raise ValueError(
+            f"teacher_cv={n_groups} asks for more teachers than the {len(splits)} folds of "
+            "cv: give teacher_cv at most the number of folds, or None for one per fold."
+        )
+    n_rows = sum(len(test) for _, test in splits)
+    grouped = []
+    for group in range(n_groups):
+        test = np.sort(np.concatenate([test for i, (_, test) in enumerate(splits)
+                                       if i % n_groups == group]))
+        grouped.append((np.setdiff1d(np.arange(n_rows), test), test))
+    return grouped
 
 
 def fit_members(params, judge, X, y, *, labelled, unlabelled, groups, metadata,
@@ -108,7 +139,8 @@ def fit_members(params, judge, X, y, *, labelled, unlabelled, groups, metadata,
     # honest large-model answers on the training rows, fitted on first use
     # (by the "gain" judge target or by distillation)
     teachers = LargeTeachers.for_training(
-        params["large"], large, X, y, rows=labelled, splits=splits, small_oof=small_oof,
+        params["large"], large, X, y, rows=labelled,
+        splits=group_folds(splits, params["teacher_cv"]), small_oof=small_oof,
         fit_params=metadata.large.fit, hint=params["hint"], n_classes=len(classes),
         ledger=ledger)
     if prefit_teachers:

@@ -39,9 +39,12 @@ class LargeTeachers:
         self.ledger = ledger
 
     def also(self, model, rows):
-        """These teachers, and a fitted ``model`` that has not seen ``rows`` answering them."""
-        fit_models = self._fit_models
-        return type(self)(lambda: [*fit_models(), (model, rows)], hint=self.hint,
+        """These teachers, and a fitted ``model`` that has not seen ``rows`` answering them.
+
+        The teachers are fitted once: the new set reuses them (fitting them
+        first if no one has asked them yet).
+        """
+        return type(self)(lambda: [*self.models(), (model, rows)], hint=self.hint,
                           n_classes=self.n_classes, ledger=self.ledger)
 
     @classmethod

@@ -203,6 +203,7 @@ def test_verbose_shows_every_member_fit(digits, capsys):
     for member in ("small", "large", "teachers", "teacher_answers", "distill"):
         assert f"[KCMEnsemble] {member}:" in out
     assert "round 1/1" in out
+    assert out.count("[KCMEnsemble] teachers:") == 5  # one per fold, fitted once
 
 
 def test_the_llm_share_falls_over_an_unlabelled_stream(tmp_path, monkeypatch):
@@ -223,3 +224,18 @@ def test_the_llm_share_falls_over_an_unlabelled_stream(tmp_path, monkeypatch):
             kcm.partial_fit(batch)  # the LLM's answers on the routed texts teach
         assert shares[-1] < 0.5 * shares[0]
         assert np.mean(kcm.predict(texts) == truth) > 0.9
+
+
+def test_teacher_cv_fits_fewer_teachers_that_saw_none_of_their_rows(digits, capsys):
+    X_train, y_semi, X_test, y_test, _ = digits
+    kcm = _kcm(cv=4, teacher_cv=2, verbose=1).fit(X_train, y_semi)
+    out = capsys.readouterr().out
+    assert out.count("[KCMEnsemble] teachers:") == 2  # instead of one per fold
+    assert kcm.unlabelled_teacher_ is not None  # the check found each fold's teacher
+    assert kcm.score(X_test, y_test) > 0.8
+
+
+def test_teacher_cv_beyond_the_folds_is_refused(digits):
+    X_train, y_semi, _, _, _ = digits
+    with pytest.raises(ValueError, match="teacher_cv=6 asks for more teachers than the 5 folds"):
+        _kcm(cv=5, teacher_cv=6).fit(X_train, y_semi)
