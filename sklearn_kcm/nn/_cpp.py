@@ -66,10 +66,11 @@ def _built():
     return module
 
 
-def kernel(x, spline_order):
-    """The built kernel module where it applies to ``x``, else None (plain torch)."""
+def kernel(x, spline_order, grid=None):
+    """The built kernel module where it applies to ``x`` (and its ``grid`` tensor), else None."""
     if not (_switch["on"] and spline_order == 3 and x.device.type == "cpu"
-            and x.dtype in (torch.float32, torch.float64)):
+            and x.dtype in (torch.float32, torch.float64)
+            and (grid is None or grid.dtype == x.dtype)):
         return None
     return _built()
 

@@ -81,7 +81,7 @@ class KANLinearFunction(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, grid_lo, grid_step, grid_size, spline_order, fused):
-        kernel = None if fused else _cpp.kernel(x, spline_order)
+        kernel = None if fused else _cpp.kernel(x, spline_order, grid_lo)
         if fused:
             features = _fused.compiled("features", grid_size, spline_order)(x, grid_lo, grid_step)
         elif kernel is not None:

@@ -254,12 +254,11 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
                 _safe_indexing(queries, rows))))
         small_correct = np.argmax(small, axis=1) == y
         large_correct = self._fit_fusion(queries, y, splits, small)
-        shortlist = shortlist_distribution(small)
-        labels = small_correct.astype(bool)
         routing = fit_judge(
-            self._judge_template(), None, labels, small_oof=shortlist, small_correct=small_correct,
+            self._judge_template(), None, small_correct,
+            small_oof=shortlist_distribution(small), small_correct=small_correct,
             large_correct=large_correct, judge_input="small", judge_target=JUDGE_TARGET,
-            cv=check_cv(self.cv, labels, classifier=True), groups=None,
+            cv=check_cv(self.cv, small_correct, classifier=True), groups=None,
             fallback=self.judge_fallback, need_confidence=self.epsilon == "auto",
             fit_params={}, ledger=self.ledger_, verbose=self.verbose,
             small_confidence=margin_confidence(small))
@@ -310,7 +309,7 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
             calls.append(len(rows))
             return ask(retriever, _safe_indexing(queries, rows), small[rows], n_candidates)[1]
 
-        with self.ledger_.timer("fit_large"):
+        with self.ledger_.timer("fit_large_answers"):
             large = self._training_answers("large", queries, y, splits, answer)
         candidates = top_candidates(small, n_candidates) if n_candidates else None
         paired = small if candidates is None else np.take_along_axis(small, candidates, axis=1)
