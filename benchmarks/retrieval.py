@@ -11,8 +11,8 @@ shortlist hint. Recall@1/5/10 on the test queries, the share sent, milliseconds
 per query; and, from the routing curves of the test queries, Recall@1 of each
 router at equal shares.
 
-``--suite quick`` (one seed) takes about 2 minutes on 2 cores, ``full``
-(three seeds) about 6. Writes ``docs/benchmarks/retrieval/<suite>/``:
+``--suite quick`` (one seed) takes about 1.5 minutes on 2 cores, ``full``
+(three seeds) about 4.5. Writes ``docs/benchmarks/retrieval/<suite>/``:
 ``results.json``, ``results.md`` (rendered again from the JSON by
 ``--render``), ``<task>_routing.png`` (first seed). Needs the ``bench`` extra.
 """

@@ -118,6 +118,10 @@ def test_a_pretrained_encoder_is_used_as_given(data):
     pca = PCA(4, random_state=0).fit(fit)  # fitted on the queries, not on the corpus
     retriever = EncoderRetriever(corpus, FrozenEstimator(pca)).fit(fit, y)
     np.testing.assert_allclose(retriever.query_encoder_.transform(test), pca.transform(test))
+    # not frozen: a clone is fitted on the corpus, alone as inside KCMRetriever (which clones)
+    refitted = EncoderRetriever(corpus, pca).fit(fit, y).query_encoder_
+    assert refitted is not pca
+    np.testing.assert_allclose(refitted.mean_, corpus.mean(axis=0))
 
 
 def test_two_towers_and_callables(data):

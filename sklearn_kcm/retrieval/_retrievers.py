@@ -5,6 +5,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.frozen import FrozenEstimator
 from sklearn.preprocessing import normalize
 from sklearn.utils.validation import check_is_fitted
 
@@ -72,7 +73,8 @@ class EncoderRetriever(RetrieverMixin, BaseEstimator):
     doc_encoder : object or None, default=None
         Documents to vectors (two towers, e.g. the two sides of a contrastive
         model); None encodes documents with ``query_encoder``, fitted on the
-        corpus first when it is an unfitted scikit-learn transformer. Two
+        corpus first when it is a scikit-learn transformer (a clone of it; one
+        wrapped in ``FrozenEstimator`` is used as it is). Two
         scikit-learn towers must be fitted already (wrap them in
         ``FrozenEstimator``): the retriever cannot know what to fit them on.
     similarity : {"cosine", "dot"}, default="cosine"
@@ -121,7 +123,7 @@ class EncoderRetriever(RetrieverMixin, BaseEstimator):
         """The two encoders in use: fitted on the corpus where that is ours to do."""
         if self.doc_encoder is None:
             encoder = self.query_encoder
-            if _is_sklearn(encoder) and not _fitted(encoder):
+            if _is_sklearn(encoder) and not isinstance(encoder, FrozenEstimator):
                 encoder = clone(encoder).fit(self.corpus)
             return encoder, encoder
         for name in ("query_encoder", "doc_encoder"):
