@@ -4,7 +4,7 @@ The eager layer's non-matmul work is a dozen small elementwise passes (grid
 position, cubic pieces, scatter, gather) that eager torch cannot fuse; the
 kernel in ``_kernel.cpp`` does each of its two passes in one loop. ``python -m
 sklearn_kcm build-kernel`` (run by ``make install``) compiles it with torch's C++
-extension tooling (a C++ compiler and ninja, ~40 s) into a folder keyed by the
+extension tooling (a C++ compiler, and ninja: extra ``kernel``; ~40 s) into a folder keyed by the
 source and the torch version, ``~/.cache/sklearn_kcm`` or ``$SKLEARN_KCM_KERNEL_DIR``.
 Once built, a process loads it in milliseconds and ``KANLinear`` uses it on CPU
 for cubic splines in float32 and float64; without it the layer runs the same
@@ -16,6 +16,7 @@ import functools
 import hashlib
 import importlib.util
 import os
+import sys
 from pathlib import Path
 
 import torch
@@ -45,9 +46,15 @@ def build(verbose=False):
 
     folder = build_directory()
     folder.mkdir(parents=True, exist_ok=True)
-    module = load(name=_name(), sources=[str(SOURCE)], build_directory=str(folder),
-                  extra_cflags=["-O3", "-fopenmp"], extra_ldflags=["-fopenmp"],
-                  verbose=verbose)
+    # torch looks for ninja on PATH; the one pip installs (extra `kernel`) sits beside python
+    path = os.environ.get("PATH", "")
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), path])
+    try:
+        module = load(name=_name(), sources=[str(SOURCE)], build_directory=str(folder),
+                      extra_cflags=["-O3", "-fopenmp"], extra_ldflags=["-fopenmp"],
+                      verbose=verbose)
+    finally:
+        os.environ["PATH"] = path
     _built.cache_clear()
     return module
 
