@@ -69,20 +69,25 @@ class ChatServer:
                 try:
                     time.sleep(owner.latency)
                     if isinstance(scripted, int):
-                        self._reply(scripted, {"error": {"message": "scripted fault"}})
-                        return
-                    text = "hmm, hard to say" if scripted == "garbage" else owner.answer(prompt)
-                    self._reply(200, {
-                        "id": "chatcmpl-test", "object": "chat.completion", "created": 0,
-                        "model": body["model"],
-                        "choices": [{"index": 0, "finish_reason": "stop",
-                                     "message": {"role": "assistant", "content": text}}],
-                        "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": 1,
-                                  "total_tokens": len(prompt.split()) + 1},
-                    })
+                        status, payload = scripted, {"error": {"message": "scripted fault"}}
+                    else:
+                        text = ("hmm, hard to say" if scripted == "garbage"
+                                else owner.answer(prompt))
+                        status, payload = 200, {
+                            "id": "chatcmpl-test", "object": "chat.completion", "created": 0,
+                            "model": body["model"],
+                            "choices": [{"index": 0, "finish_reason": "stop",
+                                         "message": {"role": "assistant", "content": text}}],
+                            "usage": {"prompt_tokens": len(prompt.split()),
+                                      "completion_tokens": 1,
+                                      "total_tokens": len(prompt.split()) + 1},
+                        }
                 finally:
+                    # out of flight before the answer leaves: a client that sends its next
+                    # request as soon as it reads this one must not be counted twice
                     with owner._lock:
                         owner.in_flight -= 1
+                self._reply(status, payload)
 
             def _reply(self, status, payload):
                 data = json.dumps(payload).encode()
