@@ -82,9 +82,11 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
         minus top-2 of its standardised scores.
     epsilon : float in [0, 1] or "auto", default=0.5
         Queries with ``C_x > epsilon`` are answered by the small retriever
-        (0.5: those it more likely gets right than wrong). ``"auto"`` fits
-        ``epsilon_`` so that a share ``target_large_share`` of the training
-        queries, out of fold, would go to the large retriever.
+        (0.5, where the judge alone routes: those it more likely gets right
+        than wrong; the margin rule and the blends have scales of their own,
+        see ``routing_by_``). ``"auto"`` fits ``epsilon_`` so that a share
+        ``target_large_share`` of the training queries, out of fold, would go
+        to the large retriever, whatever routes: the way to compare routers.
     target_large_share : float in (0, 1] or None, default=None
         With ``epsilon="auto"``: the share of queries the large retriever may see.
     n_candidates : int, default=20
