@@ -85,6 +85,13 @@ def test_recall_at_k_is_top_k_accuracy(k):
                                                              labels=np.arange(20))
 
 
+@pytest.mark.parametrize("k", [1, 3, 9, 12])
+def test_top_candidates_is_a_stable_sort_cut_at_k(k):
+    scores = np.random.RandomState(2).randint(0, 4, size=(40, 12)).astype(float)  # many ties
+    expected = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    assert top_candidates(scores, k).tolist() == expected.tolist()
+
+
 def test_recall_breaks_ties_as_predict_does():
     scores = np.array([[1.0, 1.0, 0.0], [1.0, 1.0, 0.0]])
     assert recall_at_k([0, 1], scores, 1) == 0.5  # predict says 0 for both rows

@@ -299,8 +299,9 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
         answers on the training queries are right, or None when nothing needs them."""
         self.fusion_mrr_ = None
         n_candidates = self.n_candidates if self.hint == "shortlist" else None
-        self.shortlist_recall_ = None if n_candidates is None else float(np.mean(
-            relevant_positions(top_candidates(small, n_candidates), y) >= 0))
+        candidates = None if n_candidates is None else top_candidates(small, n_candidates)
+        relevant = y if candidates is None else relevant_positions(candidates, y)
+        self.shortlist_recall_ = None if candidates is None else float(np.mean(relevant >= 0))
         needed = self.fusion == "auto" or (self.judge_fallback and self.judge != "small")
         if not needed:
             self.fusion_weight_ = float(self.fusion)
@@ -313,11 +314,9 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
 
         with self.ledger_.timer("fit_large_answers"):
             large = self._training_answers("large", queries, y, splits, answer)
-        candidates = top_candidates(small, n_candidates) if n_candidates else None
         paired = small if candidates is None else np.take_along_axis(small, candidates, axis=1)
         self.ledger_.add(fit_large_samples=len(y), fit_large_calls=len(calls),
                          fit_large_documents=large.size)
-        relevant = y if candidates is None else relevant_positions(candidates, y)
         if self.fusion == "auto":
             self.fusion_weight_, self.fusion_mrr_ = fit_fusion_weight(paired, large, relevant)
         else:

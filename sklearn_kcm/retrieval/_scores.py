@@ -32,21 +32,33 @@ def standardise(scores):
 def top_candidates(scores, k):
     """Column indices of the ``k`` best scores of each row, best first.
 
-    Ties go to the lower index, as ``np.argmax`` breaks them.
+    Ties go to the lower index, as ``np.argmax`` breaks them. Linear in the
+    row length for ``k`` below it (a partition, then a sort of ``k``), so a
+    shortlist of a large corpus costs no full sort per query.
 
     Examples
     --------
     >>> top_candidates(np.array([[0.1, 0.9, 0.5, 0.9]]), 3).tolist()
     [[1, 3, 2]]
+    >>> top_candidates(np.array([[0.5, 0.9, 0.5, 0.5]]), 2).tolist()  # the first 0.5
+    [[1, 0]]
     """
     scores = np.asarray(scores)
-    k = min(k, scores.shape[1])
-    order = np.argsort(-scores, axis=1, kind="stable")
-    return order[:, :k]
+    n_rows, n_cols = scores.shape
+    if k >= n_cols:
+        return np.argsort(-scores, axis=1, kind="stable")
+    kth = -np.partition(-scores, k - 1, axis=1)[:, k - 1:k]  # the k-th best value of each row
+    above, tied = scores > kth, scores == kth
+    # all columns above the k-th value, then the lowest-indexed ties to make k
+    room = k - above.sum(axis=1, keepdims=True)
+    chosen = above | (tied & (np.cumsum(tied, axis=1) <= room))
+    columns = np.nonzero(chosen)[1].reshape(n_rows, k)  # in index order within each row
+    values = np.take_along_axis(scores, columns, axis=1)
+    return np.take_along_axis(columns, np.argsort(-values, axis=1, kind="stable"), axis=1)
 
 
-def shortlist_distribution(scores, size=SHORTLIST_SIZE):
-    """Softmax of the ``size`` best standardised scores of each row, best first.
+def shortlist_distribution(z, size=SHORTLIST_SIZE):
+    """Softmax of the ``size`` best scores of each row of standardised scores ``z``, best first.
 
     What the judge reads of the small retriever's answer: as "class
     probabilities" of the shortlist, its log is the sorted top scores, the
@@ -57,30 +69,29 @@ def shortlist_distribution(scores, size=SHORTLIST_SIZE):
 
     Examples
     --------
-    >>> p = shortlist_distribution(np.array([[0.0, 1.0, 0.0, 0.0, 5.0]]), size=3)
+    >>> p = shortlist_distribution(standardise([[0.0, 1.0, 0.0, 0.0, 5.0]]), size=3)
     >>> p.shape, p.round(2).tolist()
     ((1, 3), [[0.83, 0.11, 0.06]])
     """
-    z = standardise(scores)
-    top = -np.sort(-z, axis=1)[:, :size]
+    top = np.take_along_axis(z, top_candidates(z, size), axis=1)
     top -= top[:, :1]
     weights = np.exp(top)
     return weights / weights.sum(axis=1, keepdims=True)
 
 
-def margin_confidence(scores):
+def margin_confidence(z):
     """The margin rule as a confidence in [0, 1): ``1 - exp(-(z1 - z2))``.
 
-    ``z1 - z2`` is the top-1 minus top-2 standardised score of each row (0 for
+    ``z1 - z2`` is the top-1 minus top-2 of each row of standardised scores ``z`` (0 for
     a tie at the top); the confidence of a retriever that routes by it alone
     (the cascade), and the one a judge is blended with.
 
     Examples
     --------
-    >>> margin_confidence(np.array([[0.0, 1.0, 1.0], [0.0, 0.0, 3.0]])).round(3).tolist()
+    >>> z = standardise([[0.0, 1.0, 1.0], [0.0, 0.0, 3.0]])
+    >>> margin_confidence(z).round(3).tolist()
     [0.0, 0.88]
     """
-    z = standardise(scores)
     best = np.take_along_axis(z, top_candidates(z, 2), axis=1)
     return 1.0 - np.exp(-(best[:, 0] - best[:, 1]))
 
