@@ -116,7 +116,7 @@ def curve_metrics(confidence, small_correct, large_correct, target):
                 area=routing_quality(confidence, small_correct, large_correct))
 
 
-def run_task(name, seed, log=print):
+def run_task(name, seed, log=print, methods=None):
     task = TASKS[name]("full", seed)
     large = clone(task.large).fit(task.X_train, task.y_train)
     large_correct = large.predict(task.X_test) == task.y_test
@@ -125,6 +125,8 @@ def run_task(name, seed, log=print):
     mlp_width, kan_parameters = matched_mlp_width(task, seed)
     rows = []
     for method, params in judges(task, seed, mlp_width).items():
+        if methods is not None and method not in methods:
+            continue
         own_large = params.get("judge_target") == "gain" or method == "KCM default"
         model = KCMEnsemble(task.small, task.large if own_large else frozen, **params)
         start = time.perf_counter()
@@ -204,6 +206,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.judges", description=__doc__)
     parser.add_argument("--tasks", default=",".join(TASK_NAMES))
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--methods", default=None,
+                        help="comma-separated rows to run (default: every judge)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--render", action="store_true",
                         help="only rewrite results.md from results.json")
@@ -222,7 +226,8 @@ def main(argv=None):
     for name in args.tasks.split(","):
         for seed in seeds:
             print(f"{name}, seed {seed}", flush=True)
-            info, rows = run_task(name, seed)
+            info, rows = run_task(name, seed, methods=None if args.methods is None
+                                  else args.methods.split(","))
             results["tasks"].setdefault(name, info)
             results["rows"] += rows
     results["seconds"] = time.perf_counter() - start

@@ -92,9 +92,15 @@ def teacher_sources(distill):
     """The teachers a ``distill`` parameter names: a subset of {"large", "judge"}."""
     if distill is False:
         return set()
-    if distill is True or distill == "large":
+    if distill is True or distill in ("large", "auto"):
         return {"large"}
     return {"judge"} if distill == "judge" else {"large", "judge"}
+
+
+def teaches_labelled(distill):
+    """Whether the large model teaches the labelled rows too under ``distill`` (the paper's
+    ``L_ls``); ``"auto"`` lets it teach only the rows without a label."""
+    return distill is True or distill in ("large", "both")
 
 
 def soft_target_method(estimator):
@@ -279,10 +285,14 @@ class Distiller:
         Times the training of the small model (``fit_distill``).
     refit_set : RefitSet or None, default=None
         For a small model without ``partial_fit``: what it is refitted on.
+    labelled : bool, default=True
+        The large model answers the routed labelled rows too (the paper's
+        ``L_ls``); False: only rows without a label (``distill="auto"``).
     """
 
     def __init__(self, classes, *, threshold, temperature, weight, ledger, mix=0.0,
-                 refit_set=None):
+                 refit_set=None, labelled=True):
+        self.labelled = labelled
         self.classes = classes
         self.threshold = threshold
         self.temperature = temperature
@@ -303,9 +313,10 @@ class Distiller:
               large=None, judge=None, sample_weight=None, epochs=1, incremental=False):
         """Train ``small`` on the labels of X plus its teachers' answers; returns a record.
 
-        The large model answers the routed labelled rows, and of the unlabelled
-        rows ``ask_unlabelled``: "all" (in ``fit``), "routed" (a stream: the
-        calls production pays anyway) or "none"; the judge answers the easy rows.
+        The large model answers the routed labelled rows (unless
+        ``labelled`` is False), and of the unlabelled rows ``ask_unlabelled``:
+        "all" (in ``fit``), "routed" (a stream: the calls production pays
+        anyway) or "none"; the judge answers the easy rows.
 
         Parameters
         ----------
@@ -343,7 +354,7 @@ class Distiller:
         is_unlabelled[np.asarray(unlabelled, dtype=int)] = True
         asked = {"all": is_unlabelled, "routed": is_unlabelled & routed,
                  "none": np.zeros_like(routed)}[ask_unlabelled]
-        large_rows = np.flatnonzero((routed & ~is_unlabelled) | asked)
+        large_rows = np.flatnonzero((routed & ~is_unlabelled & self.labelled) | asked)
         judge_rows = np.flatnonzero(~routed)
         labelled_rows = np.flatnonzero(~is_unlabelled) if is_unlabelled.any() else None
         rows, probas = [np.empty(0, dtype=int)], [np.empty((0, len(self.classes)))]

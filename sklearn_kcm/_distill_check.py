@@ -32,7 +32,7 @@ AUTO_MIXES = (0.0, 0.5)
 
 
 def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, distiller,
-                       small_oof, fit_params, epochs=1, mixes=None):
+                       small_oof, fit_params, epochs=1, mixes=None, shared_hint=None):
     """Whether distillation from the unlabelled rows makes the small model no less accurate.
 
     Warns when it does not: the large model then teaches nothing.
@@ -62,6 +62,11 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
         :meth:`Distiller.large_targets`); the one that fixes the most answers
         net of those it breaks is tested, ties going to the first. None:
         ``(distiller.mix,)``.
+    shared_hint : ndarray of shape (n_samples, n_classes), default=None
+        The hint that a teacher serving every fold (a prefit or an LLM large
+        model) reads: the fitted small model's probabilities, as in the
+        distillation that follows, so that its answers serve both and it is
+        asked about each unlabelled row once. None: the first fold's student's.
 
     Returns
     -------
@@ -77,6 +82,7 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
     y_l = np.asarray(y)[labelled]
     plain = classes[np.argmax(small_oof, axis=1)] == y_l
     models = teachers.models()
+    rows_of = {id(model): rows for model, rows in models}
     answers = {}  # a prefit teacher serves every fold: asked once (with the first hint)
     distilled = {mix: np.zeros(len(labelled), dtype=bool) for mix in mixes}
     for train, test in splits:
@@ -88,7 +94,10 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
         student_proba = np.zeros((len(y), len(classes)))
         student_proba[unlabelled] = fold_small.predict_proba(_safe_indexing(X, unlabelled))
         if id(model) not in answers:
-            answers[id(model)] = teachers.ask(model, X, unlabelled, student_proba)
+            serves_every_fold = (shared_hint is not None
+                                 and np.isin(labelled, rows_of[id(model)]).all())
+            answers[id(model)] = teachers.ask(model, X, unlabelled,
+                                              shared_hint if serves_every_fold else student_proba)
         for mix in mixes:
             student = copy.deepcopy(fold_small) if len(mixes) > 1 else fold_small
             keep, targets = distiller.large_targets(answers[id(model)],

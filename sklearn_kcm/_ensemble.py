@@ -18,9 +18,10 @@ from ._compat import (
 from ._distill import (
     Distiller,
     teacher_sources,
+    teaches_labelled,
 )
 from ._distill_check import AUTO_MIXES, distillation_helps
-from ._ensemble_params import check_params_together, resolve_judge
+from ._ensemble_params import check_params_together, resolve_judge, warn_if_routing_wastes
 from ._judge_signals import (
     JUDGE_INPUTS,
     JUDGE_TARGETS,
@@ -29,7 +30,7 @@ from ._judge_signals import (
     judge_features,
 )
 from ._judging import default_judge, update_judge
-from ._large import add_usage, ask_large
+from ._large import add_usage, ask_large, bills_its_calls
 from ._members import AFTER_MEMBERS, fit_members_cached
 from ._metadata import fit_router, route_fit_params
 from ._routing import (
@@ -39,6 +40,7 @@ from ._routing import (
     top_probability,
 )
 from ._teachers import LargeTeachers
+from ._threads import threads_per_job, torch_threads
 from ._validation import (
     check_first_batch,
     check_known_labels,
@@ -121,12 +123,15 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         with geometric blends of the two, ``C_x = judge ** w * top ** (1 - w)``
         for ``w`` in 0, 0.25, 0.5, 0.75 and 1, and route by the best
         (``routing_weight_``; ``routing_by_`` "judge", "blend" or "small").
-        The comparison counts where the large model's out-of-fold answers are
-        right: they cost ``cv`` more judge fits, and ``cv`` fits of the large
-        model (the out-of-fold teachers, which distillation shares) or one call
-        on the training rows of a prefit one. A large model that keeps a bill
-        (``usage_``, e.g. ``LLMClassifier``) is not asked about every training
-        row: it is taken to be right everywhere. False: the judge alone routes.
+        The judge's out-of-fold scores come from the first folds of ``cv`` that
+        hold 4,000 rows together (every fold on smaller data): one or more
+        judge fits. The comparison counts where the large model's out-of-fold
+        answers are right where they cost no extra large-model work (a prefit
+        large model answers the training rows in one call; the out-of-fold
+        teachers of ``distill="large"`` answer them), and otherwise takes the
+        large model to be right everywhere, as it does for a model that keeps a
+        bill (``usage_``, e.g. ``LLMClassifier``), which is asked about no
+        training row for it. False: the judge alone routes.
     hint : {"auto", "features"} or None, default="auto"
         How the small model's answer reaches the large model. ``"auto"``:
         passed as ``hint=`` (its probability matrix) to a large model whose
@@ -136,12 +141,18 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         ``"features"``: appended to the large model's input columns (it is
         trained on out-of-fold small probabilities, so nothing leaks; needs
         numeric X); None: no hint.
-    distill : {"large", "judge", "both"} or bool, default="large"
+    distill : {"auto", "large", "judge", "both"} or bool, default="auto"
         Which teachers update the small model: the large model's soft outputs
         on the hard training inputs where its confidence exceeds
-        ``distill_threshold`` (the paper's ``L_ls``), the judge's outputs on
-        the easy inputs (``L_js``, needs a judge that learns the task:
-        ``judge_target`` "task" or "agreement"), or both.
+        ``distill_threshold`` (``"large"``, the paper's ``L_ls``), the judge's
+        outputs on the easy inputs (``"judge"``, ``L_js``, needs a judge that
+        learns the task: ``judge_target`` "task" or "agreement"), or both.
+        ``"auto"``: the large model teaches the rows without a label only (see
+        ``unlabelled_label``; in :meth:`partial_fit`, the routed ones), so a
+        fit whose rows are all labelled makes no large-model fit or call
+        beyond its own: the paper's ``L_ls`` on labelled rows needs honest
+        answers there, from ``cv`` out-of-fold fits of the large model, and
+        teaches little that the labels do not say.
         True means ``"large"``; False turns distillation off.
     distill_threshold : float in [0, 1] or None, default=None
         Minimum confidence of the large model for its output to be used as a
@@ -211,6 +222,13 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         member whose ``random_state`` is None is not refitted for a new draw.
         ``ledger_`` of a fit loaded from the cache holds the member fits'
         seconds as they were measured when they were made.
+    n_jobs : int or None, default=None
+        Jobs that fit the out-of-fold models in parallel (the small model's,
+        the judges', the large teachers'), through joblib: None means 1 unless
+        in a :func:`joblib.parallel_backend` context (``"dask"`` spreads them
+        over a cluster), -1 every core. Torch members then train on
+        ``cores // n_jobs`` threads each, so that the jobs do not oversubscribe
+        the machine; the caller's torch setting is restored after ``fit``.
     random_state : int, RandomState instance or None, default=None
         Seeds the default judge.
     verbose : int, default=0
@@ -306,7 +324,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "judge_target": [StrOptions({"auto", *JUDGE_TARGETS})],
         "judge_fallback": ["boolean"],
         "hint": [None, StrOptions({"auto", "features"})],
-        "distill": ["boolean", StrOptions({"large", "judge", "both"})],
+        "distill": ["boolean", StrOptions({"auto", "large", "judge", "both"})],
         "distill_threshold": [None, Interval(Real, 0, 1, closed="both")],
         "distill_rounds": [Interval(Integral, 1, None, closed="left")],
         "distill_weight": [Interval(Real, 0, None, closed="neither")],
@@ -317,6 +335,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "cv": ["cv_object"],
         "teacher_cv": [None, Interval(Integral, 2, None, closed="left")],
         "memory": [None, str, HasMethods(["cache"])],
+        "n_jobs": [None, Integral],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -333,7 +352,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         judge_target="auto",
         judge_fallback=True,
         hint="auto",
-        distill="large",
+        distill="auto",
         distill_threshold=None,
         distill_rounds=1,
         distill_weight=1.0,
@@ -344,6 +363,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         cv=5,
         teacher_cv=None,
         memory=None,
+        n_jobs=None,
         random_state=None,
         verbose=0,
     ):
@@ -367,6 +387,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.teacher_cv = teacher_cv
         self.memory = memory
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
 
@@ -399,6 +420,10 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self : object
             The fitted ensemble.
         """
+        with torch_threads(threads_per_job(self.n_jobs)):
+            return self._fit(X, y, sample_weight, groups, fit_params)
+
+    def _fit(self, X, y, sample_weight, groups, fit_params):
         X, sample_weight = indexable(X, sample_weight)
         y = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
         params = self.get_params(deep=False)
@@ -413,16 +438,23 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         labelled, unlabelled = split_labelled(y, self.unlabelled_label)
         member_params = {key: value for key, value in params.items() if key not in AFTER_MEMBERS}
         member_params["epsilon"] = "auto" if self.epsilon == "auto" else "given"  # all they use
+        large_teaches = bool(self.distill) and "large" in teacher_sources(self.distill) and (
+            teaches_labelled(self.distill) or unlabelled.size > 0)
         members = fit_members_cached(self.memory)(
             member_params, judge, X, y, labelled=labelled, unlabelled=unlabelled,
             groups=groups, metadata=metadata, judge_input=self.judge_input_,
             judge_target=self.judge_target_, need_confidence=self.epsilon == "auto",
-            prefit_teachers=self.memory is not None and bool(self.distill),
+            prefit_teachers=self.memory is not None and large_teaches,
             verbose=self.verbose)
         self.classes_, self.ledger_ = members.classes, members.ledger
         self.ledger_.verbose = self.verbose  # a cached ledger keeps the verbosity of its fit
         self.small_, self.large_, self._refit_set = members.small, members.large, members.refit_set
         large_teachers = training_teachers = members.teachers
+        if unlabelled.size and bills_its_calls(self.large_):
+            # it learns nothing from the labels: one model answers every unlabelled row, once
+            large_teachers = LargeTeachers.unseen(self.large_, len(y), hint=self.hint,
+                                                  n_classes=len(self.classes_),
+                                                  ledger=self.ledger_)
         splits, small_oof, judging = members.splits, members.small_oof, members.judging
         self.judge_, self.routing_by_ = judging.judge, judging.routing_by
         self.routing_weight_, self.routing_quality_ = judging.routing_weight, judging.quality
@@ -430,26 +462,36 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             threshold_for_budget(judging.oof_confidence, self.target_large_share)
             if self.epsilon == "auto" else float(self.epsilon)
         )
+        warn_if_routing_wastes(self.epsilon, self.epsilon_, judging.oof_confidence,
+                               members.small_correct, members.large_correct)
 
         self.distillation_, self.unlabelled_teacher_ = [], None
         auto_mix = self.distill_mix == "auto"
         self.distill_mix_ = 0.0 if auto_mix else float(self.distill_mix)
         distiller = self._distiller()
-        if unlabelled.size and "large" in teacher_sources(self.distill):
-            self.unlabelled_teacher_ = distillation_helps(
-                self.small, X, y, labelled=labelled, unlabelled=unlabelled, splits=splits,
-                teachers=large_teachers, distiller=distiller, small_oof=small_oof,
-                fit_params=metadata.small.fit, epochs=self.distill_epochs,
-                mixes=AUTO_MIXES if auto_mix else None)
+        teaches = large_teaches or "judge" in teacher_sources(self.distill)
+        small_proba = None
+        if teaches:
+            with self.ledger_.timer("fit_route"):
+                small_proba = self.small_.predict_proba(X)
+        if unlabelled.size and large_teaches:
+            with self.ledger_.timer("fit_distill_check"):
+                self.unlabelled_teacher_ = distillation_helps(
+                    self.small, X, y, labelled=labelled, unlabelled=unlabelled, splits=splits,
+                    teachers=large_teachers, distiller=distiller, small_oof=small_oof,
+                    fit_params=metadata.small.fit, epochs=self.distill_epochs,
+                    mixes=AUTO_MIXES if auto_mix else None, shared_hint=small_proba)
             self.distill_mix_ = distiller.mix = self.unlabelled_teacher_["mix"]
             if not self.unlabelled_teacher_["used"]:
                 large_teachers = None  # it would pull the small model down
-            elif not isinstance(self.large_, FrozenEstimator):
+            elif not (isinstance(self.large_, FrozenEstimator) or bills_its_calls(self.large_)):
                 large_teachers = large_teachers.also(self.large_, unlabelled)  # new to it
-        for _ in range(self.distill_rounds if self.distill else 0):
+        for _ in range(self.distill_rounds if teaches else 0):
             self._distillation_round(
-                distiller, X, y, large_teachers, sample_weight=sample_weight,
-                epochs=self.distill_epochs, unlabelled=unlabelled, ask_unlabelled="all")
+                distiller, X, y, large_teachers if large_teaches else None,
+                sample_weight=sample_weight, epochs=self.distill_epochs, unlabelled=unlabelled,
+                ask_unlabelled="all", small_proba=small_proba)
+            small_proba = None  # the small model has learnt: the next round asks it again
         add_usage(self.large_, training_teachers.fitted())
         return self
 
@@ -457,18 +499,23 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         threshold = self.epsilon_ if self.distill_threshold is None else self.distill_threshold
         return Distiller(self.classes_, threshold=threshold, temperature=self.temperature,
                          weight=self.distill_weight, mix=self.distill_mix_,
-                         ledger=self.ledger_,
-                         refit_set=self._refit_set)
+                         ledger=self.ledger_, refit_set=self._refit_set,
+                         labelled=teaches_labelled(self.distill))
 
     def _distillation_round(self, distiller, X, y, large_teachers, *, sample_weight, epochs,
-                            unlabelled=(), ask_unlabelled="none", incremental=False):
+                            unlabelled=(), ask_unlabelled="none", incremental=False,
+                            small_proba=None):
         """Route X and let the teachers in ``distill`` teach the small model (see
-        :meth:`Distiller.teach`); the small model's probabilities and the large one's answers."""
-        small_proba = self.small_.predict_proba(X)
+        :meth:`Distiller.teach`); the small model's probabilities and the large one's answers.
+
+        ``small_proba``: the small model's probabilities on X, if already known."""
+        with self.ledger_.timer("fit_route"):
+            if small_proba is None:
+                small_proba = self.small_.predict_proba(X)
+            routed = route_to_large(self._confidence(X, small_proba, "fit"), self.epsilon_)
         sources = teacher_sources(self.distill)
         record, large_answers = distiller.teach(
-            self.small_, X, y, small_proba,
-            route_to_large(self._confidence(X, small_proba), self.epsilon_),
+            self.small_, X, y, small_proba, routed,
             unlabelled=unlabelled, ask_unlabelled=ask_unlabelled,
             large=large_teachers if "large" in sources else None,
             judge=self._judge_proba if "judge" in sources else None,
@@ -543,11 +590,11 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                          sample_weight=sample_weight, ledger=self.ledger_)
         return self
 
-    def _confidence(self, X, small_proba):
+    def _confidence(self, X, small_proba, phase="predict"):
         """``C_x`` for every row of X, given the small model's probabilities on it."""
         if self.routing_by_ == "small":
             return top_probability(small_proba)
-        with self.ledger_.timer("predict_judge"):
+        with self.ledger_.timer(f"{phase}_judge"):
             judge_proba = self._judge_proba(X, small_proba)
         judge_confidence = confidence_from_proba(judge_proba, self.judge_.classes_,
                                                  self.judge_target_, small_proba, self.classes_)

@@ -5,6 +5,8 @@ parameters involved and says what to do; single-parameter rules are declared in
 ``KCMEnsemble._parameter_constraints``.
 """
 
+import warnings
+
 import numpy as np
 from sklearn.frozen import FrozenEstimator
 
@@ -118,3 +120,32 @@ def check_params_together(params, X, judge_target):
             f"{judge_target!r}. Use distill='large', or a judge estimator with "
             "judge_target='task' or 'agreement'."
         )
+
+
+def warn_if_routing_wastes(epsilon, fitted_epsilon, oof_confidence, small_correct,
+                           large_correct):
+    """Warn when, out of fold on the training rows, the routing saves little or nothing.
+
+    A given ``epsilon`` that sends more than half of the rows to the large model
+    (``epsilon=0.98`` against a judge of text that is rarely that sure), and a
+    large model less accurate than the small one (routing to it loses
+    accuracy). ``oof_confidence`` and the correctness arrays may be None
+    (not measured in this fit), and then say nothing.
+    """
+    if epsilon != "auto" and oof_confidence is not None and len(oof_confidence):
+        share = float(np.mean(oof_confidence <= fitted_epsilon))
+        if share > 0.5:
+            warnings.warn(
+                f"epsilon={epsilon!r} sends {share:.0%} of the training rows to the large model "
+                f"out of fold ({len(oof_confidence)} rows): the ensemble will save few large-"
+                "model calls. Give epsilon='auto' with the share you can pay for, e.g. "
+                "target_large_share=0.2, or a lower epsilon.", UserWarning, stacklevel=4)
+    if small_correct is not None and large_correct is not None:
+        small, large = float(np.mean(small_correct)), float(np.mean(large_correct))
+        if large < small:
+            warnings.warn(
+                f"The large model is less accurate than the small one out of fold on the "
+                f"{len(small_correct)} training rows ({large:.3f} against {small:.3f}): "
+                "routing inputs to it adds cost and loses accuracy. Check the large model "
+                "(its parameters, its training data), or use the small model alone.",
+                UserWarning, stacklevel=4)

@@ -259,7 +259,7 @@ class KANJudgeClassifier(_JudgeMixin, KANClassifier):
     """The KCM judge: a small, fast KAN whose confidence routes inputs.
 
     A :class:`KANClassifier` with judge defaults (one hidden layer of 16,
-    20 epochs in batches of ``n_samples // 16`` clipped to [32, 256], the
+    20 epochs in batches of ``n_samples // 16`` clipped to [32, 1024], the
     learning rate falling linearly to ``lr / 50``) and
     :meth:`confidence`, the largest softmax probability ``C_x``. In
     :class:`KCMEnsemble`, inputs with ``C_x > epsilon`` are answered by the
@@ -298,7 +298,7 @@ class KANJudgeClassifier(_JudgeMixin, KANClassifier):
         threshold chosen out of fold needs); ``partial_fit`` trains at ``lr``.
     batch_size : int or "auto", default="auto"
         Samples per mini-batch; ``"auto"``: ``n_samples // 16`` clipped to
-        [32, 256] (``n_samples`` of the first fit or ``partial_fit`` call).
+        [32, 1024] (``n_samples`` of the first fit or ``partial_fit`` call).
     weight_decay : float, default=0.0
         L2 penalty of Adam.
     device : str or torch.device, default="cpu"

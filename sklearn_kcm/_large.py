@@ -66,6 +66,15 @@ def ask_large(model, X, rows, small_proba, *, hint, n_classes, ledger, phase):
     return checked_proba(proba, rows.size, n_classes, "large")
 
 
+def bills_its_calls(model):
+    """Whether a fitted large ``model`` keeps a bill of its calls (``usage_``: an LLM).
+
+    Such a model learns nothing from the labels in ``fit`` and each call costs
+    money, so the ensemble asks it about no training row it need not.
+    """
+    return getattr(model, "usage_", None) is not None
+
+
 def add_usage(large, others):
     """Add the LLM usage (``usage_``) of the ``others`` large models to ``large``'s.
 

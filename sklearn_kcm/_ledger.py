@@ -1,9 +1,22 @@
 """Cost accounting of a KCMEnsemble: samples, calls and seconds per member."""
 
+import threading
 import time
 from contextlib import contextmanager
 
 from ._counters import Counters
+
+
+def timed(function):
+    """``function``, returning ``(its result, its seconds)``: a job's own time, where a
+    ledger's timer around parallel jobs counts their wall time together."""
+
+    def run(*args, **kwargs):
+        start = time.perf_counter()
+        result = function(*args, **kwargs)
+        return result, time.perf_counter() - start
+
+    return run
 
 
 class CostLedger(Counters):
@@ -47,10 +60,16 @@ class CostLedger(Counters):
 
     def _reset_extra(self):
         self._seconds = {}
+        self._open = threading.local()  # the timers running in each thread, innermost last
 
     @contextmanager
     def timer(self, key):
         """Add the wall-clock seconds spent in the ``with`` block to ``key``.
+
+        Seconds are counted once: a timer inside another (the large model's
+        answers inside the check of distillation, say) takes its seconds out
+        of the outer one, so the ``seconds_fit_*`` of a fit add up to its wall
+        time.
 
         Parameters
         ----------
@@ -62,15 +81,46 @@ class CostLedger(Counters):
         None
             Control to the timed block.
         """
+        stack = self._open.__dict__.setdefault("stack", [])
+        stack.append(0.0)  # seconds of the timers inside this one
         start = time.perf_counter()
         try:
             yield
         finally:
             elapsed = time.perf_counter() - start
+            own = elapsed - stack.pop()
+            if stack:
+                stack[-1] += elapsed
             with self._lock:
-                self._seconds[key] = self._seconds.get(key, 0.0) + elapsed
+                self._seconds[key] = self._seconds.get(key, 0.0) + own
             if self.verbose and key.startswith("fit_"):
-                print(f"[{self.OWNER}] {key.removeprefix('fit_')}: {elapsed:.2f} s", flush=True)
+                print(f"[{self.OWNER}] {key.removeprefix('fit_')}: {own:.2f} s", flush=True)
+
+    def report_fits(self, name, seconds):
+        """With ``verbose``, print the seconds of each of several parallel fits.
+
+        One timer counts their wall time together; this shows each job's own.
+
+        Parameters
+        ----------
+        name : str
+            What was fitted, e.g. ``"teacher"`` (the out-of-fold teachers).
+        seconds : list of float
+            Each fit's seconds, in order.
+        """
+        if self.verbose:
+            for index, elapsed in enumerate(seconds, 1):
+                print(f"[{self.OWNER}] {name} {index}/{len(seconds)}: {elapsed:.2f} s",
+                      flush=True)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_open", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self._open = threading.local()
 
     def summary(self):
         """Counts, seconds per member and phase, and the share sent to the large model.

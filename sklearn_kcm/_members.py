@@ -11,12 +11,13 @@ computed once per (parameters, data) and loaded from disk afterwards, the way
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import check_cv, cross_val_predict
 from sklearn.utils import Bunch
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_memory
 
-from ._distill import RefitSet
+from ._distill import RefitSet, teaches_labelled
 from ._ensemble_params import needs_small_oof
 from ._judging import fit_judge
 from ._large import fit_large
@@ -41,16 +42,20 @@ def knows_large_answers(params, fitted_large, judge_target):
     """Whether the judge's fit uses the large model's out-of-fold answers on the training rows.
 
     The ``"gain"`` target learns from them. The fallback compares routings with
-    them unless they are paid calls: a model that keeps a bill (``usage_``, an
-    LLM client) would be asked about every training row (distillation asks
-    about the routed ones only), so the fallback takes it to be right
-    everywhere. Otherwise they cost ``cv`` fits of the large model (or
-    ``teacher_cv``), the out-of-fold teachers that distillation uses too (or
-    one call of a prefit one).
+    them where they cost no large-model work that the labels make redundant:
+    a prefit large model answers the training rows in one call, and the
+    out-of-fold teachers are fitted anyway when the large model teaches the
+    labelled rows (``distill="large"`` or ``"both"``). Otherwise, and always for
+    a model that keeps a bill (``usage_``, an LLM client), the fallback takes
+    the large model to be right everywhere: it then compares how well each
+    routing finds the small model's mistakes, which measured as well (see the
+    judge benchmark).
     """
     if judge_target == "gain":
         return True
-    return params["judge_fallback"] and getattr(fitted_large, "usage_", None) is None
+    if not params["judge_fallback"] or getattr(fitted_large, "usage_", None) is not None:
+        return False
+    return isinstance(fitted_large, FrozenEstimator) or teaches_labelled(params["distill"])
 
 
 def group_folds(splits, n_groups):
@@ -112,18 +117,21 @@ def fit_members(params, judge, X, y, *, labelled, unlabelled, groups, metadata,
     Bunch
         ``classes``, ``splits``, ``small_oof``, ``small``, ``refit_set``,
         ``large``, ``teachers`` (:class:`LargeTeachers`), ``judging`` (see
-        :func:`fit_judge`) and ``ledger``.
+        :func:`fit_judge`), ``ledger``, and whether the members' out-of-fold
+        answers are right, ``small_correct`` and ``large_correct`` (None where
+        not computed).
     """
     X_l, y_l, groups_l, metadata = labelled_part(X, y, groups, metadata, labelled)
     classes = unique_labels(y_l)
     ledger = CostLedger(verbose=verbose)
     cv = check_cv(params["cv"], y_l, classifier=True)
     splits = list(cv.split(X_l, y_l, groups_l))  # folds of the members' out-of-fold answers
-    small_oof = (
-        cross_val_predict(clone(params["small"]), X_l, y_l, cv=splits, method="predict_proba",
-                          params=metadata.small.fit)
-        if needs_small_oof(params, judge_input, judge_target, bool(unlabelled.size)) else None
-    )
+    small_oof = None
+    if needs_small_oof(params, judge_input, judge_target, bool(unlabelled.size)):
+        with ledger.timer("fit_small_oof"):
+            small_oof = cross_val_predict(clone(params["small"]), X_l, y_l, cv=splits,
+                                          method="predict_proba", params=metadata.small.fit,
+                                          n_jobs=params["n_jobs"])
 
     small = clone(params["small"])
     with ledger.timer("fit_small"):
@@ -142,7 +150,7 @@ def fit_members(params, judge, X, y, *, labelled, unlabelled, groups, metadata,
         params["large"], large, X, y, rows=labelled,
         splits=group_folds(splits, params["teacher_cv"]), small_oof=small_oof,
         fit_params=metadata.large.fit, hint=params["hint"], n_classes=len(classes),
-        ledger=ledger)
+        ledger=ledger, n_jobs=params["n_jobs"])
     if prefit_teachers:
         teachers.models()
 
@@ -157,8 +165,8 @@ def fit_members(params, judge, X, y, *, labelled, unlabelled, groups, metadata,
         cv=cv, groups=groups_l, fallback=params["judge_fallback"],
         need_confidence=need_confidence,
         fit_params=metadata.judge.fit if "judge" in metadata else {},
-        ledger=ledger, verbose=verbose,
+        ledger=ledger, verbose=verbose, n_jobs=params["n_jobs"],
     )
     return Bunch(classes=classes, splits=splits, small_oof=small_oof, small=small,
                  refit_set=refit_set, large=large, teachers=teachers, judging=judging,
-                 ledger=ledger)
+                 ledger=ledger, small_correct=small_correct, large_correct=large_correct)

@@ -8,11 +8,13 @@ fitted model on a batch of a stream that is new to it.
 """
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 
 from ._compat import _num_samples, _safe_indexing
 from ._large import ask_large, fit_large
+from ._ledger import timed
 
 
 class LargeTeachers:
@@ -34,6 +36,7 @@ class LargeTeachers:
     def __init__(self, fit_models, *, hint, n_classes, ledger):
         self._fit_models = fit_models
         self._models = None
+        self._answers = {}
         self.hint = hint
         self.n_classes = n_classes
         self.ledger = ledger
@@ -44,32 +47,36 @@ class LargeTeachers:
         The teachers are fitted once: the new set reuses them (fitting them
         first if no one has asked them yet).
         """
-        return type(self)(lambda: [*self.models(), (model, rows)], hint=self.hint,
-                          n_classes=self.n_classes, ledger=self.ledger)
+        teachers = type(self)(lambda: [*self.models(), (model, rows)], hint=self.hint,
+                              n_classes=self.n_classes, ledger=self.ledger)
+        teachers._answers = self._answers  # what was asked need not be asked again
+        return teachers
 
     @classmethod
     def out_of_fold(cls, large, X, y, *, rows, splits, small_oof, fit_params, hint, n_classes,
-                    ledger):
+                    ledger, n_jobs=None):
         """One clone of the unfitted ``large`` per ``(train, test)`` fold of ``splits``.
 
         ``rows`` are the labelled rows of X; ``splits``, ``small_oof`` and
         ``fit_params`` index them. Each clone answers its held-out rows. Each
         clone is trained on its rows' out-of-fold small probabilities
         ``small_oof`` where the fitted large model was (see
-        :func:`~._large.fit_large`).
+        :func:`~._large.fit_large`). The clones are fitted in parallel
+        (``n_jobs``, joblib), timed together as ``fit_teachers``.
         """
 
+        def fit_one(train):
+            params = {k: _safe_indexing(v, train) for k, v in fit_params.items()}
+            return timed(fit_large)(clone(large), _safe_indexing(X, rows[train]),
+                                    y[rows[train]],
+                                    None if small_oof is None else small_oof[train], hint=hint,
+                                    fit_params=params)
+
         def fit_models():
-            models = []
-            for train, test in splits:
-                model = clone(large)
-                params = {k: _safe_indexing(v, train) for k, v in fit_params.items()}
-                with ledger.timer("fit_teachers"):
-                    fit_large(model, _safe_indexing(X, rows[train]), y[rows[train]],
-                              None if small_oof is None else small_oof[train], hint=hint,
-                              fit_params=params)
-                models.append((model, rows[test]))
-            return models
+            with ledger.timer("fit_teachers"):
+                fitted = Parallel(n_jobs=n_jobs)(delayed(fit_one)(train) for train, _ in splits)
+            ledger.report_fits("teacher", [seconds for _, seconds in fitted])
+            return [(model, rows[test]) for (model, _), (_, test) in zip(fitted, splits)]
 
         return cls(fit_models, hint=hint, n_classes=n_classes, ledger=ledger)
 
@@ -110,9 +117,21 @@ class LargeTeachers:
         return self.answer(X, rows, small_proba)
 
     def ask(self, model, X, rows, small_proba):
-        """One counted call of one of these teachers' ``model`` on ``rows`` of X."""
-        return ask_large(model, X, rows, small_proba, hint=self.hint, n_classes=self.n_classes,
-                         ledger=self.ledger, phase="fit")
+        """One counted call of one of these teachers' ``model`` on ``rows`` of X.
+
+        The same question (model, rows and hint) is answered once: the check
+        of distillation from unlabelled rows and the distillation itself ask
+        a shared teacher the same thing, and a large model that bills its
+        calls answers each unlabelled row once per fit.
+        """
+        key = (id(model), rows.tobytes())
+        hint = small_proba[rows]
+        if key in self._answers and np.array_equal(self._answers[key][0], hint):
+            return self._answers[key][1]
+        proba = ask_large(model, X, rows, small_proba, hint=self.hint, n_classes=self.n_classes,
+                          ledger=self.ledger, phase="fit")
+        self._answers[key] = (hint, proba)
+        return proba
 
     def fitted(self):
         """The teachers fitted so far (none if they were never asked)."""
@@ -130,4 +149,4 @@ class LargeTeachers:
     def __getstate__(self):
         # the recipe is a closure over the training data, which does not pickle;
         # fitted teachers no longer need it (KCMEnsemble(memory=...) caches them)
-        return {**self.__dict__, "_fit_models": None}
+        return {**self.__dict__, "_fit_models": None, "_answers": {}}

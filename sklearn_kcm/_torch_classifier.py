@@ -22,10 +22,10 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import Callback
-from torch.utils.data import DataLoader, RandomSampler, Sampler
 
 from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
 from ._targets import check_soft_labels, hard_labels, is_soft, one_hot, resolve_classes
+from ._threads import threads_for_work, torch_threads
 from ._validation import check_known_labels, check_y_given
 
 INFERENCE_BATCH = 4096
@@ -118,34 +118,58 @@ class LinearDecay(Callback):
             group["lr"] = lr
 
 
-class _EpochSampler(Sampler):
-    """Rows in a new random order each epoch, drawn from ``generator``.
+class BatchLoader:
+    """The loader of skorch's training and validation data: one slice per batch.
 
-    What ``DataLoader(shuffle=True)`` does with torch's global generator (an
-    epoch's seed drawn from it seeds the permutation), with a generator of
-    our own instead.
+    ``DataLoader`` fetches a batch row by row (one ``Dataset.__getitem__`` per
+    row, then a collate): on a judge of 20,000 rows that was 60% of an epoch.
+    This indexes the dataset's arrays once per batch (a sparse batch is
+    densified whole) and shuffles with its own ``generator``, never torch's
+    global one, which threads share.
+
+    Parameters
+    ----------
+    dataset : skorch.dataset.Dataset
+        Holds ``X`` (array, sparse matrix, tensor, or a dict of them) and ``y``.
+    batch_size : int
+    shuffle : bool, default=False
+        A new order each epoch, drawn from ``generator``.
+    generator : torch.Generator or None, default=None
+        None with ``shuffle``: a generator seeded from torch's global one.
     """
 
-    def __init__(self, data_source, generator):
-        self.data_source = data_source
+    def __init__(self, dataset, *, batch_size, shuffle=False, generator=None):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
         self.generator = generator
 
     def __len__(self):
-        return len(self.data_source)
+        return -(-len(self.dataset) // self.batch_size)
 
     def __iter__(self):
-        seed = int(torch.empty((), dtype=torch.int64).random_(generator=self.generator).item())
-        return iter(RandomSampler(self.data_source,
-                                  generator=torch.Generator().manual_seed(seed)))
+        n_rows = len(self.dataset)
+        if self.shuffle:
+            generator = self.generator
+            if generator is None:
+                generator = torch.Generator().manual_seed(int(torch.randint(2**62, ()).item()))
+            order = torch.randperm(n_rows, generator=generator).numpy()
+        else:
+            order = np.arange(n_rows)
+        X, y = self.dataset.X, self.dataset.y
+        for start in range(0, n_rows, self.batch_size):
+            rows = order[start:start + self.batch_size]
+            yield _take(X, rows), torch.zeros(len(rows)) if y is None else _take(y, rows)
 
 
-class ShuffledLoader(DataLoader):
-    """A ``DataLoader`` that shuffles with its own ``generator`` (see :class:`_EpochSampler`)."""
-
-    def __init__(self, dataset, *, shuffle=False, generator=None, **kwargs):
-        sampler = _EpochSampler(dataset, generator) if shuffle and generator else None
-        super().__init__(dataset, shuffle=shuffle and sampler is None, sampler=sampler,
-                         generator=generator, **kwargs)
+def _take(data, rows):
+    """``rows`` of an array, sparse matrix, tensor or dict of them, as a dense tensor."""
+    if isinstance(data, dict):
+        return {key: _take(value, rows) for key, value in data.items()}
+    if isinstance(data, torch.Tensor):
+        return data[torch.as_tensor(rows)]
+    part = data[rows]
+    return torch.as_tensor(part.toarray() if sp.issparse(part) else np.asarray(part))
 
 
 def _check_device(device):
@@ -185,15 +209,17 @@ def probability_targets(y, classes, sample_weight):
 
 
 def resolve_batch_size(batch_size, n_samples):
-    """``batch_size``, with "auto" as ``n_samples // 16`` clipped to [32, 256].
+    """``batch_size``, with "auto" as ``n_samples // 16`` clipped to [32, 1024].
 
-    About 16 optimiser steps per epoch on small data, where a fixed batch of 256
-    would take one or two (a judge trained on 400 rows for 20 epochs would
-    take 40 steps), and batches of 256 on large data, where steps are cheap.
+    About 16 optimiser steps per epoch from 512 to 16,384 rows: on small data a
+    fixed batch of 256 would take one or two (a judge trained on 400 rows for
+    20 epochs would take 40 steps); on large data a small network's step costs
+    little more for 1,024 rows than for 256, and steps are what it pays for (a
+    judge on 20,000 rows: 2.2 s in batches of 256, 0.9 s in batches of 1,024).
     """
     if batch_size != "auto":
         return batch_size
-    return int(np.clip(n_samples // 16, 32, 256))
+    return int(np.clip(n_samples // 16, 32, 1024))
 
 
 class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
@@ -348,7 +374,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         # does); the caller's state is kept, our values come from `generator`
         with torch.random.fork_rng(devices=[]):
             module = self._build_module(X.shape[1], len(self.classes_), generator)
-        self._prepare_module(module, X)
+        with torch_threads(self._threads(resolve_batch_size(self.batch_size, X.shape[0]),
+                                         module)):
+            self._prepare_module(module, X)
         self.net_ = SoftTargetNet(
             module=module,
             criterion=torch.nn.CrossEntropyLoss,
@@ -357,8 +385,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=resolve_batch_size(self.batch_size, X.shape[0]),
-            iterator_train=ShuffledLoader,
+            iterator_train=BatchLoader,
             iterator_train__shuffle=True,
+            iterator_valid=BatchLoader,
             train_split=None,
             callbacks=[*copy.deepcopy(self.callbacks or []), ("lr_decay", LinearDecay())],
             predict_nonlinearity=None,
@@ -382,7 +411,6 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 "finite there once standardised (e.g. above 3.4e38, or far outside the "
                 "training range). Rescale or clip those features first."
             )
-        # skorch densifies sparse rows one by one and expects csr_matrix rows.
         return sp.csr_matrix(X) if sp.issparse(X) else X
 
     def _generator(self):
@@ -395,16 +423,22 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         # an iterator parameter, read by skorch at each epoch (set_params would
         # re-initialise the net)
         self.net_.iterator_train__generator = self._generator()
-        self.net_.partial_fit(X, targets, epochs=epochs)
-        # the float64 copy that inference runs on, made once per training call
-        # rather than at every predict (a deep copy costs more than a small batch);
-        # one row through it pays torch's slow first float64 call here, not in
-        # the first prediction
-        self._inference_module = self._float64_copy()
-        first = X[:1].toarray() if sp.issparse(X) else X[:1]
-        with torch.inference_mode():
-            self._inference_module(torch.as_tensor(first, dtype=torch.float64,
-                                                   device=self.net_.device))
+        with torch_threads(self._threads(self.net_.batch_size)):
+            self.net_.partial_fit(X, targets, epochs=epochs)
+            # the float64 copy that inference runs on, made once per training call
+            # rather than at every predict (a deep copy costs more than a small batch);
+            # one row through it pays torch's slow first float64 call here, not in
+            # the first prediction
+            self._inference_module = self._float64_copy()
+            first = X[:1].toarray() if sp.issparse(X) else X[:1]
+            with torch.inference_mode():
+                self._inference_module(torch.as_tensor(first, dtype=torch.float64,
+                                                       device=self.net_.device))
+
+    def _threads(self, batch_rows, module=None):
+        """Torch threads worth using on batches of ``batch_rows`` (see :mod:`._threads`)."""
+        module = self.net_.module_ if module is None else module
+        return threads_for_work(batch_rows * sum(p.numel() for p in module.parameters()))
 
     def _float64_copy(self):
         return copy.deepcopy(self.net_.module_).to(torch.float64).eval()
@@ -449,7 +483,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         device = self.net_.device
         logits = []
         rows = max(1, min(INFERENCE_BATCH, INFERENCE_VALUES // self._values_per_row()))
-        with torch.inference_mode():
+        with torch.inference_mode(), torch_threads(self._threads(min(rows, X.shape[0]))):
             for start in range(0, X.shape[0], rows):
                 batch = X[start:start + rows]
                 batch = batch.toarray() if sp.issparse(batch) else batch

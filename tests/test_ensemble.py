@@ -124,7 +124,7 @@ def test_distillation_lifts_the_small_model(small):
     large = RandomForestClassifier(n_estimators=60, min_samples_leaf=3, random_state=0)
     params = dict(judge="small", epsilon=0.9, distill_threshold=0.3, distill_weight=3, cv=3)
     without = KCMEnsemble(small, large, distill=False, **params).fit(X_train, noisy)
-    with_ = KCMEnsemble(small, large, **params).fit(X_train, noisy)
+    with_ = KCMEnsemble(small, large, distill="large", **params).fit(X_train, noisy)
     assert with_.distillation_[0]["teacher_samples"] > 100
     assert with_.small_.score(X_test, y_test) > without.small_.score(X_test, y_test) + 0.02
 
@@ -158,7 +158,7 @@ def test_soft_label_expansion_leaves_out_improbable_classes():
 def test_distill_mix_teaches_the_mean_of_the_large_and_the_small_models(mix, iris):
     X, y = iris
     large = FrozenEstimator(make_pipeline(StandardScaler(), LogisticRegression(C=0.05)).fit(X, y))
-    kcm = KCMEnsemble(RecordingClassifier(), large, judge="small", epsilon=0.9,
+    kcm = KCMEnsemble(RecordingClassifier(), large, judge="small", epsilon=0.9, distill="large",
                       distill_threshold=0.0, distill_mix=mix, cv=3).fit(X, y)
     if mix == "auto":  # every row labelled: no out-of-fold check, the paper's large model alone
         assert kcm.distill_mix_ == 0.0
@@ -190,7 +190,7 @@ def test_soft_targets_are_learnt_at_a_temperature_above_one_and_as_they_are_belo
     X, y = iris
     large = FrozenEstimator(make_pipeline(StandardScaler(), LogisticRegression(C=0.05)).fit(X, y))
     kcm = KCMEnsemble(_SoftRecorder(), large, judge="small", epsilon=0.9, distill_threshold=0.0,
-                      temperature=temperature, distill_epochs=1, cv=3).fit(X, y)
+                      temperature=temperature, distill_epochs=1, cv=3, distill="large").fit(X, y)
     teacher_calls = [(t, targets) for t, targets in kcm.small_.calls_
                      if not np.isin(targets, [0.0, 1.0]).all()]  # soft rows, not one-hot labels
     assert teacher_calls and {t for t, _ in teacher_calls} == {learnt_at}
@@ -201,7 +201,7 @@ def test_small_without_sample_weight_gets_hard_teacher_labels_with_a_warning(iri
 
     X, y = iris
     kcm = KCMEnsemble(KNeighborsClassifier(), RandomForestClassifier(random_state=0),
-                      judge="small", epsilon=0.99, distill_threshold=0.5, cv=3)
+                      judge="small", epsilon=0.99, distill_threshold=0.5, cv=3, distill="large")
     with pytest.warns(UserWarning, match="hard labels"):
         kcm.fit(X, y)
     assert kcm.distillation_[0]["method"] == "hard"
@@ -241,12 +241,14 @@ def test_text_inputs_with_pipelines():
     [
         ("small only", dict(judge="small", epsilon=0.0, distill=False), 0.0, None),
         ("large only", dict(judge="small", epsilon=1.0, distill=False), 1.0, None),
-        ("cascade", dict(judge="small", epsilon=0.9), None, None),
+        ("cascade", dict(judge="small", epsilon=0.9, distill="large"), None, None),
         ("MCM", dict(judge=MLPJudgeClassifier(max_epochs=5, random_state=0), epsilon=0.9,
-                     judge_target="task", distill_threshold=0.5), None, MLPJudgeClassifier),
+                     judge_target="task", distill_threshold=0.5, distill="large"), None,
+         MLPJudgeClassifier),
         ("KCM, paper", dict(judge=fast_judge(), epsilon=0.9, judge_target="task",
-                            distill_threshold=0.5), None, KANJudgeClassifier),
-        ("KCM", dict(judge=fast_judge(), epsilon=0.9), None, KANJudgeClassifier),
+                            distill_threshold=0.5, distill="large"), None, KANJudgeClassifier),
+        ("KCM", dict(judge=fast_judge(), epsilon=0.9, distill="large"), None,
+         KANJudgeClassifier),
     ],
 )
 def test_ablation_ladder_by_parameters_alone(name, params, share, judge_type, iris):
@@ -317,7 +319,7 @@ def test_prefit_large_model_is_not_refitted(iris):
     large = LogisticRegression(max_iter=1000).fit(X, y)
     coef = large.coef_.copy()
     kcm = KCMEnsemble(_small(), FrozenEstimator(large), judge="small", epsilon=0.95,
-                      distill_threshold=0.5).fit(X[::2], y[::2])
+                      distill_threshold=0.5, distill="large").fit(X[::2], y[::2])
     np.testing.assert_array_equal(kcm.large_.estimator.coef_, coef)
     assert kcm.ledger_.summary()["fit_large_calls"] == 1  # teaches directly, no folds
 

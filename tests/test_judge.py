@@ -169,21 +169,27 @@ def test_the_fitted_blend_is_what_routes_at_predict_time():
     np.testing.assert_array_equal(kcm.route(X), kcm.confidence(X) <= 0.8)
 
 
-def test_the_fallback_counts_the_large_models_out_of_fold_answers():
+def test_the_fallback_counts_the_large_models_out_of_fold_answers_where_they_are_fitted():
     X, y = _clusters(600)
     small, useless_large = LogisticRegression(), DummyClassifier()  # always the same class
     small_accuracy = np.mean(cross_val_predict(small, X, y, cv=StratifiedKFold(3)) == y)
-    kcm = KCMEnsemble(small, useless_large, fast_judge(), epsilon=0.8, cv=3, distill=False,
+    # distillation on the labelled rows fits the out-of-fold teachers: the fallback reads them
+    kcm = KCMEnsemble(small, useless_large, fast_judge(), epsilon=0.8, cv=3, distill="large",
                       random_state=0).fit(X, y)
     # routing to a large model that is right half the time cannot beat the small model much
     assert kcm.routing_quality_["small"] < small_accuracy + 0.02
-    assert kcm.ledger_.counts()["fit_large_samples"] == len(y)  # each row, out of fold
-    # taken to be right, every routed mistake would count as fixed
+    assert kcm.ledger_.counts()["fit_large_samples"] >= len(y)  # each row, out of fold
+    # by default no large-model work beyond its own fit: it is taken to be right everywhere
+    default = KCMEnsemble(small, useless_large, fast_judge(), epsilon=0.8, cv=3,
+                          random_state=0).fit(X, y)
+    assert default.ledger_.counts()["fit_large_samples"] == 0
+    assert "seconds_fit_teachers" not in default.ledger_.summary()
     right = np.ones(len(y), dtype=bool)
     assert routing_quality(cross_val_predict(small, X, y, cv=StratifiedKFold(3),
                                              method="predict_proba").max(axis=1),
                            cross_val_predict(small, X, y, cv=StratifiedKFold(3)) == y,
                            right) > small_accuracy + 0.05
+    assert default.routing_quality_["small"] > small_accuracy + 0.05
 
 
 def test_a_judge_that_reads_x_beats_the_cascade_where_the_small_model_fails_by_region():

@@ -41,10 +41,11 @@ def data():
     return train_test_split(X / 16.0, y, test_size=0.3, stratify=y, random_state=0)
 
 
-def _kcm(judge="small", **params):
+def _kcm(judge="small", distill="large", **params):
+    """An ensemble whose distillation on labelled rows fits out-of-fold teachers."""
     small = Recorded(LogisticRegression(C=0.1, max_iter=500), "small")
     large = Recorded(DecisionTreeClassifier(random_state=0), "large")
-    return KCMEnsemble(small, large, judge, cv=3, random_state=0, **params)
+    return KCMEnsemble(small, large, judge, cv=3, random_state=0, distill=distill, **params)
 
 
 def _member_fits():

@@ -14,8 +14,8 @@ from .._compat import Interval, StrOptions, _fit_context
 from .._hf import frozen_kwargs, load_model, load_tokenizer
 from .._targets import hard_labels, is_soft, resolve_classes
 from .._torch_classifier import (
+    BatchLoader,
     LinearDecay,
-    ShuffledLoader,
     SoftTargetNet,
     _check_device,
     probability_targets,
@@ -224,8 +224,8 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
         self.net_ = SoftTargetNet(
             module=module, criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.Adam,
             optimizer__weight_decay=self.weight_decay, lr=self.lr, max_epochs=self.max_epochs,
-            batch_size=self.batch_size, iterator_train=ShuffledLoader,
-            iterator_train__shuffle=True, train_split=None,
+            batch_size=self.batch_size, iterator_train=BatchLoader,
+            iterator_train__shuffle=True, iterator_valid=BatchLoader, train_split=None,
             callbacks=[("lr_decay", LinearDecay())], predict_nonlinearity=None,
             verbose=self.verbose, device=self.device,
         ).initialize()
