@@ -93,6 +93,7 @@ def judges(task, seed, mlp_width):
     return {
         "cascade": dict(judge="small", **routing_only),
         "KCM default": dict(judge=None, **routing_only),
+        "KCM, cross-fitted judge": dict(judge=None, judge_refit=False, **routing_only),
         "KCM, no fallback": dict(judge=default, **no_fallback),
         "KCM, small_correct (0.1 default)": dict(judge=kan, judge_target="small_correct",
                                                  **no_fallback),
@@ -127,7 +128,9 @@ def run_task(name, seed, log=print, methods=None):
     for method, params in judges(task, seed, mlp_width).items():
         if methods is not None and method not in methods:
             continue
-        own_large = params.get("judge_target") == "gain" or method == "KCM default"
+        # the fallback of the default asks a prefit large model about the training rows,
+        # which a frozen model fitted on them would answer in sample
+        own_large = params.get("judge_target") == "gain" or params.get("judge_fallback", True)
         model = KCMEnsemble(task.small, task.large if own_large else frozen, **params)
         start = time.perf_counter()
         model.fit(task.X_train, task.y_train)

@@ -132,6 +132,11 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         large model to be right everywhere, as it does for a model that keeps a
         bill (``usage_``, e.g. ``LLMClassifier``), which is asked about no
         training row for it. False: the judge alone routes.
+    judge_refit : bool, default=True
+        Fit the judge on every training row after its out-of-fold fits. False
+        (cross-fitting), where those fits are made (``judge_fallback`` or
+        ``epsilon="auto"``): the judge is the average of the out-of-fold
+        judges, one fit fewer, and each prediction asks each of them.
     hint : {"auto", "features"} or None, default="auto"
         How the small model's answer reaches the large model. ``"auto"``:
         passed as ``hint=`` (its probability matrix) to a large model whose
@@ -323,6 +328,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         "judge_input": [StrOptions({"auto", *JUDGE_INPUTS})],
         "judge_target": [StrOptions({"auto", *JUDGE_TARGETS})],
         "judge_fallback": ["boolean"],
+        "judge_refit": ["boolean"],
         "hint": [None, StrOptions({"auto", "features"})],
         "distill": ["boolean", StrOptions({"auto", "large", "judge", "both"})],
         "distill_threshold": [None, Interval(Real, 0, 1, closed="both")],
@@ -351,6 +357,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         judge_input="auto",
         judge_target="auto",
         judge_fallback=True,
+        judge_refit=True,
         hint="auto",
         distill="auto",
         distill_threshold=None,
@@ -375,6 +382,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.judge_input = judge_input
         self.judge_target = judge_target
         self.judge_fallback = judge_fallback
+        self.judge_refit = judge_refit
         self.hint = hint
         self.distill = distill
         self.distill_threshold = distill_threshold

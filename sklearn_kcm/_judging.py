@@ -11,13 +11,14 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import Bunch
+from sklearn.utils.metaestimators import available_if
 
-from ._compat import _num_features, _routing_enabled, _safe_indexing
+from ._compat import _num_features, _num_samples, _routing_enabled, _safe_indexing
+from ._folds import out_of_fold_proba
 from ._judge_signals import (
     TASK_TARGETS,
     choose_routing,
@@ -27,7 +28,6 @@ from ._judge_signals import (
     routing_name,
 )
 from ._kan_classifier import KANJudgeClassifier
-from ._ledger import timed
 from ._routing import top_probability
 
 # The default judge reads at most this many columns of X: a KAN has an edge per
@@ -66,7 +66,7 @@ def _n_columns(X):
 
 def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_input,
               judge_target, cv, groups, fallback, need_confidence, fit_params, ledger, verbose=0,
-              small_confidence=None, n_jobs=None):
+              small_confidence=None, n_jobs=None, refit=True):
     """Fit ``judge`` (a clone) on out-of-fold signals; what routes and its out-of-fold ``C_x``.
 
     Parameters
@@ -100,6 +100,10 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
         routing without a judge use; None: the top probability of ``small_oof``.
     n_jobs : int or None, default=None
         Fit the out-of-fold judges in parallel (joblib).
+    refit : bool, default=True
+        Fit the judge on every row. False, where the out-of-fold judges are
+        fitted (``fallback`` or ``need_confidence``): the judge is their
+        average (:class:`FoldAverage`, cross-fitting), one fit fewer.
 
     Returns
     -------
@@ -132,20 +136,23 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
             "judge_target='task'.", UserWarning, stacklevel=4,
         )
         return by_small()
-    fitted = clone(judge)
-    with ledger.timer("fit_judge"):
-        fitted.fit(features, labels, **fit_params)
-    result = Bunch(judge=fitted, routing_by="judge", routing_weight=1.0, quality=None,
+    result = Bunch(judge=None, routing_by="judge", routing_weight=1.0, quality=None,
                    oof_confidence=None, oof_rows=None)
-    if not (need_confidence or fallback):
-        return result
-    rows, judge_oof = fold_judge_proba(judge, features, labels, cv=cv, groups=groups,
-                                       fit_params=fit_params, n_jobs=n_jobs, ledger=ledger)
-    result.oof_rows = rows
-    classes = np.unique(y)  # the columns of small_oof, and of judge_oof for the task targets
-    small_oof = None if small_oof is None else small_oof[rows]
-    result.oof_confidence = confidence_from_proba(judge_oof, np.unique(labels), judge_target,
-                                                  small_oof, classes)
+    if need_confidence or fallback:
+        rows, judge_oof, fold_judges = fold_judge_proba(
+            judge, features, labels, cv=cv, groups=groups, fit_params=fit_params,
+            n_jobs=n_jobs, ledger=ledger)
+        result.oof_rows = rows
+        classes = np.unique(y)  # the columns of small_oof, and of judge_oof for the task targets
+        small_oof = None if small_oof is None else small_oof[rows]
+        result.oof_confidence = confidence_from_proba(judge_oof, np.unique(labels),
+                                                      judge_target, small_oof, classes)
+        if not refit:
+            result.judge = FoldAverage(fold_judges, np.unique(labels))
+    if result.judge is None:
+        result.judge = clone(judge)
+        with ledger.timer("fit_judge"):
+            result.judge.fit(features, labels, **fit_params)
     if fallback:
         result.routing_weight, result.quality, result.oof_confidence = choose_routing(
             result.oof_confidence, small_oof, small_correct[rows],
@@ -163,34 +170,50 @@ def fold_judge_proba(judge, X, labels, *, cv, groups, fit_params, n_jobs, ledger
     """Out-of-fold probabilities of clones of ``judge``, on the first folds of ``cv`` that
     hold :data:`MIN_OOF_ROWS` rows together (every fold, below ``cv`` times that).
 
-    Returns the rows scored (sorted) and the probabilities, one column per class
-    of ``labels`` (0 for a class a fold's judge never saw, as
-    ``cross_val_predict`` does). The fits run in parallel (``n_jobs``, joblib)
-    and are timed as ``fit_judge_oof``.
+    Returns the rows scored, the probabilities (see :func:`~._folds.out_of_fold_proba`)
+    and the fold judges.
     """
     splits = list(cv.split(X, labels, groups))
     held_out = np.cumsum([len(test) for _, test in splits])
     splits = splits[:int(np.searchsorted(held_out, MIN_OOF_ROWS)) + 1]
-    with ledger.timer("fit_judge_oof"):
-        fitted = Parallel(n_jobs=n_jobs)(
-            delayed(timed(_fold_proba))(clone(judge), X, labels, train, test, fit_params)
-            for train, test in splits)
-    ledger.report_fits("fold judge", [seconds for _, seconds in fitted])
-    parts = [proba for proba, _ in fitted]
-    rows = np.concatenate([test for _, test in splits])
-    order = np.argsort(rows)
-    return rows[order], np.vstack(parts)[order]
+    return out_of_fold_proba(judge, X, labels, splits, fit_params=fit_params, n_jobs=n_jobs,
+                             ledger=ledger, key="fit_judge_oof", name="fold judge")
 
 
-def _fold_proba(judge, X, labels, train, test, fit_params):
-    """Fit ``judge`` on ``train``; its probabilities on ``test`` over the classes of ``labels``."""
-    params = {key: _safe_indexing(value, train) for key, value in fit_params.items()}
-    judge.fit(_safe_indexing(X, train), labels[train], **params)
-    proba = judge.predict_proba(_safe_indexing(X, test))
-    classes = np.unique(labels)
-    aligned = np.zeros((len(test), len(classes)))
-    aligned[:, np.searchsorted(classes, judge.classes_)] = proba
-    return aligned
+class FoldAverage:
+    """A cross-fitted judge: the mean of the probabilities of judges fitted on folds.
+
+    What ``judge_refit=False`` keeps instead of a judge refitted on every row:
+    the fold judges were fitted anyway, for the out-of-fold confidences.
+
+    Parameters
+    ----------
+    judges : list of fitted classifiers
+    classes : ndarray
+        The classes of the labels they learnt (a fold may lack some).
+    """
+
+    def __init__(self, judges, classes):
+        self.judges = judges
+        self.classes_ = classes
+
+    def predict_proba(self, X):
+        """The mean of the fold judges' probabilities, one column per class of ``classes_``."""
+        proba = np.zeros((_num_samples(X), len(self.classes_)))
+        for judge in self.judges:
+            proba[:, np.searchsorted(self.classes_, judge.classes_)] += judge.predict_proba(X)
+        return proba / len(self.judges)
+
+    def predict(self, X):
+        """The class of highest mean probability."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    @available_if(lambda self: all(hasattr(judge, "partial_fit") for judge in self.judges))
+    def partial_fit(self, X, y, **fit_params):
+        """Teach every fold judge the batch (``KCMEnsemble.partial_fit`` keeps them learning)."""
+        for judge in self.judges:
+            judge.partial_fit(X, y, **fit_params)
+        return self
 
 
 def update_judge(judge, X, y, *, labelled, small_proba, large_answers, classes, judge_input,

@@ -12,13 +12,14 @@ computed once per (parameters, data) and loaded from disk afterwards, the way
 import numpy as np
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import check_cv, cross_val_predict
+from sklearn.model_selection import check_cv
 from sklearn.utils import Bunch
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_memory
 
 from ._distill import RefitSet, teaches_labelled
 from ._ensemble_params import needs_small_oof
+from ._folds import out_of_fold_proba
 from ._judging import fit_judge
 from ._large import fit_large
 from ._ledger import CostLedger
@@ -128,10 +129,15 @@ def fit_members(params, judge, X, y, *, labelled, unlabelled, groups, metadata,
     splits = list(cv.split(X_l, y_l, groups_l))  # folds of the members' out-of-fold answers
     small_oof = None
     if needs_small_oof(params, judge_input, judge_target, bool(unlabelled.size)):
-        with ledger.timer("fit_small_oof"):
-            small_oof = cross_val_predict(clone(params["small"]), X_l, y_l, cv=splits,
-                                          method="predict_proba", params=metadata.small.fit,
-                                          n_jobs=params["n_jobs"])
+        rows, small_oof, _ = out_of_fold_proba(params["small"], X_l, y_l, splits,
+                                               fit_params=metadata.small.fit,
+                                               n_jobs=params["n_jobs"], ledger=ledger,
+                                               key="fit_small_oof", name="small fold")
+        if not np.array_equal(rows, np.arange(len(y_l))):
+            raise ValueError(
+                f"cv={params['cv']!r} does not hold out every labelled row exactly once; the "
+                "small model's out-of-fold answers need a partition of the rows: pass an "
+                "integer or a KFold-like splitter.")
 
     small = clone(params["small"])
     with ledger.timer("fit_small"):
@@ -165,7 +171,7 @@ def fit_members(params, judge, X, y, *, labelled, unlabelled, groups, metadata,
         cv=cv, groups=groups_l, fallback=params["judge_fallback"],
         need_confidence=need_confidence,
         fit_params=metadata.judge.fit if "judge" in metadata else {},
-        ledger=ledger, verbose=verbose, n_jobs=params["n_jobs"],
+        ledger=ledger, verbose=verbose, n_jobs=params["n_jobs"], refit=params["judge_refit"],
     )
     return Bunch(classes=classes, splits=splits, small_oof=small_oof, small=small,
                  refit_set=refit_set, large=large, teachers=teachers, judging=judging,

@@ -1,6 +1,7 @@
 """What a fit costs: no large-model work the labels make redundant, every fit in the
 ledger, parallel jobs that change nothing but the time, torch threads given back."""
 
+import pickle
 import threading
 import time
 import warnings
@@ -16,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from sklearn_kcm import KCMEnsemble, LLMClassifier
+from sklearn_kcm._judge_signals import judge_features
 from sklearn_kcm._testing import fast_judge
 from sklearn_kcm._threads import threads_for_work, torch_threads
 
@@ -199,3 +201,19 @@ def test_the_judges_out_of_fold_scores_stop_at_enough_rows(capsys):
     out = capsys.readouterr().out
     # folds of 2,400 rows: two hold the 4,000 rows the fallback and the quantile need
     assert out.count("[KCMEnsemble] fold judge ") == 2
+
+
+def test_a_cross_fitted_judge_is_the_mean_of_the_fold_judges(data, capsys):
+    X, y = data
+    kcm = KCMEnsemble(LogisticRegression(), _forest(), fast_judge(), cv=3, judge_refit=False,
+                      verbose=1, random_state=0).fit(X, y)
+    out = capsys.readouterr().out
+    assert out.count("[KCMEnsemble] fold judge ") == 3
+    assert "seconds_fit_judge" not in kcm.ledger_.summary()  # no refit on every row
+    folds = kcm.judge_.judges
+    assert len(folds) == 3
+    features = judge_features(X, kcm.small_.predict_proba(X), kcm.judge_input_)
+    mean = np.mean([judge.predict_proba(features) for judge in folds], axis=0)
+    np.testing.assert_allclose(kcm.judge_.predict_proba(features), mean)
+    again = pickle.loads(pickle.dumps(kcm))
+    np.testing.assert_array_equal(again.predict(X), kcm.predict(X))
