@@ -138,7 +138,8 @@ def few_labels(name, fraction, seed, log=print):
     rungs = {k: v for k, v in RUNGS.items() if not (name == "mnist" and "T 2" in k)}
     for rung, params in rungs.items():
         start = time.perf_counter()
-        kcm = KCMEnsemble(task.small, task.large, judge="small", cv=task.cv, **params)
+        kcm = KCMEnsemble(task.small, task.large, judge="small", cv=task.cv, unlabelled_label=-1,
+                          **params)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the check's refusal, recorded below
             kcm.fit(X_train, y_semi)
@@ -214,7 +215,7 @@ def llm_teacher(seed, n_labels=100, n_unlabelled=300, n_test=200, log=print):
         log(f"    {row['method']:<40} {row['accuracy']:.3f}")
     for rung, params in LLM_RUNGS.items():
         start = time.perf_counter()
-        kcm = KCMEnsemble(small, large, judge="small", cv=2, **params)
+        kcm = KCMEnsemble(small, large, judge="small", cv=2, unlabelled_label=-1, **params)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the check's refusal, recorded
             kcm.fit(X, y)

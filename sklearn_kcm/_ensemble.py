@@ -92,7 +92,9 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         ``fit``), or both. ``"auto"``: on numeric X, ``"X"`` for the targets
         that learn the task and ``"both"`` for the others; ``"small"`` for
         anything else (text, dicts...), so the default judge works whatever
-        the small model reads.
+        the small model reads, except for a ``judge`` Pipeline, built to read
+        X (e.g. ``make_pipeline(TfidfVectorizer(), TruncatedSVD(32),
+        KANJudgeClassifier())`` on texts), which reads X as on numbers.
     judge_target : {"auto", "agreement", "task", "small_correct", "gain"}, \
             default="auto"
         What the judge learns, and what its ``C_x`` means (high: the small
@@ -189,13 +191,15 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         takes soft labels learns them on its logits / T, the loss times T²;
         below 1 the targets are sharpened and learnt as they are (an unsure
         large model trained on few labels teaches better at T = 0.25).
-    unlabelled_label : int, str or None, default=-1
-        The label that marks a row of ``y`` without a label (the scikit-learn
-        semi-supervised convention; with string labels, give ``y`` as an object
-        array holding -1 there). Such rows train no member: the large model's
-        confident answers on them teach the small model, provided those
-        answers beat the small model's on the labelled rows out of fold. None:
-        every row is labelled (for labels that include -1 as a class).
+    unlabelled_label : int, str or None, default=None
+        The label that marks a row of ``y`` without a label, e.g. -1 (the
+        convention of scikit-learn's ``SelfTrainingClassifier``; with string
+        labels, -1 sits in a list or an object array). Such rows train no
+        member: the large model's confident answers on them teach the small
+        model, provided those answers beat the small model's on the labelled
+        rows out of fold. None: every row is labelled, and -1 is a class like
+        any other (labels -1/+1). Rows without a label can also come in
+        :meth:`partial_fit` with ``y=None``.
     cv : int, cross-validation generator or iterable, default=5
         Folds for the out-of-fold predictions that keep training signals
         honest: the large model's teacher outputs (when the ensemble fits the
@@ -366,7 +370,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         distill_mix="auto",
         distill_epochs=10,
         temperature=1.0,
-        unlabelled_label=-1,
+        unlabelled_label=None,
         cv=5,
         teacher_cv=None,
         memory=None,
@@ -436,7 +440,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         y = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
         params = self.get_params(deep=False)
         self.judge_input_, self.judge_target_ = resolve_judge(self.judge_input,
-                                                              self.judge_target, X)
+                                                              self.judge_target, X, self.judge)
         check_params_together(params, X, self.judge_target_)
         judge = self._judge_template(X, self.judge_input_)
         metadata = route_fit_params(
@@ -759,8 +763,12 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         if isinstance(self.judge, str):  # "small": the cascade needs no judge
             return None
         if self.judge is None:
-            return default_judge(self.random_state, X, judge_input)
+            return default_judge(self.random_state, X, judge_input,
+                                 impute=self._members_read_missing_values())
         return clone(self.judge)
+
+    def _members_read_missing_values(self):
+        return all(get_tags(member).input_tags.allow_nan for member in (self.small, self.large))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -768,9 +776,8 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = small_tags.input_tags.sparse
         tags.input_tags.string = small_tags.input_tags.string
         # every member reads X: the ensemble accepts NaN only where all of them do
-        readers = [self.small, self.large]
-        if self.judge_input != "small":  # "auto" reads X too where X is numeric
-            readers.append(self._judge_template())
-        tags.input_tags.allow_nan = all(
-            get_tags(member).input_tags.allow_nan for member in readers if member is not None)
+        # (the default judge imputes where both members read NaN)
+        judge = self.judge if self.judge_input != "small" else None
+        tags.input_tags.allow_nan = self._members_read_missing_values() and (
+            judge is None or judge == "small" or get_tags(judge).input_tags.allow_nan)
         return tags

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 from sklearn.frozen import FrozenEstimator
+from sklearn.pipeline import Pipeline
 
 from ._distill import teacher_sources
 from ._judge_signals import TASK_TARGETS
@@ -16,16 +17,18 @@ from ._large import takes_hint
 from ._validation import is_numeric
 
 
-def resolve_judge(judge_input, judge_target, X):
+def resolve_judge(judge_input, judge_target, X, judge=None):
     """What the judge reads and learns, with "auto" resolved for this X.
 
-    Numeric X: the judge reads X and learns the task labels, and ``C_x`` is its
-    agreement with the small model's answer (a second opinion must not read
-    that answer, or it would only echo it). Anything else (text, dicts...):
-    the judge reads the small model's answer and learns whether it is right,
-    which works whatever the small model reads.
+    Numeric X, or a ``judge`` Pipeline the user built (its first steps turn X
+    into numbers, e.g. a ``TfidfVectorizer`` on texts): the judge reads X and
+    learns the task labels, and ``C_x`` is its agreement with the small model's
+    answer (a second opinion must not read that answer, or it would only echo
+    it). Anything else (text, dicts...): the judge reads the small model's
+    answer and learns whether it is right, which works whatever the small
+    model reads.
     """
-    numeric = is_numeric(X)
+    numeric = is_numeric(X) or isinstance(judge, Pipeline)
     if judge_input == "auto":
         judge_input = "X" if numeric and judge_target in ("auto", *TASK_TARGETS) else (
             "both" if numeric else "small")

@@ -60,7 +60,15 @@ def _fit_and_ask(model, X, y, train, test, fit_params, classes):
     """``model`` fitted on ``train``, and its probabilities on ``test`` over ``classes``."""
     params = {key: _safe_indexing(value, train) for key, value in fit_params.items()}
     model.fit(_safe_indexing(X, train), y[train], **params)
-    aligned = np.zeros((len(test), len(classes)))
-    aligned[:, np.searchsorted(classes, model.classes_)] = model.predict_proba(
-        _safe_indexing(X, test))
-    return model, aligned
+    return model, aligned_proba(model.predict_proba(_safe_indexing(X, test)), model.classes_,
+                                classes)
+
+
+def aligned_proba(proba, model_classes, classes):
+    """``proba`` over ``model_classes`` as columns over ``classes`` (a superset, sorted):
+    0 for a class the model never saw, as ``cross_val_predict`` gives."""
+    if len(model_classes) == len(classes):
+        return proba
+    aligned = np.zeros((len(proba), len(classes)))
+    aligned[:, np.searchsorted(classes, model_classes)] = proba
+    return aligned

@@ -84,8 +84,8 @@ def judge_features(X, small_proba, judge_input):
         return answer
     if sp.issparse(X):
         return sp.hstack([X, sp.csr_matrix(answer)], format="csr")
-    if hasattr(X, "iloc"):
-        X = X.to_numpy()
+    if hasattr(X, "iloc"):  # pandas' missing values (pd.NA) become NaN
+        X = X.to_numpy(dtype=np.float64, na_value=np.nan)
     return np.hstack([np.asarray(X, dtype=np.float64), answer])
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.decomposition import PCA, TruncatedSVD
+from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import Bunch
 from sklearn.utils.metaestimators import available_if
@@ -42,18 +43,25 @@ JUDGE_COMPONENTS = 32
 MIN_OOF_ROWS = 4000
 
 
-def default_judge(random_state, X=None, judge_input="X"):
+def default_judge(random_state, X=None, judge_input="X", impute=False):
     """The judge of ``judge=None``: a :class:`KANJudgeClassifier`, after a projection
     on ``JUDGE_COMPONENTS`` components when it reads X alone and X is wider than
-    ``MAX_JUDGE_INPUTS`` columns (PCA; TruncatedSVD for sparse X, which stays sparse)."""
+    ``MAX_JUDGE_INPUTS`` columns (PCA; TruncatedSVD for sparse X, which stays sparse).
+
+    ``impute``: the members read missing values (both accept NaN), so X may hold
+    them; a judge reading X then fills them with the column means first."""
     judge = KANJudgeClassifier(random_state=random_state)
-    if judge_input != "X" or X is None or _n_columns(X) <= MAX_JUDGE_INPUTS:
+    steps = []
+    if impute and judge_input != "small":
+        steps.append(SimpleImputer(keep_empty_features=True))
+    if judge_input == "X" and X is not None and _n_columns(X) > MAX_JUDGE_INPUTS:
+        steps.append(TruncatedSVD(JUDGE_COMPONENTS, random_state=random_state)
+                     if sp.issparse(X) else PCA(JUDGE_COMPONENTS, random_state=random_state))
+    if not steps:
         return judge
     if _routing_enabled():
         judge.set_fit_request(sample_weight=True)
-    projection = (TruncatedSVD(JUDGE_COMPONENTS, random_state=random_state) if sp.issparse(X)
-                  else PCA(JUDGE_COMPONENTS, random_state=random_state))
-    return make_pipeline(projection, judge)
+    return make_pipeline(*steps, judge)
 
 
 def _n_columns(X):

@@ -14,7 +14,17 @@ from .nn import KAN, MLP
 
 
 def _widths(n_features, hidden_layer_sizes, n_classes):
-    return [n_features, *(int(h) for h in hidden_layer_sizes), n_classes]
+    """The layer widths, input to output; ``hidden_layer_sizes`` an int (one hidden
+    layer, as ``MLPClassifier`` takes) or a sequence of positive integers."""
+    sizes = [hidden_layer_sizes] if np.ndim(hidden_layer_sizes) == 0 else list(
+        hidden_layer_sizes)
+    bad = [size for size in sizes
+           if isinstance(size, (bool, np.bool_)) or not isinstance(size, Integral) or size < 1]
+    if bad:
+        raise ValueError(
+            f"hidden_layer_sizes={hidden_layer_sizes!r} holds {bad[0]!r}: give the width of "
+            "each hidden layer as a positive integer, e.g. (64,) or (64, 32), or () for none.")
+    return [n_features, *(int(size) for size in sizes), n_classes]
 
 
 GRID_SAMPLE_ROWS = 10_000

@@ -126,7 +126,7 @@ def fit_members(params, judge, X, y, *, labelled, unlabelled, groups, metadata,
     classes = unique_labels(y_l)
     ledger = CostLedger(verbose=verbose)
     cv = check_cv(params["cv"], y_l, classifier=True)
-    splits = list(cv.split(X_l, y_l, groups_l))  # folds of the members' out-of-fold answers
+    splits = _folds_of(cv, params["cv"], X_l, y_l, groups_l)
     small_oof = None
     if needs_small_oof(params, judge_input, judge_target, bool(unlabelled.size)):
         rows, small_oof, _ = out_of_fold_proba(params["small"], X_l, y_l, splits,
@@ -176,3 +176,16 @@ def fit_members(params, judge, X, y, *, labelled, unlabelled, groups, metadata,
     return Bunch(classes=classes, splits=splits, small_oof=small_oof, small=small,
                  refit_set=refit_set, large=large, teachers=teachers, judging=judging,
                  ledger=ledger, small_correct=small_correct, large_correct=large_correct)
+
+
+def _folds_of(cv, given, X, y, groups):
+    """The folds of the members' out-of-fold answers, or an error that names ``cv``."""
+    try:
+        return list(cv.split(X, y, groups))
+    except ValueError as error:
+        labels, counts = np.unique(y, return_counts=True)
+        rarest = labels.tolist()[int(np.argmin(counts))]
+        raise ValueError(
+            f"cv={given!r} cannot split the {len(y)} labelled rows ({error}); the smallest "
+            f"class, {rarest!r}, has {counts.min()} rows. Give a cv of at most that many "
+            "folds, or label more rows of that class.") from error

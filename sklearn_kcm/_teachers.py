@@ -13,6 +13,7 @@ from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 
 from ._compat import _num_samples, _safe_indexing
+from ._folds import aligned_proba
 from ._large import ask_large, fit_large
 from ._ledger import timed
 
@@ -31,15 +32,19 @@ class LargeTeachers:
     n_classes : int
     ledger : CostLedger
         Counts the calls (phase ``"fit"``).
+    classes : ndarray or None
+        The classes, sorted, where a teacher fitted on a part of the rows may
+        have missed some (a class with fewer rows than folds): it gives them 0.
     """
 
-    def __init__(self, fit_models, *, hint, n_classes, ledger):
+    def __init__(self, fit_models, *, hint, n_classes, ledger, classes=None):
         self._fit_models = fit_models
         self._models = None
         self._answers = {}
         self.hint = hint
         self.n_classes = n_classes
         self.ledger = ledger
+        self.classes = classes
 
     def also(self, model, rows):
         """These teachers, and a fitted ``model`` that has not seen ``rows`` answering them.
@@ -48,7 +53,8 @@ class LargeTeachers:
         first if no one has asked them yet).
         """
         teachers = type(self)(lambda: [*self.models(), (model, rows)], hint=self.hint,
-                              n_classes=self.n_classes, ledger=self.ledger)
+                              n_classes=self.n_classes, ledger=self.ledger,
+                              classes=self.classes)
         teachers._answers = self._answers  # what was asked need not be asked again
         return teachers
 
@@ -78,7 +84,8 @@ class LargeTeachers:
             ledger.report_fits("teacher", [seconds for _, seconds in fitted])
             return [(model, rows[test]) for (model, _), (_, test) in zip(fitted, splits)]
 
-        return cls(fit_models, hint=hint, n_classes=n_classes, ledger=ledger)
+        return cls(fit_models, hint=hint, n_classes=n_classes, ledger=ledger,
+                   classes=np.unique(y[rows]))
 
     @classmethod
     def for_training(cls, large, fitted_large, X, y, **kwargs):
@@ -128,8 +135,14 @@ class LargeTeachers:
         hint = small_proba[rows]
         if key in self._answers and np.array_equal(self._answers[key][0], hint):
             return self._answers[key][1]
-        proba = ask_large(model, X, rows, small_proba, hint=self.hint, n_classes=self.n_classes,
-                          ledger=self.ledger, phase="fit")
+        seen = getattr(model, "classes_", None)
+        if self.classes is not None and seen is not None and len(seen) < self.n_classes:
+            proba = aligned_proba(ask_large(model, X, rows, small_proba, hint=self.hint,
+                                            n_classes=len(seen), ledger=self.ledger,
+                                            phase="fit"), seen, self.classes)
+        else:
+            proba = ask_large(model, X, rows, small_proba, hint=self.hint,
+                              n_classes=self.n_classes, ledger=self.ledger, phase="fit")
         self._answers[key] = (hint, proba)
         return proba
 

@@ -173,8 +173,16 @@ def _take(data, rows):
 
 
 def _check_device(device):
-    """Raise before training when ``device`` names CUDA and this torch has none."""
-    if torch.device(device).type == "cuda" and not torch.cuda.is_available():
+    """Raise before training when ``device`` is not a torch device, or names CUDA and
+    this torch has none."""
+    try:
+        kind = torch.device(device).type
+    except RuntimeError as error:
+        found = "a GPU: 'cuda'" if torch.cuda.is_available() else "no GPU"
+        raise ValueError(
+            f"device={device!r} is not a torch device; this torch finds {found}. Give "
+            "'cpu', 'cuda' or 'cuda:<index>' (NVIDIA GPUs), or 'mps' (Apple).") from error
+    if kind == "cuda" and not torch.cuda.is_available():
         build = "is a CPU-only build" if torch.version.cuda is None else "finds no GPU"
         raise ValueError(
             f"device={device!r}, but this torch {torch.__version__} {build}. Install a "
@@ -240,7 +248,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     accepts_soft_labels = True
 
     _parameter_constraints = {
-        "hidden_layer_sizes": ["array-like"],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "lr": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],

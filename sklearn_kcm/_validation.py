@@ -39,22 +39,51 @@ def check_targets(X, y, owner, unlabelled_mark=None):
     the last check, so that string labels may sit beside -1.
     """
     check_y_given(y, owner)
-    y = column_or_1d(y, warn=True)
+    y = column_or_1d(_keep_label_types(y, unlabelled_mark), warn=True)
     check_consistent_length(X, y)
     labelled, _ = split_labelled(y, unlabelled_mark, batch=True)
     check_classification_targets(y[labelled])
     return y
 
 
-def split_labelled(y, mark=-1, *, batch=False):
+def _keep_label_types(y, mark):
+    """``y``, as an object array where a list or object array mixes strings and numbers.
+
+    numpy would turn ``["neg", -1]`` into ``["neg", "-1"]``, a class "-1": the
+    mark must mean the same whatever holds it. Mixed types are accepted only
+    when the numbers are the mark."""
+    if isinstance(y, np.ndarray) and y.dtype.kind != "O" or not hasattr(y, "__len__"):
+        return y
+    values = list(np.asarray(y, dtype=object).ravel()) if hasattr(y, "dtype") else list(y)
+    if not values or len({isinstance(value, str) for value in values}) == 1:
+        return y
+    strays = [value for value in values if not isinstance(value, str) and value != mark]
+    if strays or mark is None:
+        stray = (strays or [value for value in values if not isinstance(value, str)])[0]
+        raise ValueError(
+            f"y mixes strings and numbers (e.g. {next(v for v in values if isinstance(v, str))!r} "
+            f"and {stray!r}). Give every "
+            f"label the same type; if {stray!r} marks rows without a label, pass "
+            f"unlabelled_label={stray!r}.")
+    return np.asarray(values, dtype=object).reshape(np.shape(y))
+
+
+def split_labelled(y, mark=None, *, batch=False):
     """Indices of the labelled rows of ``y`` and of the rows marked ``mark`` (unlabelled).
 
-    The scikit-learn semi-supervised convention (``SelfTrainingClassifier``):
-    -1 marks a row without a label; with string labels, use an object array
-    holding -1 for those rows. ``mark=None``: every row is labelled. Training
-    data must label rows of two classes at least; a ``batch`` of a stream may
-    label any, or none.
+    ``mark`` is ``KCMEnsemble(unlabelled_label=...)``, e.g. -1, scikit-learn's
+    semi-supervised convention (``SelfTrainingClassifier``); with string
+    labels, -1 sits in a list or an object array. None: every row is labelled.
+    Training data must label rows of two classes at least; a ``batch`` of a
+    stream may label any, or none.
     """
+    if mark is not None and y.dtype.kind in "US" and not isinstance(mark, str) and np.any(
+            y == str(mark)):
+        raise ValueError(
+            f"y holds the text {str(mark)!r} in {int(np.sum(y == str(mark)))} rows, and "
+            f"unlabelled_label={mark!r} is a number. If those rows have no label, pass "
+            f"unlabelled_label={str(mark)!r} (or hold {mark!r} in a list or object array); "
+            f"if {str(mark)!r} is a class, pass unlabelled_label=None.")
     unlabelled = np.zeros(len(y), dtype=bool)
     if mark is not None and (y.dtype.kind == "O" or np.asarray(mark).dtype.kind == y.dtype.kind
                              or (y.dtype.kind in "iuf" and isinstance(mark, int))):
@@ -76,8 +105,8 @@ def split_labelled(y, mark=-1, *, batch=False):
     return np.flatnonzero(~unlabelled), np.flatnonzero(unlabelled)
 
 
-UNLABELLED_FIX = ("Rows marked `unlabelled_label` (-1) have no label: label at least one "
-                  "row of every class the large model knows.")
+UNLABELLED_FIX = ("Rows marked `unlabelled_label` have no label: label at least one row of "
+                  "every class the large model knows.")
 
 
 def check_first_batch(y, classes, mark):
@@ -118,7 +147,7 @@ def is_numeric(X):
     if sp.issparse(X):
         return True
     if hasattr(X, "dtypes"):  # DataFrame
-        return all(np.issubdtype(dtype, np.number) for dtype in X.dtypes)
+        return all(_is_numeric_dtype(dtype) for dtype in X.dtypes)
     try:
         array = np.asarray(X)
         if array.dtype.kind == "O":  # numbers stored as objects convert; text does not
@@ -126,6 +155,17 @@ def is_numeric(X):
         return array.dtype.kind in "biuf"
     except (ValueError, TypeError):  # ragged, or not numbers
         return False
+
+
+def _is_numeric_dtype(dtype):
+    """Whether a column of this dtype holds numbers (or booleans): numpy dtypes, and
+    pandas' extension dtypes (``Int64``, ``Float64``, ``boolean``, pyarrow numbers...),
+    which numpy cannot interpret; ``string`` and ``category`` are not numbers."""
+    if isinstance(dtype, np.dtype):
+        return dtype.kind in "biuf"
+    from pandas.api.types import is_numeric_dtype  # an extension dtype: pandas is there
+
+    return bool(is_numeric_dtype(dtype))
 
 
 def fit_takes_sample_weight(estimator):

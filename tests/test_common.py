@@ -33,6 +33,8 @@ ESTIMATORS = [
     KANClassifier(hidden_layer_sizes=(8,), grid_size=3, **CHEAP),
     KANJudgeClassifier(hidden_layer_sizes=(), **CHEAP),
     MLPJudgeClassifier(hidden_layer_sizes=(8,), **CHEAP),
+    # every parameter at its default: a default KAN judge, labels -1/+1 a binary task
+    KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(random_state=0)),
     _ensemble(judge="small"),  # the confidence cascade
     _ensemble(judge=fast_judge()),  # KCM: the judge reads X and the small model's answer
     _ensemble(judge=fast_judge(), judge_input="X", judge_target="task", hint="features"),
@@ -45,22 +47,12 @@ MINIBATCH_SGD = (
 )
 
 
-SEMI_SUPERVISED = (
-    "KCMEnsemble reads y = -1 as a row without a label, the semi-supervised convention; "
-    "scikit-learn's check exempts its own semi-supervised classifiers by name. Labels "
-    "-1/+1 work with unlabelled_label=None, and without it fail with that advice"
-)
-
-
 def expected_failed_checks(estimator):
-    failures = {}
-    if isinstance(estimator, KCMEnsemble):
-        failures["check_classifiers_classes"] = SEMI_SUPERVISED
-        if estimator.judge == "small":
-            return failures
+    if isinstance(estimator, KCMEnsemble) and estimator.judge == "small":
+        return {}
     # a KAN judge routes, so its SGD reaches the ensemble's answers
-    return {**failures, **{f"check_sample_weight_equivalence_on_{kind}_data": MINIBATCH_SGD
-                           for kind in ("dense", "sparse")}}
+    return {f"check_sample_weight_equivalence_on_{kind}_data": MINIBATCH_SGD
+            for kind in ("dense", "sparse")}
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)

@@ -382,7 +382,8 @@ def test_parameters_that_cannot_work_are_refused_up_front(params, match, iris):
 @pytest.mark.parametrize(
     "judge, judge_input, allow_nan",
     [
-        (None, "auto", False),  # the default KAN judge reads X and refuses NaN
+        (None, "auto", True),  # the default judge imputes where both members read NaN
+        (KANJudgeClassifier(), "auto", False),  # a judge the user gave, refusing NaN
         ("small", "auto", True),  # no judge: the two members accept NaN
         (None, "small", True),  # the judge reads only the small model's answer
     ],

@@ -68,3 +68,36 @@ def test_judge_settings_without_a_judge_are_refused(param):
     with pytest.raises(ValueError, match="judge='small' routes by the small model's own"):
         KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(), judge="small",
                     **param).fit(X, y)
+
+
+@pytest.mark.parametrize("sizes", [(8.5,), (0,), (True,), ("8",)])
+def test_hidden_layer_sizes_that_are_not_positive_integers_are_refused(sizes):
+    with pytest.raises(ValueError, match="positive integer, e.g. \\(64,\\)"):
+        KANClassifier(hidden_layer_sizes=sizes, max_epochs=1).fit(X, y)
+
+
+def test_one_int_is_one_hidden_layer_as_mlpclassifier_takes_it():
+    clf = KANClassifier(hidden_layer_sizes=8, max_epochs=1, random_state=0).fit(X, y)
+    assert clf.net_.module_.layers[0].bias.shape == (8,)
+
+
+def test_a_device_torch_does_not_know_is_refused_with_the_devices_it_does():
+    with pytest.raises(ValueError, match="device='gpu' is not a torch device.*'cpu', 'cuda'"):
+        KANClassifier(device="gpu", max_epochs=1).fit(X, y)
+
+
+def test_llm_labels_that_read_the_same_in_an_answer_are_refused_at_fit():
+    with pytest.raises(ValueError, match="'Positive' and 'positive ' read the same.*merge"):
+        LLMClassifier(str.upper).fit(["a", "b", "c"], ["Positive", "positive ", "negative"])
+
+
+@pytest.mark.parametrize("on_error", ["hint", "uniform"])
+def test_an_llm_whose_answers_do_not_parse_warns_with_the_count(on_error):
+    clf = LLMClassifier(lambda prompts: ["no idea"] * len(prompts), on_error=on_error)
+    clf.fit(["a", "b"], ["negative", "positive"])
+    with pytest.warns(UserWarning, match=r"5 of the LLM's 5 answers named no single label.*"
+                                         r"on_error='raise'"):
+        proba = clf.predict_proba(["t"] * 5, hint=np.tile([0.8, 0.2], (5, 1)))
+    expected = [0.8, 0.2] if on_error == "hint" else [0.5, 0.5]
+    np.testing.assert_allclose(proba, np.tile(expected, (5, 1)))
+    assert clf.usage_.summary()["parse_errors"] == 5

@@ -95,7 +95,7 @@ def test_an_llm_answers_each_unlabelled_row_once():
         warnings.simplefilter("ignore")
         kcm = KCMEnsemble(make_pipeline(TfidfVectorizer(), LogisticRegression(C=0.3)),
                           LLMClassifier(llm), judge="small", epsilon=0.7, cv=3,
-                          random_state=0).fit(X, y)
+                          unlabelled_label=-1, random_state=0).fit(X, y)
     assert kcm.unlabelled_teacher_["used"] and kcm.distillation_[0]["teacher_samples"] > 0
     # the check of distillation and the distillation ask the same: once per distinct text
     assert len(prompts) == len(set(prompts)) == len(set(X[30:]))

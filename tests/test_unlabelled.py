@@ -36,14 +36,14 @@ def _small():
 def _kcm(**params):
     large = SVC(C=10, probability=True, random_state=0)
     return KCMEnsemble(_small(), large, judge="small", epsilon=0.9, distill_threshold=0.0,
-                       temperature=0.25, **params)
+                       temperature=0.25, unlabelled_label=-1, **params)
 
 
 def test_unlabelled_rows_never_reach_a_member_as_a_class(iris):
     X, y = iris
     y = np.where(np.arange(len(y)) % 3 == 0, y, -1)
     kcm = KCMEnsemble(RecordingClassifier(), RecordingClassifier(), RecordingClassifier(),
-                      judge_target="task",
+                      judge_target="task", unlabelled_label=-1,
                       judge_fallback=False, epsilon=0.9, distill_threshold=0.0, cv=3)
     kcm.fit(X, y)
     assert kcm.classes_.tolist() == [0, 1, 2]
@@ -66,7 +66,7 @@ def test_a_teacher_worse_than_the_student_does_not_teach_it(digits):
     X_train, y_semi, X_test, y_test, labelled = digits
     weak = make_pipeline(StandardScaler(), SVC(C=1e-3, probability=True, random_state=0))
     kcm = KCMEnsemble(_small(), weak, judge="small", epsilon=0.9, distill_threshold=0.0,
-                      cv=3)
+                      cv=3, unlabelled_label=-1)
     with pytest.warns(UserWarning, match="does not teach"):
         kcm.fit(X_train, y_semi)
     assert not kcm.unlabelled_teacher_["used"]
@@ -95,7 +95,7 @@ def test_a_prefit_large_model_teaches_with_a_handful_of_labels(digits):
     y_few = np.full(len(truth), -1)
     y_few[few] = truth[few]
     kcm = KCMEnsemble(_small(), large, judge="small", epsilon=0.9, distill_threshold=0.0,
-                      temperature=0.25, cv=3).fit(X_train, y_few)
+                      temperature=0.25, cv=3, unlabelled_label=-1).fit(X_train, y_few)
     plain = _small().fit(X_train[few], y_few[few])
     assert kcm.unlabelled_teacher_["used"]
     # scored on the large model's own training rows: the student copies its teacher
@@ -114,20 +114,41 @@ def test_labels_that_cannot_work_are_refused(y, match, iris):
     X, _ = iris
     large = FrozenEstimator(LogisticRegression(max_iter=1000).fit(*iris))
     with pytest.raises(ValueError, match=match):
-        KCMEnsemble(_small(), large, judge="small", cv=2).fit(X, y)
+        KCMEnsemble(_small(), large, judge="small", cv=2, unlabelled_label=-1).fit(X, y)
 
 
-def test_string_labels_mark_unlabelled_rows_with_minus_one_and_none_keeps_it_a_class(iris):
+@pytest.mark.parametrize("container", [np.asarray, list], ids=["object-array", "list"])
+def test_string_labels_mark_unlabelled_rows_with_minus_one_in_any_container(container, iris):
     X, y = iris
     names = np.array(["setosa", "versicolor", "virginica"], dtype=object)[y]
     names[::2] = -1
     kcm = KCMEnsemble(_small(), LogisticRegression(max_iter=1000), judge="small",
-                      distill=False, cv=2).fit(X, names)
+                      distill=False, cv=2, unlabelled_label=-1).fit(X, container(names))
     assert kcm.classes_.tolist() == ["setosa", "versicolor", "virginica"]
+
+
+def test_minus_one_is_a_class_by_default(iris):
+    X, y = iris
     signed = np.where(y == 0, -1, 1)  # a binary task labelled -1 / +1
-    kcm = KCMEnsemble(_small(), LogisticRegression(), judge="small", distill=False, cv=2,
-                      unlabelled_label=None).fit(X, signed)
+    kcm = KCMEnsemble(_small(), LogisticRegression(), judge="small", cv=2).fit(X, signed)
     assert kcm.classes_.tolist() == [-1, 1]
+    assert kcm.score(X, signed) > 0.9
+
+
+def test_strings_beside_an_unmarked_number_are_refused_with_the_mark_to_pass(iris):
+    X, y = iris
+    names = list(np.array(["setosa", "versicolor", "virginica"], dtype=object)[y])
+    names[::2] = [-1] * len(names[::2])
+    with pytest.raises(ValueError, match="mixes strings and numbers.*pass unlabelled_label=-1"):
+        KCMEnsemble(_small(), LogisticRegression(), judge="small", cv=2).fit(X, names)
+
+
+def test_the_text_minus_one_with_a_numeric_mark_is_refused_with_both_fixes(iris):
+    X, y = iris
+    names = np.array(["setosa", "versicolor", "-1"])[y]  # a str array: -1 became "-1"
+    with pytest.raises(ValueError, match="unlabelled_label='-1'.*unlabelled_label=None"):
+        KCMEnsemble(_small(), LogisticRegression(), judge="small", cv=2,
+                    unlabelled_label=-1).fit(X, names)
 
 
 def _kl(teacher, student):
@@ -145,7 +166,7 @@ def _kl(teacher, student):
 def test_a_stream_without_labels_teaches_the_small_model(small, digits):
     X_train, y_semi, X_test, y_test, labelled = digits
     kcm = KCMEnsemble(small, SVC(C=10, probability=True, random_state=0), judge="small",
-                      epsilon=0.95, distill_threshold=0.0, cv=3)
+                      epsilon=0.95, distill_threshold=0.0, cv=3, unlabelled_label=-1)
     kcm.fit(X_train[labelled], y_semi[labelled])
     stream = X_train[~labelled]
     routed = kcm.route(stream)
@@ -181,7 +202,7 @@ def test_an_llm_teaches_a_text_model_from_unlabelled_texts(tmp_path, monkeypatch
         llm = LLMClassifier(chat, labels=["negative", "positive"], cache=tmp_path, backoff=0.0)
         small = make_pipeline(TfidfVectorizer(vocabulary=words), LogisticRegression())
         kcm = KCMEnsemble(small, llm, judge="small", epsilon=0.9, distill_threshold=0.0,
-                          cv=2).fit(texts, y)
+                          cv=2, unlabelled_label=-1).fit(texts, y)
         plain = make_pipeline(TfidfVectorizer(vocabulary=words), LogisticRegression()).fit(
             np.asarray(texts)[:24], y[:24])
         assert kcm.unlabelled_teacher_["used"]
@@ -190,11 +211,12 @@ def test_an_llm_teaches_a_text_model_from_unlabelled_texts(tmp_path, monkeypatch
         assert kcm.ledger_.summary()["fit_large_samples"] >= 96
 
 
-def test_labels_minus_one_and_one_are_refused_with_the_fix(iris):
+def test_labels_minus_one_and_one_with_minus_one_as_the_mark_are_refused_with_the_fix(iris):
     X, y = iris
     signed = np.where(y == 0, -1, 1)
     with pytest.raises(ValueError, match="pass unlabelled_label=None"):
-        KCMEnsemble(_small(), LogisticRegression(), judge="small", cv=2).fit(X, signed)
+        KCMEnsemble(_small(), LogisticRegression(), judge="small", cv=2,
+                    unlabelled_label=-1).fit(X, signed)
 
 
 def test_verbose_shows_every_member_fit(digits, capsys):

@@ -1,6 +1,7 @@
 """LLMClassifier: any LLM as a scikit-learn classifier that takes the small model's hint."""
 
 import os
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -24,10 +25,14 @@ from ._prompts import (
     DEFAULT_HINT_PROMPT,
     DEFAULT_PROMPT,
     build_prompt,
+    check_label_names,
     check_prompts,
     parse_label,
 )
 from ._query import query, valid_scores
+
+# predict_proba warns when more than this share of the answers named no label
+PARSE_ERROR_SHARE = 0.1
 
 
 class LLMClassifier(ClassifierMixin, BaseEstimator):
@@ -91,7 +96,8 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         What an answer naming no single label gives: an
         :class:`~sklearn_kcm.llm.LLMOutputError`, the small model's
         probabilities (when a hint is given, else uniform), or uniform
-        probabilities. Each case is counted in ``usage_``.
+        probabilities. Each case is counted in ``usage_``, and a call where
+        more than 10% of the answers named no label warns with the count.
     random_state : int, RandomState instance or None, default=None
         Seeds the few-shot draw and the retry jitter.
     verbose : int, default=0
@@ -186,8 +192,7 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
             check_known_labels(y, self.classes_, "Add them to `labels`, or leave labels=None "
                                "to take the classes from y.")
         self.label_names_ = [str(c) for c in self.classes_]
-        if len({name.casefold() for name in self.label_names_}) < len(self.label_names_):
-            raise ValueError(f"Labels must differ beyond case: {self.label_names_}.")
+        check_label_names(self.label_names_)
         self._check_calibration(y)
         rng = check_random_state(self.random_state)
         self.examples_, chosen = [], np.empty(0, dtype=int)
@@ -258,6 +263,7 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
                    for i, text in enumerate(texts)]
         answers = self._query(prompts)
         proba = np.zeros((len(texts), len(self.classes_)))
+        failed = []
         for i, answer in enumerate(answers):
             row = self._answer_proba(answer)
             if row is not None:
@@ -269,8 +275,19 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
                     f"The LLM answered {_shown(answer, self.label_names_)} to sample {i}. Use "
                     "on_error='hint' or 'uniform' to carry on, or tighten the prompt."
                 )
+            failed.append(i)
             use_hint = self.on_error == "hint" and hint is not None
             proba[i] = hint[i] if use_hint else 1.0 / len(self.classes_)
+        if len(failed) > PARSE_ERROR_SHARE * len(texts):
+            stand_in = ("the small model's answer" if self.on_error == "hint" and hint is not None
+                        else "uniform probabilities")
+            warnings.warn(
+                f"{len(failed)} of the LLM's {len(texts)} answers named no single label (the "
+                f"first: {_shown(answers[failed[0]], self.label_names_)}); {stand_in} stood in "
+                f"for them (on_error={self.on_error!r}), so the LLM added nothing there. Check "
+                "that the prompt asks for one of the labels and that they are the words the "
+                "model uses, or use on_error='raise' to stop at the first.",
+                UserWarning, stacklevel=2)
         return proba
 
     def _answer_proba(self, answer):

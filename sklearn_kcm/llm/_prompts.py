@@ -102,6 +102,19 @@ def _normalise(text):
     return re.sub(r"\s+", " ", str(text)).strip().strip(" .'\"`*:").casefold()
 
 
+def check_label_names(names):
+    """Raise unless the labels stay distinct as an answer is read (case, spaces, quotes
+    and a final period ignored), where two of them could never be told apart."""
+    seen = {}
+    for name in names:
+        other = seen.setdefault(_normalise(name), name)
+        if other != name:
+            raise ValueError(
+                f"The labels {other!r} and {name!r} read the same in an answer (case, "
+                "surrounding spaces, quotes and a final period are ignored), so the LLM could "
+                "never name one of them: merge them in y, or rename one.")
+
+
 def parse_label(answer, labels):
     """Index of the one label the answer names, or None.
 
