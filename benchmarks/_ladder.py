@@ -25,12 +25,14 @@ TARGET_OF_LARGE = 0.99
 
 
 def routing_methods(task, seed, budget):
-    # the large model's outputs teach where it is at least this sure: the auto epsilon_
-    # (0.98-0.995 here) would keep almost none of them
-    common = dict(epsilon="auto", target_large_share=budget, distill_threshold=0.5, cv=task.cv,
-                  hint=task.hint, random_state=seed)
+    # the paper's rungs distil on the labelled rows (distill="large"; the default distils on
+    # rows without a label only), where the large model's outputs are at least this sure: the
+    # auto epsilon_ (0.98-0.995 here) would keep almost none of them
+    common = dict(epsilon="auto", target_large_share=budget, distill="large",
+                  distill_threshold=0.5, cv=task.cv, hint=task.hint, random_state=seed)
     return {
-        "cascade": KCMEnsemble(task.small, task.large, judge="small", distill=False, **common),
+        "cascade": KCMEnsemble(task.small, task.large, judge="small", **{**common,
+                                                                         "distill": False}),
         "MCM (MLP judge)": KCMEnsemble(task.small, task.large,
                                        MLPJudgeClassifier(random_state=seed), **common),
         "KCM (KAN judge)": KCMEnsemble(task.small, task.large, **common),

@@ -248,10 +248,11 @@ def render_markdown(results):
                   "`every label`: the small model trained on every training label. `gap closed`: "
                   "the share of the small-to-large gap that distillation closed; `of reachable`: "
                   "of the gap to the lower of the large model and `every label` (a linear model "
-                  "does not reach an SVM's accuracy from any labels).", "",
+                  "does not reach an SVM's accuracy from any labels). `hurt`: the seeds where "
+                  "the small model ended less accurate than alone.", "",
                   "| task | labels | seeds | small alone | large alone | every label | rung | "
-                  "small after | gap closed | of reachable | taught |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "small after | gap closed | of reachable | taught | hurt |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         rows = results["few_labels"]
 
         def accuracy_of(task, labels, seed, method="small"):
@@ -281,10 +282,12 @@ def render_markdown(results):
                 if RUNGS[rung].get("distill_mix") == "auto":  # the share each seed chose
                     taught += " (mix " + ", ".join(f"{r['check']['mix']:g}" for r in got) + ")"
                 seeds = len({r["seed"] for r in got})
+                hurt = sum(r["accuracy"] < accuracy_of(task, labels, r["seed"]) for r in got)
                 lines.append(f"| {task} | {labels} | {seeds} | {small} | {large} | {ceiling} | "
                              f"{rung} | {_mean_std([r['accuracy'] for r in got])} | "
                              f"{_mean_std([r['closed'] for r in got])} | "
-                             f"{_mean_std([reachable_closed(r) for r in got])} | {taught} |")
+                             f"{_mean_std([reachable_closed(r) for r in got])} | {taught} | "
+                             f"{hurt}/{len(got)} |")
         lines.append("")
     if results.get("stream"):
         rows = results["stream"]

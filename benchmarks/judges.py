@@ -210,7 +210,7 @@ def main(argv=None):
     parser.add_argument("--tasks", default=",".join(TASK_NAMES))
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--methods", default=None,
-                        help="comma-separated rows to run (default: every judge)")
+                        help="rows to run, separated by ';' (default: every judge)")
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--render", action="store_true",
                         help="only rewrite results.md from results.json")
@@ -230,7 +230,7 @@ def main(argv=None):
         for seed in seeds:
             print(f"{name}, seed {seed}", flush=True)
             info, rows = run_task(name, seed, methods=None if args.methods is None
-                                  else args.methods.split(","))
+                                  else [m.strip() for m in args.methods.split(";")])
             results["tasks"].setdefault(name, info)
             results["rows"] += rows
     results["seconds"] = time.perf_counter() - start

@@ -5,11 +5,13 @@ shows only against labels. So the check is the distillation itself, out of
 fold: for each fold of the labelled rows, a small model fitted on the other
 folds learns from the answers on the unlabelled rows of a large model that did
 not see the fold either, and is scored on the fold against the small model's
-plain out-of-fold answers: it must fix more of them than it breaks. The large
+plain out-of-fold answers: it must fix more of them than it breaks, and the
+teacher's targets must be right more often than the small model there (a
+teacher no better than its student can pass the sign test by chance). The large
 models are the out-of-fold teachers already fitted for distillation; the cost
-is one call of each on the unlabelled rows and one small fit per fold, plus one
-distillation per fold for each share of the student's own answer compared
-(``distill_mix="auto"``).
+is one call of each on the unlabelled rows and one on its held-out labelled
+rows (none for an LLM), and one small fit per fold, plus one distillation per
+fold for each share of the student's own answer compared (``distill_mix="auto"``).
 """
 
 import copy
@@ -19,8 +21,9 @@ import numpy as np
 from scipy.stats import binomtest
 from sklearn.base import clone
 
-from ._compat import _safe_indexing
+from ._compat import _num_samples, _safe_indexing
 from ._distill import fit_on_soft_targets, soften
+from ._large import bills_its_calls
 
 # One-sided sign test: more answers fixed than broken, at this level. Measured on
 # digits with 5-25% of the labels: stricter levels refused most distillations that
@@ -73,9 +76,11 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
     dict
         ``used``: distillation fixes more out-of-fold answers than it breaks,
         with a one-sided sign-test p-value (``p_value``) at most
-        ``MAX_P_VALUE``; ``mix``, the share chosen; its counts ``fixed`` and
-        ``broken``; the accuracies on the labelled rows ``small_accuracy``
-        (plain) and ``distilled_accuracy``.
+        ``MAX_P_VALUE``, and the teachers' targets are more accurate than the
+        small model out of fold (``teacher_accuracy``, None for an LLM, which
+        is asked about no labelled row); ``mix``, the share chosen; its counts
+        ``fixed`` and ``broken``; the accuracies on the labelled rows
+        ``small_accuracy`` (plain) and ``distilled_accuracy``.
     """
     mixes = (distiller.mix,) if mixes is None else tuple(mixes)
     classes = distiller.classes
@@ -115,16 +120,39 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
     mix = max(mixes, key=lambda m: counts[m][0] - counts[m][1])  # ties: the first
     fixed, broken = counts[mix]
     p_value = binomtest(fixed, fixed + broken, alternative="greater").pvalue if fixed else 1.0
-    helps = bool(fixed > broken and p_value <= MAX_P_VALUE)
+    teacher = teacher_accuracy(teachers, X, y_l, labelled, splits, small_oof, classes, mix)
     plain, distilled = float(plain.mean()), float(distilled[mix].mean())
+    better_teacher = teacher is None or teacher > plain
+    helps = bool(fixed > broken and p_value <= MAX_P_VALUE and better_teacher)
     if not helps:
+        why = (f"fixes {fixed} answers of the small model and breaks {broken} ({plain:.1%} -> "
+               f"{distilled:.1%}), too little evidence that it helps" if better_teacher else
+               f"its targets (distill_mix={mix}) are right on {teacher:.1%} of them, the small "
+               f"model on {plain:.1%}: a teacher no better than its student")
         warnings.warn(
             f"The large model does not teach (the {unlabelled.size} unlabelled rows nor the "
-            "labelled ones): out of fold on the labelled rows, distillation from its answers "
-            f"fixes {fixed} answers of the small model and breaks {broken} ({plain:.1%} -> "
-            f"{distilled:.1%}), too little evidence that it helps. Label more rows, or change "
-            "distill_threshold, temperature or distill_mix (0.5 tempers a weak teacher with the "
-            "small model's own answers).", UserWarning, stacklevel=3)
+            f"labelled ones): out of fold on the labelled rows, distillation from its answers "
+            f"{why}. Label more rows, or change distill_threshold, temperature or distill_mix "
+            "(0.5 tempers a weak teacher with the small model's own answers).",
+            UserWarning, stacklevel=3)
     return {"used": helps, "mix": float(mix), "small_accuracy": plain,
-            "distilled_accuracy": distilled, "fixed": fixed, "broken": broken,
-            "p_value": float(p_value)}
+            "distilled_accuracy": distilled, "teacher_accuracy": teacher, "fixed": fixed,
+            "broken": broken, "p_value": float(p_value)}
+
+
+def teacher_accuracy(teachers, X, y_l, labelled, splits, small_oof, classes, mix):
+    """The accuracy on the labelled rows of the targets the teachers would give
+    (``mix`` of the small model's out-of-fold answer), each row answered by a teacher
+    that did not see it; None for a teacher that bills its calls (an LLM is asked
+    about no labelled row), whose check is the distillation's alone."""
+    models = teachers.models()
+    if any(bills_its_calls(model) for model, _ in models):
+        return None
+    hint = np.zeros((_num_samples(X), len(classes)))
+    hint[labelled] = small_oof
+    proba = np.zeros((len(labelled), len(classes)))
+    for _, test in splits:
+        model = next(m for m, rows in models if np.isin(labelled[test], rows).all())
+        proba[test] = teachers.ask(model, X, labelled[test], hint)
+    targets = (1.0 - mix) * proba + mix * small_oof
+    return float(np.mean(classes[np.argmax(targets, axis=1)] == y_l))

@@ -93,11 +93,13 @@ def test_docs_tables_match_the_results_the_run_wrote(suite):
     assert f"benchmarks/{suite}/results.md" in page
 
 
-def test_judge_tables_match_the_results_the_run_wrote():
-    folder = RESULTS / "judges"
-    results = json.loads((folder / "results.json").read_text())
-    assert (folder / "results.md").read_text() == render_judges(results)
-    assert "benchmarks/judges/results.md" in (RESULTS.parent / "benchmarks.md").read_text()
+@pytest.mark.parametrize("folder", ["judges", "judges/fit_cost"])
+def test_judge_tables_match_the_results_the_run_wrote(folder):
+    results = json.loads((RESULTS / folder / "results.json").read_text())
+    assert (RESULTS / folder / "results.md").read_text() == render_judges(results)
+    assert f"benchmarks/{folder}/results.md" in (RESULTS.parent / "benchmarks.md").read_text()
+    if folder == "judges/fit_cost":  # the rerun of the rows the cheaper fit changed
+        return
     methods = {row["method"] for row in results["rows"]}
     assert {"cascade", "KCM default", "KCM, paper (X, task)", "MCM, params matched"} <= methods
 

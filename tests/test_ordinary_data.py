@@ -4,6 +4,7 @@ long-tailed classes, missing values; where it cannot, the error names the parame
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator
 from sklearn.compose import make_column_transformer
 from sklearn.decomposition import TruncatedSVD
 from sklearn.ensemble import HistGradientBoostingClassifier
@@ -137,3 +138,20 @@ def test_a_cv_that_holds_rows_out_twice_is_refused_with_the_fix():
     with pytest.raises(ValueError, match="exactly once.*KFold"):
         KCMEnsemble(LogisticRegression(), HistGradientBoostingClassifier(), fast_judge(),
                     cv=ShuffleSplit(3, random_state=0)).fit(X, y)
+
+
+def test_a_judge_with_predict_proba_and_no_predict_routes():
+    class ProbaOnly(BaseEstimator):
+        def fit(self, X, y):
+            self.model_ = LogisticRegression().fit(X, y)
+            self.classes_ = self.model_.classes_
+            return self
+
+        def predict_proba(self, X):
+            return self.model_.predict_proba(X)
+
+    X = np.random.default_rng(0).normal(size=(200, 3))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int)
+    kcm = KCMEnsemble(LogisticRegression(), LogisticRegression(C=10), judge=ProbaOnly(),
+                      epsilon=0.9, cv=3).fit(X, y)
+    assert isinstance(kcm.judge_, ProbaOnly) and 0 < kcm.route(X).mean() < 1

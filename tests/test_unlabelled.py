@@ -263,3 +263,15 @@ def test_teacher_cv_beyond_the_folds_is_refused(digits):
     X_train, y_semi, _, _, _ = digits
     with pytest.raises(ValueError, match="teacher_cv=6 asks for more teachers than the 5 folds"):
         _kcm(cv=5, teacher_cv=6).fit(X_train, y_semi)
+
+
+def test_a_teacher_no_better_than_the_student_out_of_fold_does_not_teach(digits):
+    X_train, y_semi, X_test, _, labelled = digits
+    kcm = KCMEnsemble(_small(), _small(), judge="small", epsilon=0.9, distill_threshold=0.0,
+                      cv=3, unlabelled_label=-1)
+    with pytest.warns(UserWarning, match="a teacher no better than its student"):
+        kcm.fit(X_train, y_semi)
+    check = kcm.unlabelled_teacher_
+    assert not check["used"] and check["teacher_accuracy"] <= check["small_accuracy"]
+    plain = _small().fit(X_train[labelled], y_semi[labelled])
+    np.testing.assert_array_equal(kcm.small_.predict(X_test), plain.predict(X_test))
