@@ -27,6 +27,7 @@ def frame():
     df = pd.DataFrame({
         "number": signal + rng.normal(scale=0.5, size=N_ROWS),
         "text": pd.array(rng.choice(["x", "y", "z"], N_ROWS), dtype="string"),
+        "word": list(rng.choice(["u", "v"], N_ROWS)),  # pandas 3 infers its "str" dtype
         "group": pd.Categorical(rng.choice(["p", "q"], N_ROWS)),
         "count": pd.array(rng.integers(0, 5, N_ROWS), dtype="Int64"),
         "ratio": pd.array(rng.normal(size=N_ROWS), dtype="Float64"),
@@ -41,7 +42,7 @@ def _encoded(model):
     """``model`` after one-hot columns for the text and category columns (what a user of
     pandas builds: members that read the frame)."""
     encode = make_column_transformer(
-        (OneHotEncoder(handle_unknown="ignore", sparse_output=False), ["text", "group"]),
+        (OneHotEncoder(handle_unknown="ignore", sparse_output=False), ["text", "word", "group"]),
         remainder="passthrough").set_output(transform="pandas")  # keeps pd.NA a missing value
     return make_pipeline(encode, model)
 
