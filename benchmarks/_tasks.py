@@ -276,6 +276,32 @@ def clusters(suite, seed):
                 "logistic regression", "histogram gradient boosting")
 
 
+def categories(suite, seed):
+    # the clusters, as a pandas frame whose first informative columns are binned into
+    # categories: the small model one-hot encodes them (a ColumnTransformer), so a judge
+    # that reads X must read it through the small model's preprocessing
+    import pandas as pd
+    from sklearn.compose import make_column_transformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    X, y = make_classification(8000, 12, n_informative=8, n_redundant=0, n_clusters_per_class=4,
+                               flip_y=0.01, shuffle=False, random_state=seed)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    categorical = [f"x{i}" for i in range(4)]
+    for column in categorical:
+        frame[column] = pd.qcut(frame[column], 6, labels=list("abcdef"))
+    X_train, X_test, y_train, y_test = train_test_split(frame, y, test_size=0.3, stratify=y,
+                                                        random_state=seed)
+    encode = make_column_transformer((OneHotEncoder(sparse_output=False), categorical),
+                                     remainder=StandardScaler())
+    small = make_pipeline(encode, LogisticRegression(max_iter=2000))
+    large = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
+    return Task("categories", "the clusters as a pandas frame (make_classification: 8,000 rows, "
+                "12 features of which 4 binned into 6 categories, 4 clusters per class)",
+                X_train, y_train, X_test, y_test, small, large,
+                "one-hot + logistic regression", "histogram gradient boosting (categories)")
+
+
 TASKS = {
     "digits": digits,
     "mnist": mnist,
@@ -284,4 +310,5 @@ TASKS = {
     "rotten_tomatoes_ft": rotten_tomatoes_finetuned,
     "breast_cancer": breast_cancer,
     "clusters": clusters,
+    "categories": categories,
 }

@@ -47,9 +47,21 @@ BUDGET = 0.2
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "judges"
 
 
+def _default_input(task):
+    """What the default judge reads on this task."""
+    return resolve_judge("auto", "auto", task.X_train, None, task.small)[0]
+
+
+def _judge_inputs(task):
+    """The rows of the default judge's inputs: its preprocessing of X where it reads that."""
+    if _default_input(task) != "preprocessed":
+        return task.X_train
+    return clone(task.small)[:-1].fit_transform(task.X_train, task.y_train)
+
+
 def _default_judge(task, seed):
     """The default judge of the ensemble on this task's training data."""
-    return default_judge(seed, task.X_train, resolve_judge("auto", "auto", task.X_train)[0])
+    return default_judge(seed, _judge_inputs(task), _default_input(task))
 
 
 def _with_last_step(judge, estimator):
@@ -67,9 +79,12 @@ def matched_mlp_width(task, seed):
     small model's answer (``n_classes + 3`` numbers) and learns a yes/no target.
     """
     n_classes = len(np.unique(task.y_train))
-    judge_input, judge_target = resolve_judge("auto", "auto", task.X_train)
-    n_inputs = n_classes + 3 if judge_input == "small" else min(task.X_train.shape[1],
-                                                                  JUDGE_COMPONENTS)
+    judge_input, judge_target = resolve_judge("auto", "auto", task.X_train, None, task.small)
+    if judge_input == "small":
+        n_inputs = n_classes + 3
+    else:
+        n_columns = _judge_inputs(task).shape[1]
+        n_inputs = n_columns if n_columns <= 64 else JUDGE_COMPONENTS
     n_outputs = n_classes if judge_target in ("task", "agreement") else 2
     default = _default_judge(task, seed)
     kan_judge = default[-1] if isinstance(default, Pipeline) else default
@@ -86,6 +101,9 @@ def judges(task, seed, mlp_width):
     routing_only = dict(epsilon="auto", target_large_share=BUDGET, distill=False, cv=task.cv,
                         hint=None, random_state=seed)
     no_fallback = dict(routing_only, judge_fallback=False)
+    # a judge given in place of the default reads what the default reads
+    as_default = dict(no_fallback, **({"judge_input": "preprocessed"}
+                                      if _default_input(task) == "preprocessed" else {}))
     default = _default_judge(task, seed)
     kan = KANJudgeClassifier(random_state=seed)
     mlp = _with_last_step(default, MLPJudgeClassifier((mlp_width,), random_state=seed))
@@ -94,7 +112,11 @@ def judges(task, seed, mlp_width):
         "cascade": dict(judge="small", **routing_only),
         "KCM default": dict(judge=None, **routing_only),
         "KCM, cross-fitted judge": dict(judge=None, judge_refit=False, **routing_only),
-        "KCM, no fallback": dict(judge=default, **no_fallback),
+        # text: the default reads the small model's answer; this one its TF-IDF of X
+        "KCM, reads the small model's preprocessing": dict(judge=None,
+                                                           judge_input="preprocessed",
+                                                           **routing_only),
+        "KCM, no fallback": dict(judge=default, **as_default),
         "KCM, small_correct (0.1 default)": dict(judge=kan, judge_target="small_correct",
                                                  **no_fallback),
         "KCM, reads small only": dict(judge=kan, judge_input="small",
@@ -102,12 +124,12 @@ def judges(task, seed, mlp_width):
         "KCM, gain target": dict(judge=kan, judge_target="gain", **no_fallback),
         "KCM, paper (X, task)": dict(judge=task.judge("kan", seed), judge_input="X",
                                      judge_target="task", **no_fallback),
-        "MCM, params matched": dict(judge=mlp, **no_fallback),
+        "MCM, params matched": dict(judge=mlp, **as_default),
         "MCM, paper (X, task)": dict(judge=task.judge("mlp", seed), judge_input="X",
                                      judge_target="task", **no_fallback),
-        "GBM judge (reference)": dict(judge=gbm, **no_fallback),
+        "GBM judge (reference)": dict(judge=gbm, **as_default),
         **{f"KAN recipe: {name}": dict(judge=_with_last_step(default, KANJudgeClassifier(
-            random_state=seed, **recipe)), **no_fallback) for name, recipe in RECIPES.items()},
+            random_state=seed, **recipe)), **as_default) for name, recipe in RECIPES.items()},
     }
 
 
@@ -169,8 +191,11 @@ def run_task(name, seed, log=print, methods=None):
             small_accuracy = float(small_correct.mean())
         confidence = model.confidence(task.X_test)
         # a judge that learns the task is a classifier too: how good a one?
-        judge_accuracy = (float(np.mean(model.judge_.predict(task.X_test) == task.y_test))
-                          if model.judge_ is not None and model.judge_input_ == "X"
+        # (through the small model's preprocessing for a judge that reads it)
+        judge_accuracy = (float(np.mean(model.judge_.predict(model._judge_view(task.X_test))
+                                        == task.y_test))
+                          if model.judge_ is not None
+                          and model.judge_input_ in ("X", "preprocessed")
                           and model.judge_target_ in ("task", "agreement") else float("nan"))
         row = dict(task=name, method=method, seed=seed, fit_s=fit_s,
                    judge_accuracy=judge_accuracy,

@@ -85,16 +85,21 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         inputs goes to the large model (see Notes).
     target_large_share : float in (0, 1] or None, default=None
         With ``epsilon="auto"``: the share of inputs the large model may see.
-    judge_input : {"auto", "X", "small", "both"}, default="auto"
+    judge_input : {"auto", "X", "small", "both", "preprocessed"}, default="auto"
         What the judge reads: the inputs (``"X"``, the paper's ``F_j(x)``),
         the small model's answer (``"small"``: its log-probabilities, the
         log-margin of its two top classes and its entropy; out of fold in
-        ``fit``), or both. ``"auto"``: on numeric X, ``"X"`` for the targets
-        that learn the task and ``"both"`` for the others; ``"small"`` for
-        anything else (text, dicts...), so the default judge works whatever
-        the small model reads, except for a ``judge`` Pipeline, built to read
-        X (e.g. ``make_pipeline(TfidfVectorizer(), TruncatedSVD(32),
-        KANJudgeClassifier())`` on texts), which reads X as on numbers.
+        ``fit``), both, or the inputs as the small model's Pipeline turns them
+        into numbers (``"preprocessed"``: its steps before the classifier,
+        e.g. a ``ColumnTransformer`` encoding the categories of a DataFrame).
+        ``"auto"``: on numeric X, ``"X"`` for the targets that learn the task
+        and ``"both"`` for the others; on a DataFrame of text or category
+        columns with the default judge and a small model Pipeline,
+        ``"preprocessed"``; ``"small"`` for anything else (text, dicts...), so
+        the default judge works whatever the small model reads, except for a
+        ``judge`` Pipeline, built to read X (e.g. ``make_pipeline(
+        TfidfVectorizer(), TruncatedSVD(32), KANJudgeClassifier())`` on
+        texts), which reads X as on numbers.
     judge_target : {"auto", "agreement", "task", "small_correct", "gain"}, \
             default="auto"
         What the judge learns, and what its ``C_x`` means (high: the small
@@ -251,7 +256,9 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
     judge_ : classifier or None
         The fitted judge (None when ``judge="small"``).
     judge_input_ : str
-        What the judge reads: ``"X"``, ``"small"`` or ``"both"``.
+        What the judge reads: ``"X"``, ``"small"``, ``"both"`` or
+        ``"preprocessed"`` (X through the small model's fitted preprocessing,
+        kept as it was fitted on the labelled rows).
     judge_target_ : str
         What the judge learns (``judge_target`` with "auto" resolved).
     routing_by_ : {"judge", "blend", "small"}
@@ -439,8 +446,8 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         X, sample_weight = indexable(X, sample_weight)
         y = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
         params = self.get_params(deep=False)
-        self.judge_input_, self.judge_target_ = resolve_judge(self.judge_input,
-                                                              self.judge_target, X, self.judge)
+        self.judge_input_, self.judge_target_ = resolve_judge(
+            self.judge_input, self.judge_target, X, self.judge, self.small)
         check_params_together(params, X, self.judge_target_)
         judge = self._judge_template(X, self.judge_input_)
         metadata = route_fit_params(
@@ -461,6 +468,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         self.classes_, self.ledger_ = members.classes, members.ledger
         self.ledger_.verbose = self.verbose  # a cached ledger keeps the verbosity of its fit
         self.small_, self.large_, self._refit_set = members.small, members.large, members.refit_set
+        self._judge_preprocessing = members.judge_preprocessing
         large_teachers = training_teachers = members.teachers
         if unlabelled.size and bills_its_calls(self.large_):
             # it learns nothing from the labels: one model answers every unlabelled row, once
@@ -596,7 +604,8 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
             self._distiller(), X, y, large_teachers, sample_weight=sample_weight, epochs=1,
             unlabelled=unlabelled, ask_unlabelled="routed", incremental=True)
         if self.judge_ is not None and hasattr(self.judge_, "partial_fit"):
-            update_judge(self.judge_, X, y, labelled=labelled, small_proba=small_proba,
+            update_judge(self.judge_, self._judge_view(X), y, labelled=labelled,
+                         small_proba=small_proba,
                          large_answers=large_answers, classes=self.classes_,
                          judge_input=self.judge_input_, judge_target=self.judge_target_,
                          sample_weight=sample_weight, ledger=self.ledger_)
@@ -613,8 +622,14 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return blend_confidence(judge_confidence, top_probability(small_proba),
                                 self.routing_weight_)
 
+    def _judge_view(self, X):
+        """X as the judge reads it: through the small model's preprocessing for
+        ``judge_input_="preprocessed"``."""
+        return X if self._judge_preprocessing is None else self._judge_preprocessing.transform(X)
+
     def _judge_proba(self, X, small_proba):
-        return self.judge_.predict_proba(judge_features(X, small_proba, self.judge_input_))
+        return self.judge_.predict_proba(judge_features(self._judge_view(X), small_proba,
+                                                        self.judge_input_))
 
     def _ask_large(self, X, rows, small_proba):
         """The fitted large model's probabilities on ``rows`` of X, one counted call."""

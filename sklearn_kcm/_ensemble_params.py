@@ -12,29 +12,41 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
 from ._distill import teacher_sources
-from ._judge_signals import TASK_TARGETS
+from ._judge_signals import READS_X, TASK_TARGETS
 from ._large import takes_hint
 from ._validation import is_numeric
 
 
-def resolve_judge(judge_input, judge_target, X, judge=None):
+def resolve_judge(judge_input, judge_target, X, judge=None, small=None):
     """What the judge reads and learns, with "auto" resolved for this X.
 
     Numeric X, or a ``judge`` Pipeline the user built (its first steps turn X
     into numbers, e.g. a ``TfidfVectorizer`` on texts): the judge reads X and
     learns the task labels, and ``C_x`` is its agreement with the small model's
     answer (a second opinion must not read that answer, or it would only echo
-    it). Anything else (text, dicts...): the judge reads the small model's
+    it). A DataFrame of text or category columns, with the default judge and a
+    small model that is a Pipeline: the judge reads X as that Pipeline's
+    preprocessing turns it into numbers (``"preprocessed"``), and learns the
+    same. Anything else (text, dicts...): the judge reads the small model's
     answer and learns whether it is right, which works whatever the small
     model reads.
     """
     numeric = is_numeric(X) or isinstance(judge, Pipeline)
+    learns_task = judge_target in ("auto", *TASK_TARGETS)
     if judge_input == "auto":
-        judge_input = "X" if numeric and judge_target in ("auto", *TASK_TARGETS) else (
-            "both" if numeric else "small")
+        if not numeric and learns_task and judge is None and _preprocesses(small) and hasattr(
+                X, "dtypes"):
+            judge_input = "preprocessed"
+        else:
+            judge_input = "X" if numeric and learns_task else ("both" if numeric else "small")
     if judge_target == "auto":
-        judge_target = "agreement" if judge_input == "X" else "small_correct"
+        judge_target = "agreement" if judge_input in READS_X else "small_correct"
     return judge_input, judge_target
+
+
+def _preprocesses(small):
+    """Whether ``small`` is a Pipeline with steps before its classifier."""
+    return isinstance(small, Pipeline) and len(small.steps) > 1
 
 
 def needs_small_oof(params, judge_input, judge_target, has_unlabelled=False):
@@ -45,7 +57,7 @@ def needs_small_oof(params, judge_input, judge_target, has_unlabelled=False):
     model trained on the hint needs them as its training hints.
     """
     judge_reads_or_learns_small = params["judge"] != "small" and (
-        params["judge_fallback"] or judge_input != "X" or judge_target not in TASK_TARGETS
+        params["judge_fallback"] or judge_input not in READS_X or judge_target not in TASK_TARGETS
         or (judge_target == "agreement" and params["epsilon"] == "auto"))
     unlabelled_taught = has_unlabelled and "large" in teacher_sources(params["distill"])
     return (params["hint"] == "features" or takes_hint(params["large"], params["hint"], "fit")
@@ -109,6 +121,12 @@ def check_params_together(params, X, judge_target):
             X, "hint='features' appends the small model's probabilities to X as columns, "
             "so X must be numeric. For text or other inputs use hint='auto' with a "
             "large model that takes `hint` in predict_proba (e.g. LLMClassifier).")
+    if params["judge_input"] == "preprocessed" and not _preprocesses(params["small"]):
+        raise ValueError(
+            f"judge_input='preprocessed' reads X as the small model's Pipeline turns it into "
+            f"numbers, but the small model is {params['small']!r}. Give a small model "
+            "Pipeline (e.g. make_pipeline(ColumnTransformer(...), LogisticRegression())), or "
+            "judge_input='X' with a judge Pipeline of its own.")
     if params["judge_input"] == "both":
         _require_numeric(
             X, "judge_input='both' appends the small model's answer to X as columns, so X "

@@ -34,7 +34,10 @@ import scipy.sparse as sp
 
 from ._routing import accuracy_at_share, routing_curve, top_probability
 
-JUDGE_INPUTS = ("X", "small", "both")
+JUDGE_INPUTS = ("X", "small", "both", "preprocessed")
+# what a judge reading these sees is X itself ("preprocessed": as the small model's own
+# preprocessing turned it into numbers, before it reaches the judge)
+READS_X = ("X", "preprocessed")
 JUDGE_TARGETS = ("task", "agreement", "small_correct", "gain")
 TASK_TARGETS = ("task", "agreement")  # targets for which the judge learns the task labels
 # the judge's weights tried against the small model's top probability (0: the cascade)
@@ -76,8 +79,9 @@ def probability_features(proba):
 
 
 def judge_features(X, small_proba, judge_input):
-    """The judge's input matrix for ``judge_input`` in ``{"X", "small", "both"}``."""
-    if judge_input == "X":
+    """The judge's input matrix for ``judge_input`` in :data:`JUDGE_INPUTS` (X already
+    preprocessed for ``"preprocessed"``)."""
+    if judge_input in READS_X:
         return X
     answer = probability_features(small_proba)
     if judge_input == "small":

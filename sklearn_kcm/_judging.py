@@ -21,6 +21,7 @@ from sklearn.utils.metaestimators import available_if
 from ._compat import _num_features, _num_samples, _routing_enabled, _safe_indexing
 from ._folds import out_of_fold_proba
 from ._judge_signals import (
+    READS_X,
     TASK_TARGETS,
     choose_routing,
     confidence_from_proba,
@@ -54,7 +55,7 @@ def default_judge(random_state, X=None, judge_input="X", impute=False):
     steps = []
     if impute and judge_input != "small":
         steps.append(SimpleImputer(keep_empty_features=True))
-    if judge_input == "X" and X is not None and _n_columns(X) > MAX_JUDGE_INPUTS:
+    if judge_input in READS_X and X is not None and _n_columns(X) > MAX_JUDGE_INPUTS:
         steps.append(TruncatedSVD(JUDGE_COMPONENTS, random_state=random_state)
                      if sp.issparse(X) else PCA(JUDGE_COMPONENTS, random_state=random_state))
     if not steps:
@@ -62,6 +63,13 @@ def default_judge(random_state, X=None, judge_input="X", impute=False):
     if _routing_enabled():
         judge.set_fit_request(sample_weight=True)
     return make_pipeline(*steps, judge)
+
+
+def default_judge_for_preprocessed(random_state, X):
+    """The default judge for the small model's preprocessing of X: their width decides
+    the projection, and it imputes, since a preprocessing may pass missing values on
+    (to a gradient-boosting model that reads them)."""
+    return default_judge(random_state, X, "preprocessed", impute=True)
 
 
 def _n_columns(X):

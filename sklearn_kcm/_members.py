@@ -9,6 +9,8 @@ computed once per (parameters, data) and loaded from disk afterwards, the way
 ``epsilon`` costs one member fit per split.
 """
 
+import copy
+
 import numpy as np
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
@@ -20,10 +22,10 @@ from sklearn.utils.validation import check_memory
 from ._distill import RefitSet, teaches_labelled
 from ._ensemble_params import needs_small_oof
 from ._folds import out_of_fold_proba
-from ._judging import fit_judge
+from ._judging import default_judge_for_preprocessed, fit_judge
 from ._large import fit_large
 from ._ledger import CostLedger
-from ._metadata import labelled_part
+from ._metadata import labelled_part, rekeyed_for
 from ._routing import check_same_classes
 from ._teachers import LargeTeachers
 from ._validation import UNLABELLED_FIX
@@ -118,9 +120,10 @@ def fit_members(params, judge, X, y, *, labelled, unlabelled, groups, metadata,
     Bunch
         ``classes``, ``splits``, ``small_oof``, ``small``, ``refit_set``,
         ``large``, ``teachers`` (:class:`LargeTeachers`), ``judging`` (see
-        :func:`fit_judge`), ``ledger``, and whether the members' out-of-fold
-        answers are right, ``small_correct`` and ``large_correct`` (None where
-        not computed).
+        :func:`fit_judge`), ``judge_preprocessing`` (the small model's fitted
+        preprocessing that the judge reads X through, or None), ``ledger``, and
+        whether the members' out-of-fold answers are right, ``small_correct``
+        and ``large_correct`` (None where not computed).
     """
     X_l, y_l, groups_l, metadata = labelled_part(X, y, groups, metadata, labelled)
     classes = unique_labels(y_l)
@@ -165,17 +168,26 @@ def fit_members(params, judge, X, y, *, labelled, unlabelled, groups, metadata,
     if judge is not None and knows_large_answers(params, large, judge_target):
         large_correct = classes[np.argmax(
             teachers.answer_rows(X, labelled, small_oof), axis=1)] == y_l
+    judge_fit = metadata.judge.fit if "judge" in metadata else {}
+    X_judge, preprocessing = X_l, None
+    if judge_input == "preprocessed":
+        # a copy: distillation may refit the small model, and with it its preprocessing
+        preprocessing = copy.deepcopy(small[:-1])
+        X_judge = preprocessing.transform(X_l)
+        if params["judge"] is None:  # the default judge, for the width it will read
+            judge = default_judge_for_preprocessed(params["random_state"], X_judge)
+            judge_fit = rekeyed_for(judge, judge_fit)
     judging = fit_judge(
-        judge, X_l, y_l, small_oof=small_oof, small_correct=small_correct,
+        judge, X_judge, y_l, small_oof=small_oof, small_correct=small_correct,
         large_correct=large_correct, judge_input=judge_input, judge_target=judge_target,
         cv=cv, groups=groups_l, fallback=params["judge_fallback"],
-        need_confidence=need_confidence,
-        fit_params=metadata.judge.fit if "judge" in metadata else {},
+        need_confidence=need_confidence, fit_params=judge_fit,
         ledger=ledger, verbose=verbose, n_jobs=params["n_jobs"], refit=params["judge_refit"],
     )
     return Bunch(classes=classes, splits=splits, small_oof=small_oof, small=small,
                  refit_set=refit_set, large=large, teachers=teachers, judging=judging,
-                 ledger=ledger, small_correct=small_correct, large_correct=large_correct)
+                 judge_preprocessing=preprocessing, ledger=ledger, small_correct=small_correct,
+                 large_correct=large_correct)
 
 
 def _folds_of(cv, given, X, y, groups):

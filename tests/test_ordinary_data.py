@@ -53,7 +53,6 @@ def test_a_frame_of_every_pandas_dtype_fits_with_column_transformer_members(judg
     kcm = KCMEnsemble(_encoded(HistGradientBoostingClassifier(max_iter=20)),
                       _encoded(HistGradientBoostingClassifier()), judge=judge, cv=3,
                       random_state=0).fit(df, y)
-    assert kcm.judge_input_ == "small" or judge == "small"  # a frame of text reads no X
     assert kcm.score(df, y) > 0.8
 
 
@@ -156,3 +155,53 @@ def test_a_judge_with_predict_proba_and_no_predict_routes():
     kcm = KCMEnsemble(LogisticRegression(), LogisticRegression(C=10), judge=ProbaOnly(),
                       epsilon=0.9, cv=3).fit(X, y)
     assert isinstance(kcm.judge_, ProbaOnly) and 0 < kcm.route(X).mean() < 1
+
+
+def _categories_decide(n_rows=2000, seed=0):
+    """A frame where a category flips the sign of a number: a linear small model on the
+    one-hot columns cannot tell, a judge reading the same columns can learn it."""
+    rng = np.random.default_rng(seed)
+    group = rng.choice(list("abcdefgh"), n_rows)
+    numbers = rng.normal(size=(n_rows, 3))
+    sign = np.where(np.isin(group, list("abcd")), 1.0, -1.0)
+    y = (sign * 1.5 * numbers[:, 0] + numbers[:, 1] * numbers[:, 2]
+         + rng.logistic(size=n_rows) * 0.5 > 0).astype(int)
+    df = pd.DataFrame({"group": pd.Categorical(group), "a": numbers[:, 0], "b": numbers[:, 1],
+                       "c": numbers[:, 2]})
+    return df, y
+
+
+def _one_hot_then(model):
+    from sklearn.preprocessing import StandardScaler
+
+    encode = make_column_transformer((OneHotEncoder(sparse_output=False), ["group"]),
+                                     remainder=StandardScaler())
+    return make_pipeline(encode, model)
+
+
+def test_the_default_judge_reads_a_frame_through_the_small_models_preprocessing():
+    import pickle
+
+    df, y = _categories_decide()
+    train, test = slice(0, 1500), slice(1500, None)
+    params = dict(epsilon="auto", target_large_share=0.2, cv=3, random_state=0)
+    large = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
+    kcm = KCMEnsemble(_one_hot_then(LogisticRegression()), large, **params).fit(
+        df[train], y[train])
+    cascade = KCMEnsemble(_one_hot_then(LogisticRegression()), large, judge="small",
+                          **params).fit(df[train], y[train])
+    assert kcm.judge_input_ == "preprocessed" and kcm.judge_target_ == "agreement"
+    # the one-hot groups and the scaled numbers, imputed (a preprocessing may pass NaN on)
+    assert kcm.judge_[-1].n_features_in_ == 8 + 3
+    assert kcm.score(df[test], y[test]) > cascade.score(df[test], y[test]) + 0.05
+    again = pickle.loads(pickle.dumps(kcm))
+    np.testing.assert_array_equal(again.confidence(df[test]), kcm.confidence(df[test]))
+
+
+def test_reading_the_preprocessing_needs_a_small_model_pipeline():
+    df, y = _categories_decide(300)
+    with pytest.raises(ValueError, match="judge_input='preprocessed'.*Give a small model "
+                                         "Pipeline"):
+        KCMEnsemble(HistGradientBoostingClassifier(categorical_features="from_dtype"),
+                    HistGradientBoostingClassifier(categorical_features="from_dtype"),
+                    judge_input="preprocessed", cv=3).fit(df, y)
