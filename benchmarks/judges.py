@@ -146,6 +146,12 @@ RECIPES = {
     "wider, linear splines, 40 epochs": dict(hidden_layer_sizes=(36,), grid_size=2,
                                              spline_order=1, max_epochs=40),
     "grid 10 (more parameters)": dict(grid_size=10),
+    "layer norm": dict(layer_norm=True),
+    "wider, linear splines, layer norm": dict(hidden_layer_sizes=(36,), grid_size=2,
+                                              spline_order=1, layer_norm=True),
+    "wider, linear splines, layer norm, 60 epochs": dict(hidden_layer_sizes=(36,), grid_size=2,
+                                                         spline_order=1, layer_norm=True,
+                                                         max_epochs=60),
 }
 
 

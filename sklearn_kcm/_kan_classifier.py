@@ -56,6 +56,9 @@ class KANClassifier(TorchClassifier):
         Run the KAN layers with kernels fused by ``torch.compile`` (see
         :class:`sklearn_kcm.nn.KANLinear`): about 1.7 times faster on large
         batches, after tens of seconds of compilation in each new process.
+    layer_norm : bool, default=False
+        Normalise each hidden layer's outputs before the next layer reads them
+        (see :class:`sklearn_kcm.nn.KAN`), which keeps them inside its grid.
     max_epochs : int, default=50
         Epochs of ``fit``. ``partial_fit`` runs one epoch per call.
     lr : float, default=1e-2
@@ -124,6 +127,7 @@ class KANClassifier(TorchClassifier):
         "spline_order": [Interval(Integral, 1, None, closed="left")],
         "regularization": [Interval(Real, 0, None, closed="left")],
         "fused": ["boolean"],
+        "layer_norm": ["boolean"],
     }
 
     def __init__(
@@ -134,6 +138,7 @@ class KANClassifier(TorchClassifier):
         spline_order=3,
         regularization=0.0,
         fused=False,
+        layer_norm=False,
         max_epochs=50,
         lr=1e-2,
         lr_schedule="constant",
@@ -149,6 +154,7 @@ class KANClassifier(TorchClassifier):
         self.spline_order = spline_order
         self.regularization = regularization
         self.fused = fused
+        self.layer_norm = layer_norm
         self.max_epochs = max_epochs
         self.lr = lr
         self.lr_schedule = lr_schedule
@@ -165,6 +171,7 @@ class KANClassifier(TorchClassifier):
             grid_size=self.grid_size,
             spline_order=self.spline_order,
             fused=self.fused,
+            layer_norm=self.layer_norm,
             generator=generator,
         )
 
@@ -297,6 +304,8 @@ class KANJudgeClassifier(_JudgeMixin, KANClassifier):
         Weight of the sparsity penalty on the edge scales.
     fused : bool, default=False
         Run the KAN layers with kernels fused by ``torch.compile``.
+    layer_norm : bool, default=False
+        Normalise each hidden layer's outputs before the next layer reads them.
     max_epochs : int, default=20
         Epochs of ``fit``; ``partial_fit`` runs one epoch per call.
     lr : float, default=1e-2
@@ -353,6 +362,7 @@ class KANJudgeClassifier(_JudgeMixin, KANClassifier):
         spline_order=3,
         regularization=0.0,
         fused=False,
+        layer_norm=False,
         max_epochs=20,
         lr=1e-2,
         lr_schedule="linear",
@@ -369,6 +379,7 @@ class KANJudgeClassifier(_JudgeMixin, KANClassifier):
             spline_order=spline_order,
             regularization=regularization,
             fused=fused,
+            layer_norm=layer_norm,
             max_epochs=max_epochs,
             lr=lr,
             lr_schedule=lr_schedule,

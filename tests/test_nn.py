@@ -123,6 +123,34 @@ def test_kan_update_grid_covers_each_layers_inputs():
         assert (inputs.max(0).values <= hi).all()
 
 
+def test_layer_norm_feeds_each_hidden_layer_normalised_rows_inside_its_grid():
+    torch.manual_seed(0)
+    net = KAN([3, 6, 2], layer_norm=True)
+    x = torch.randn(500, 3)
+    with torch.no_grad():  # a trained layer's outputs drift far from its initial scale
+        net.layers[0].weight.mul_(50.0)
+    net.update_grid(x)
+    hidden = net.norms[1](net.layers[0](x)).detach()
+    torch.testing.assert_close(hidden.mean(1), torch.zeros(500), atol=1e-5, rtol=0)
+    torch.testing.assert_close(hidden.var(1, unbiased=False), torch.ones(500), atol=1e-3, rtol=0)
+    layer = net.layers[1]
+    assert (hidden.min(0).values >= layer.grid_lo).all()
+    assert (hidden.max(0).values <= layer.grid_lo + layer.grid_step * layer.grid_size).all()
+    torch.testing.assert_close(net(x), layer(hidden))
+    assert isinstance(net.norms[0], torch.nn.Identity)  # the inputs come as they are
+
+
+def test_a_kan_pickled_before_layer_norm_existed_still_runs():
+    import pickle
+
+    net = KAN([3, 4, 2])
+    x = torch.randn(5, 3)
+    expected = net(x)
+    del net._modules["norms"]  # what an older pickle holds
+    again = pickle.loads(pickle.dumps(net))
+    torch.testing.assert_close(again(x), expected)
+
+
 def test_regularization_loss_is_differentiable_and_pushes_edges_to_zero():
     torch.manual_seed(0)
     net = KAN([4, 5, 2])

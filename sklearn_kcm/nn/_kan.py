@@ -324,6 +324,11 @@ class KAN(nn.Module):
         Scale of the initial spline coefficients.
     fused : bool, default=False
         Use the ``torch.compile`` fused kernels.
+    layer_norm : bool, default=False
+        Normalise each hidden layer's outputs (a ``LayerNorm`` without
+        learnable scale, as FastKAN does) before the next layer reads them, so
+        that they stay inside that layer's grid as training moves them; the
+        first layer reads the inputs as they come (standardise them).
     device : torch.device, default=None
         Where to allocate parameters.
     dtype : torch.dtype, default=None
@@ -349,19 +354,32 @@ class KAN(nn.Module):
         bias=True,
         spline_scale=0.1,
         fused=False,
+        layer_norm=False,
         device=None,
         dtype=None,
         generator=None,
     ):
         super().__init__()
+        pairs = layer_pairs(layers)
         self.layers = nn.ModuleList(
             KANLinear(
                 a, b, grid_size=grid_size, spline_order=spline_order,
                 grid_range=grid_range, bias=bias, spline_scale=spline_scale,
                 fused=fused, device=device, dtype=dtype, generator=generator,
             )
-            for a, b in layer_pairs(layers)
+            for a, b in pairs
         )
+        # before every layer but the first: identity, or a LayerNorm of its inputs
+        self.norms = nn.ModuleList(
+            nn.LayerNorm(a, elementwise_affine=False, device=device, dtype=dtype)
+            if layer_norm and index else nn.Identity()
+            for index, (a, _) in enumerate(pairs)
+        )
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "norms" not in self._modules:  # pickled before layer_norm existed
+            self.norms = nn.ModuleList(nn.Identity() for _ in self.layers)
 
     def forward(self, x):
         """Apply the layers in turn.
@@ -376,8 +394,8 @@ class KAN(nn.Module):
         torch.Tensor of shape (..., layers[-1])
             Outputs (logits for a classifier).
         """
-        for layer in self.layers:
-            x = layer(x)
+        for norm, layer in zip(self.norms, self.layers):
+            x = layer(norm(x))
         return x
 
     @torch.no_grad()
@@ -399,7 +417,8 @@ class KAN(nn.Module):
         self : KAN
             The network, updated in place.
         """
-        for layer in self.layers:
+        for norm, layer in zip(self.norms, self.layers):
+            x = norm(x)
             layer.update_grid(x, margin=margin, bounds=bounds)
             x, bounds = layer(x), None
         return self
@@ -422,7 +441,8 @@ class KAN(nn.Module):
             The penalty, a differentiable scalar.
         """
         loss = 0.0
-        for layer in self.layers:
+        for norm, layer in zip(self.norms, self.layers):
+            x = norm(x)
             loss = loss + layer.regularization_loss(x, l1=l1, entropy=entropy)
             with torch.no_grad():
                 x = layer(x)
