@@ -12,7 +12,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from benchmarks._ladder import run_ladder, share_for
 from benchmarks._report import aggregate, render_markdown
-from benchmarks._tasks import Task, frequency_groups, long_tailed_counts
+from benchmarks._tasks import Task, categories, frequency_groups, long_tailed_counts
 from benchmarks.distill import label_some
 from benchmarks.distill import render_markdown as render_distill
 from benchmarks.judges import matched_mlp_width
@@ -93,12 +93,13 @@ def test_docs_tables_match_the_results_the_run_wrote(suite):
     assert f"benchmarks/{suite}/results.md" in page
 
 
-@pytest.mark.parametrize("folder", ["judges", "judges/fit_cost"])
+@pytest.mark.parametrize("folder", ["judges", "judges/fit_cost", "judges/kan_recipe",
+                                    "judges/categories"])
 def test_judge_tables_match_the_results_the_run_wrote(folder):
     results = json.loads((RESULTS / folder / "results.json").read_text())
     assert (RESULTS / folder / "results.md").read_text() == render_judges(results)
     assert f"benchmarks/{folder}/results.md" in (RESULTS.parent / "benchmarks.md").read_text()
-    if folder == "judges/fit_cost":  # the rerun of the rows the cheaper fit changed
+    if folder != "judges":  # reruns of some rows: the cheaper fit, the recipe, the frames
         return
     methods = {row["method"] for row in results["rows"]}
     assert {"cascade", "KCM default", "KCM, paper (X, task)", "MCM, params matched"} <= methods
@@ -146,3 +147,12 @@ def test_label_some_keeps_a_share_of_every_class():
     keep = label_some(y, 0.1, seed=0)
     assert [int(keep[y == c].sum()) for c in range(4)] == [10, 5, 3, 3]  # at least 3 per class
     assert label_some(y, None, seed=0, count=18).sum() == 18
+
+
+def test_the_categories_task_is_a_frame_the_default_judge_reads_through_the_small_model():
+    task = categories("quick", seed=0)
+    assert [str(task.X_train[c].dtype) for c in ("x0", "x3", "x4")] == ["category", "category",
+                                                                        "float64"]
+    # the MLP of as many parameters reads the 4 x 6 one-hot columns and the 8 numbers
+    width, kan_parameters = matched_mlp_width(task, seed=0)
+    assert abs((32 + 1) * width + 2 * (width + 1) - kan_parameters) <= 32 + 1 + 2
