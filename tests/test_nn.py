@@ -245,9 +245,10 @@ KERNEL_BUILT = _cpp.kernel(torch.zeros(1, 1), 3) is not None
                                               "(python -m sklearn_kcm build-kernel)")
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("contiguous", [True, False])
-def test_cpp_kernel_matches_the_torch_layer(dtype, contiguous):
+@pytest.mark.parametrize("spline_order", [3, 1])
+def test_cpp_kernel_matches_the_torch_layer(dtype, contiguous, spline_order):
     torch.manual_seed(0)
-    layer = KANLinear(6, 4, grid_size=7).to(dtype)
+    layer = KANLinear(6, 4, grid_size=7, spline_order=spline_order).to(dtype)
     x = torch.randn(6, 41, dtype=dtype).T * 2  # beyond the grid too
     x = x.contiguous() if contiguous else x
     lo, step = layer.grid_lo, layer.grid_step
@@ -257,8 +258,8 @@ def test_cpp_kernel_matches_the_torch_layer(dtype, contiguous):
         layer.zero_grad()
         xi = x.detach().clone().requires_grad_()
         with context:
-            assert (_cpp.kernel(xi, 3) is not None) == isinstance(context,
-                                                                  contextlib.nullcontext)
+            assert (_cpp.kernel(xi, spline_order) is not None) == isinstance(
+                context, contextlib.nullcontext)
             out = layer(xi)
         out.pow(2).nansum().backward()  # backward outside: it runs as forward did
         results.append((out.detach(), xi.grad, layer.weight.grad.clone()))
@@ -270,7 +271,7 @@ def test_cpp_kernel_matches_the_torch_layer(dtype, contiguous):
     (torch.zeros(2, 3, dtype=torch.bfloat16), 3),
     (torch.zeros(2, 3), 2),
 ])
-def test_cpp_kernel_applies_to_cubic_float_cpu_only(x, spline_order):
+def test_cpp_kernel_applies_to_cubic_and_linear_float_cpu_only(x, spline_order):
     assert _cpp.kernel(x, spline_order) is None
 
 

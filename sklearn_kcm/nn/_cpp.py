@@ -1,4 +1,5 @@
-"""The C++ kernel of the cubic KAN layer: built once per machine, loaded when built.
+"""The C++ kernel of the KAN layer (cubic and linear splines): built once per machine,
+loaded when built.
 
 The eager layer's non-matmul work is a dozen small elementwise passes (grid
 position, cubic pieces, scatter, gather) that eager torch cannot fuse; the
@@ -7,7 +8,7 @@ sklearn_kcm build-kernel`` (run by ``make install``) compiles it with torch's C+
 extension tooling (a C++ compiler, and ninja: extra ``kernel``; ~40 s) into a folder keyed by the
 source and the torch version, ``~/.cache/sklearn_kcm`` or ``$SKLEARN_KCM_KERNEL_DIR``.
 Once built, a process loads it in milliseconds and ``KANLinear`` uses it on CPU
-for cubic splines in float32 and float64; without it the layer runs the same
+for cubic and linear splines in float32 and float64; without it the layer runs the same
 arithmetic in plain torch. Nothing compiles behind the user's back.
 """
 
@@ -24,6 +25,7 @@ import torch
 SOURCE = Path(__file__).with_name("_kernel.cpp")
 DIRECTORY_VARIABLE = "SKLEARN_KCM_KERNEL_DIR"
 _switch = {"on": True}
+KERNEL_ORDERS = (1, 3)  # the spline orders the kernel computes
 
 
 def _name():
@@ -75,7 +77,7 @@ def _built():
 
 def kernel(x, spline_order, grid=None):
     """The built kernel module where it applies to ``x`` (and its ``grid`` tensor), else None."""
-    if not (_switch["on"] and spline_order == 3 and x.device.type == "cpu"
+    if not (_switch["on"] and spline_order in KERNEL_ORDERS and x.device.type == "cpu"
             and x.dtype in (torch.float32, torch.float64)
             and (grid is None or grid.dtype == x.dtype)):
         return None

@@ -11,7 +11,7 @@ recomputes the features there: they are ``K`` times larger than ``x`` and cheap
 to rebuild. The gradient with respect to ``x`` needs only the ``k + 1`` non-zero
 basis slopes, gathered from the feature gradient.
 
-For cubic splines on CPU the two spline passes run in a C++ kernel once it is
+For cubic and linear splines on CPU the two spline passes run in a C++ kernel once it is
 built (:mod:`._cpp`, ``python -m sklearn_kcm build-kernel``); the torch code
 here is the reference it is tested against and the path everywhere else.
 """
@@ -86,7 +86,7 @@ class KANLinearFunction(torch.autograd.Function):
             features = _fused.compiled("features", grid_size, spline_order)(x, grid_lo, grid_step)
         elif kernel is not None:
             features = kernel.features(x, torch.nn.functional.silu(x), grid_lo, grid_step,
-                                       grid_size)
+                                       grid_size, spline_order)
         else:
             features = kan_features(x, grid_lo, grid_step, grid_size, spline_order)
         flat = features.view(x.shape[0], -1)
@@ -107,7 +107,7 @@ class KANLinearFunction(torch.autograd.Function):
             features = _fused.compiled("features", grid_size, spline_order)(x, grid_lo, grid_step)
         elif kernel is not None:
             features = kernel.features(x, torch.nn.functional.silu(x), grid_lo, grid_step,
-                                       grid_size)
+                                       grid_size, spline_order)
         else:
             interval, offset = grid_position(x, grid_lo, grid_step, grid_size)
             index = _spline_index(interval, spline_order)
@@ -127,7 +127,7 @@ class KANLinearFunction(torch.autograd.Function):
             else:
                 if kernel is not None:
                     spline_part = kernel.grad_spline(grad_features, x, grid_lo, grid_step,
-                                                     grid_size)
+                                                     grid_size, spline_order)
                 else:
                     spline_part = (grad_features.gather(-1, index) * slopes).sum(-1)
                     spline_part.mul_(on_grid(x, grid_lo, grid_step, grid_size)).div_(grid_step)
