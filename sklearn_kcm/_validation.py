@@ -4,6 +4,8 @@ Each rule is written once here, so that every estimator words the same problem
 the same way and says how to fix it.
 """
 
+from numbers import Integral
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
@@ -55,16 +57,17 @@ def _keep_label_types(y, mark):
     if isinstance(y, np.ndarray) and y.dtype.kind != "O" or not hasattr(y, "__len__"):
         return y
     values = list(np.asarray(y, dtype=object).ravel()) if hasattr(y, "dtype") else list(y)
-    if not values or len({isinstance(value, str) for value in values}) == 1:
+    texts = [value for value in values if isinstance(value, str)]
+    if not texts or len(texts) == len(values):
         return y
-    strays = [value for value in values if not isinstance(value, str) and value != mark]
-    if strays or mark is None:
-        stray = (strays or [value for value in values if not isinstance(value, str)])[0]
+    strays = [value for value in values if not isinstance(value, str)
+              and not (isinstance(mark, Integral) and isinstance(value, Integral)
+                       and value == mark)]
+    if strays:
         raise ValueError(
-            f"y mixes strings and numbers (e.g. {next(v for v in values if isinstance(v, str))!r} "
-            f"and {stray!r}). Give every "
-            f"label the same type; if {stray!r} marks rows without a label, pass "
-            f"unlabelled_label={stray!r}.")
+            f"y mixes strings and numbers (e.g. {texts[0]!r} and {strays[0]!r}). Give every "
+            f"label the same type; if {strays[0]!r} marks rows without a label, pass "
+            f"unlabelled_label={strays[0]!r}.")
     return np.asarray(values, dtype=object).reshape(np.shape(y))
 
 
