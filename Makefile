@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install demo test lint bench bench-suite docs clean
 
-$(STAMP): pyproject.toml setup.cfg
+$(STAMP): pyproject.toml setup.cfg sklearn_kcm/nn/_kernel.cpp
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
