@@ -31,7 +31,13 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
-from sklearn_kcm import KANJudgeClassifier, KCMEnsemble, MLPJudgeClassifier, routing_curve
+from sklearn_kcm import (
+    KANJudgeClassifier,
+    KCMEnsemble,
+    MLPJudgeClassifier,
+    gap_recovered,
+    routing_curve,
+)
 from sklearn_kcm._ensemble_params import resolve_judge
 from sklearn_kcm._judge_signals import routing_quality
 from sklearn_kcm._judging import JUDGE_COMPONENTS, default_judge
@@ -168,10 +174,12 @@ def aurc(confidence, small_correct):
 def curve_metrics(confidence, small_correct, large_correct, target):
     _, share, accuracy = routing_curve(confidence, small_correct, large_correct)
     at = accuracy_at_share(share, accuracy, SHARES)
+    recovered = gap_recovered(share, accuracy)  # RouteLLM's APGR and CPT
     return dict(share_for_99=share_for(share, accuracy, target),
                 **{f"acc_at_{int(s * 100)}": float(a) for s, a in zip(SHARES, at)},
                 area=routing_quality(confidence, small_correct, large_correct),
-                aurc=aurc(confidence, small_correct))
+                aurc=aurc(confidence, small_correct), apgr=recovered["apgr"],
+                cpt_50=recovered["cpt"][0.5], cpt_80=recovered["cpt"][0.8])
 
 
 def run_task(name, seed, log=print, methods=None):
@@ -224,7 +232,8 @@ COLUMNS = [("share_for_99", "share for 99%", "share"), ("acc_at_10", "acc @10%",
            ("area", "mean acc [0, 50%]", "acc"), ("test_share", f"share at a {BUDGET:.0%} budget",
                                                    "share"),
            ("judge_accuracy", "judge's own acc", "acc"), ("aurc", "AURC", "acc"),
-           ("fit_s", "fit s", "seconds")]
+           ("apgr", "APGR", "acc"), ("cpt_50", "CPT(50%)", "share"),
+           ("cpt_80", "CPT(80%)", "share"), ("fit_s", "fit s", "seconds")]
 
 
 def _cell(values, kind):
@@ -243,6 +252,8 @@ def render_markdown(results):
     """The tables of ``results.json``: mean ± std over seeds, per task."""
     lines = [f"Seeds {results['seeds']}; {results['machine']}; "
              f"`{results['command']}` took {results['seconds'] / 60:.1f} min.", ""]
+    # the columns this run measured (later ones read "–" for the rows without them)
+    columns = [column for column in COLUMNS if any(column[0] in row for row in results["rows"])]
     for name, info in results["tasks"].items():
         rows = [row for row in results["rows"] if row["task"] == name]
         weights = ", ".join(f"{row['routing_weight']:g}" for row in rows
@@ -255,14 +266,14 @@ def render_markdown(results):
             f"weight against the small model's confidence, per seed: {weights}; "
             f"the default KAN judge has {info['kan_parameters']:,} parameters, the matched MLP "
             f"{info['mlp_width']} hidden units.", "",
-            "| judge | " + " | ".join(title for _, title, _ in COLUMNS) + " |",
-            "|---|" + "---:|" * len(COLUMNS),
+            "| judge | " + " | ".join(title for _, title, _ in columns) + " |",
+            "|---|" + "---:|" * len(columns),
         ]
         for method in dict.fromkeys(row["method"] for row in rows):
             mine = [row for row in rows if row["method"] == method]
             # a column added after a run was recorded reads "–" there
-            cells = [_cell([row.get(key, np.nan) for row in mine], kind)
-                     for key, _, kind in COLUMNS]
+            cells = [_cell([row[key] for row in mine], kind) if key in mine[0] else "–"
+                     for key, _, kind in columns]
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         lines.append("")
     return "\n".join(lines)

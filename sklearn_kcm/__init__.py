@@ -11,7 +11,7 @@ from ._display import RoutingCurveDisplay
 from ._ensemble import KCMEnsemble
 from ._kan_classifier import KANClassifier, KANJudgeClassifier, MLPJudgeClassifier
 from ._ledger import CostLedger
-from ._routing import routing_curve
+from ._routing import gap_recovered, oracle_routing_curve, routing_curve
 from ._scoring import make_budget_scorer, make_cost_scorer, neg_large_share
 from ._tuning import tune_epsilon
 from .llm import LLMClassifier
@@ -29,8 +29,10 @@ __all__ = [
     "MLPJudgeClassifier",
     "RoutingCurveDisplay",
     "make_budget_scorer",
+    "gap_recovered",
     "make_cost_scorer",
     "neg_large_share",
+    "oracle_routing_curve",
     "predict_blocks",
     "routing_curve",
     "tune_epsilon",

@@ -157,3 +157,79 @@ def accuracy_at_share(large_share, accuracy, share):
     array([0.5, 1. ])
     """
     return np.asarray(accuracy)[np.searchsorted(large_share, share, side="right") - 1]
+
+
+def oracle_routing_curve(small_correct, large_correct):
+    """Compute the routing curve of an oracle judge, the best any judge can reach.
+
+    It sends first the samples that the large model gets right and the small
+    model wrong, then those the two get alike, last those only the small model
+    gets right: at every share, no routing is more accurate.
+
+    Parameters
+    ----------
+    small_correct, large_correct : array-like of bool, shape (n_samples,)
+        Whether each model's answer to each sample is right.
+
+    Returns
+    -------
+    thresholds, large_share, accuracy : ndarray
+        As :func:`routing_curve` gives them.
+
+    Examples
+    --------
+    >>> _, share, acc = oracle_routing_curve([True, False, True], [True, True, False])
+    >>> share.round(2).tolist(), acc.round(2).tolist()
+    ([0.0, 0.33, 0.67, 1.0], [0.67, 1.0, 1.0, 0.67])
+    """
+    benefit = np.asarray(large_correct, dtype=int) - np.asarray(small_correct, dtype=int)
+    return routing_curve(-benefit, small_correct, large_correct)
+
+
+def gap_recovered(large_share, accuracy, levels=(0.5, 0.8)):
+    """Summarise a routing curve as RouteLLM does: APGR and CPT.
+
+    The performance gap recovered at a share is ``(accuracy - small) / (large -
+    small)``, where ``small`` and ``large`` are the accuracies of the curve's ends
+    (no sample routed, every sample routed). APGR is its area over the share
+    axis (the trapezoid rule: linear between the curve's points); CPT(x) is the
+    smallest share that recovers ``x`` of the gap, read by linear interpolation on
+    the curve made non-decreasing (its running maximum).
+
+    Parameters
+    ----------
+    large_share, accuracy : array-like
+        A routing curve (see :func:`routing_curve`): shares from 0 to 1.
+    levels : sequence of float, default=(0.5, 0.8)
+        The shares of the gap that CPT is read at.
+
+    Returns
+    -------
+    dict
+        ``apgr`` and ``cpt`` (a dict level -> share), NaN where the large model
+        is not more accurate than the small one (there is no gap to recover).
+
+    Examples
+    --------
+    >>> metrics = gap_recovered([0.0, 0.5, 1.0], [0.6, 0.9, 1.0])
+    >>> round(metrics["apgr"], 3), {k: round(v, 3) for k, v in metrics["cpt"].items()}
+    (0.625, {0.5: 0.333, 0.8: 0.6})
+    """
+    share = np.asarray(large_share, dtype=np.float64)
+    accuracy = np.asarray(accuracy, dtype=np.float64)
+    gap = accuracy[-1] - accuracy[0]
+    if not gap > 0:
+        return {"apgr": float("nan"), "cpt": {level: float("nan") for level in levels}}
+    recovered = (accuracy - accuracy[0]) / gap
+    apgr = float(np.sum(np.diff(share) * (recovered[1:] + recovered[:-1]) / 2))
+    rising = np.maximum.accumulate(recovered)
+    cpt = {}
+    for level in levels:
+        after = int(np.argmax(rising >= level))  # the first point at or above the level
+        if after == 0:
+            cpt[level] = float(share[0])
+            continue
+        lo, hi = rising[after - 1], rising[after]
+        cpt[level] = float(share[after - 1] + (level - lo) / (hi - lo)
+                           * (share[after] - share[after - 1]))
+    return {"apgr": apgr, "cpt": cpt}

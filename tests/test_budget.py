@@ -176,3 +176,43 @@ def test_mcm_and_kcm_curves_overlay_on_one_axes(fitted):
     first = RoutingCurveDisplay.from_estimator(kcm, X, y, name="KCM")
     RoutingCurveDisplay.from_estimator(mcm, X, y, name="MCM", ax=first.ax_)
     assert len(first.ax_.get_legend().get_texts()) == 2
+
+
+def test_gap_recovered_follows_routellms_definitions_on_a_constructed_curve():
+    from sklearn_kcm import gap_recovered
+
+    # small 0.6, large 1.0: the gap is 0.4; a dip below the small model at 25% sent
+    share = np.array([0.0, 0.25, 0.5, 1.0])
+    accuracy = np.array([0.6, 0.5, 0.9, 1.0])
+    recovered = (accuracy - 0.6) / 0.4  # 0, -0.25, 0.75, 1
+    by_hand = 0.25 * (0 - 0.25) / 2 + 0.25 * (-0.25 + 0.75) / 2 + 0.5 * (0.75 + 1) / 2
+    metrics = gap_recovered(share, accuracy, levels=(0.5, 0.8, 1.0))
+    assert metrics["apgr"] == pytest.approx(by_hand)
+    # on the running maximum (0, 0, 0.75, 1): 0.5 is reached between 25% and 50% sent
+    assert metrics["cpt"][0.5] == pytest.approx(0.25 + 0.5 / 0.75 * 0.25)
+    assert metrics["cpt"][0.8] == pytest.approx(0.5 + 0.05 / 0.25 * 0.5)
+    assert metrics["cpt"][1.0] == pytest.approx(1.0)
+    assert recovered[1] < 0  # the dip counts in the area, not in CPT
+
+
+def test_no_gap_to_recover_gives_nan():
+    from sklearn_kcm import gap_recovered
+
+    metrics = gap_recovered([0.0, 1.0], [0.9, 0.8])
+    assert np.isnan(metrics["apgr"]) and np.isnan(metrics["cpt"][0.5])
+
+
+def test_the_oracle_curve_is_at_or_above_every_routing():
+    from sklearn_kcm import oracle_routing_curve, routing_curve
+
+    rng = np.random.default_rng(0)
+    small, large = rng.random(300) < 0.7, rng.random(300) < 0.85
+    _, oracle_share, oracle_accuracy = oracle_routing_curve(small, large)
+    for _ in range(5):
+        _, share, accuracy = routing_curve(rng.random(300), small, large)
+        best = np.interp(share, oracle_share, oracle_accuracy)
+        assert np.all(accuracy <= best + 1e-12)
+    # it first fixes every mistake the large model can fix
+    fixable = np.mean(large & ~small)
+    assert np.interp(fixable, oracle_share, oracle_accuracy) == pytest.approx(
+        np.mean(small | large))
