@@ -183,7 +183,10 @@ def oracle_routing_curve(small_correct, large_correct):
     ([0.0, 0.33, 0.67, 1.0], [0.67, 1.0, 1.0, 0.67])
     """
     benefit = np.asarray(large_correct, dtype=int) - np.asarray(small_correct, dtype=int)
-    return routing_curve(-benefit, small_correct, large_correct)
+    # distinct confidences (ties broken by position): a point per sample, so that any
+    # share of a group can be read, as the oracle may send any subset of it
+    return routing_curve(np.linspace(0.0, 0.5, len(benefit)) - benefit, small_correct,
+                         large_correct)
 
 
 def gap_recovered(large_share, accuracy, levels=(0.5, 0.8)):

@@ -94,7 +94,8 @@ def test_docs_tables_match_the_results_the_run_wrote(suite):
 
 
 @pytest.mark.parametrize("folder", ["judges", "judges/fit_cost", "judges/kan_recipe",
-                                    "judges/wide_default", "judges/categories"])
+                                    "judges/wide_default", "judges/categories",
+                                    "judges/baselines"])
 def test_judge_tables_match_the_results_the_run_wrote(folder):
     results = json.loads((RESULTS / folder / "results.json").read_text())
     assert (RESULTS / folder / "results.md").read_text() == render_judges(results)
