@@ -19,7 +19,7 @@ from sklearn.utils import Bunch
 from sklearn.utils.metaestimators import available_if
 
 from ._compat import _num_features, _num_samples, _routing_enabled, _safe_indexing
-from ._folds import out_of_fold_proba
+from ._folds import aligned_proba, out_of_fold_proba
 from ._judge_signals import (
     READS_X,
     TASK_TARGETS,
@@ -227,7 +227,7 @@ class FoldAverage:
         """The mean of the fold judges' probabilities, one column per class of ``classes_``."""
         proba = np.zeros((_num_samples(X), len(self.classes_)))
         for judge in self.judges:
-            proba[:, np.searchsorted(self.classes_, judge.classes_)] += judge.predict_proba(X)
+            proba += aligned_proba(judge.predict_proba(X), judge.classes_, self.classes_)
         return proba / len(self.judges)
 
     def predict(self, X):
