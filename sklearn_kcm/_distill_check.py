@@ -91,8 +91,7 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
     answers = {}  # a prefit teacher serves every fold: asked once (with the first hint)
     distilled = {mix: np.zeros(len(labelled), dtype=bool) for mix in mixes}
     for train, test in splits:
-        # the teacher of this fold is the one whose held-out rows are the fold's
-        model = next(m for m, rows in models if np.isin(labelled[test], rows).all())
+        model = _teacher_of(models, labelled[test])
         fold_small = clone(small).fit(_safe_indexing(X, labelled[train]), y_l[train],
                                       **{k: _safe_indexing(v, train)
                                          for k, v in fit_params.items()})
@@ -152,7 +151,11 @@ def teacher_accuracy(teachers, X, y_l, labelled, splits, small_oof, classes, mix
     hint[labelled] = small_oof
     proba = np.zeros((len(labelled), len(classes)))
     for _, test in splits:
-        model = next(m for m, rows in models if np.isin(labelled[test], rows).all())
-        proba[test] = teachers.ask(model, X, labelled[test], hint)
+        proba[test] = teachers.ask(_teacher_of(models, labelled[test]), X, labelled[test], hint)
     targets = (1.0 - mix) * proba + mix * small_oof
     return float(np.mean(classes[np.argmax(targets, axis=1)] == y_l))
+
+
+def _teacher_of(models, fold):
+    """The teacher whose held-out rows hold the rows of ``fold`` (it did not see them)."""
+    return next(model for model, rows in models if np.isin(fold, rows).all())

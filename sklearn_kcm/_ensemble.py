@@ -795,5 +795,5 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         # (the default judge imputes where both members read NaN)
         judge = self.judge if self.judge_input != "small" else None
         tags.input_tags.allow_nan = self._members_read_missing_values() and (
-            judge is None or judge == "small" or get_tags(judge).input_tags.allow_nan)
+            judge is None or isinstance(judge, str) or get_tags(judge).input_tags.allow_nan)
         return tags

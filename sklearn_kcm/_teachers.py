@@ -136,13 +136,12 @@ class LargeTeachers:
         if key in self._answers and np.array_equal(self._answers[key][0], hint):
             return self._answers[key][1]
         seen = getattr(model, "classes_", None)
-        if self.classes is not None and seen is not None and len(seen) < self.n_classes:
-            proba = aligned_proba(ask_large(model, X, rows, small_proba, hint=self.hint,
-                                            n_classes=len(seen), ledger=self.ledger,
-                                            phase="fit"), seen, self.classes)
-        else:
-            proba = ask_large(model, X, rows, small_proba, hint=self.hint,
-                              n_classes=self.n_classes, ledger=self.ledger, phase="fit")
+        partial = self.classes is not None and seen is not None and len(seen) < self.n_classes
+        proba = ask_large(model, X, rows, small_proba, hint=self.hint,
+                          n_classes=len(seen) if partial else self.n_classes,
+                          ledger=self.ledger, phase="fit")
+        if partial:  # a clone fitted on folds that lacked a class: 0 for it
+            proba = aligned_proba(proba, seen, self.classes)
         self._answers[key] = (hint, proba)
         return proba
 
