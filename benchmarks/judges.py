@@ -40,10 +40,10 @@ from sklearn_kcm import (
     gap_recovered,
     routing_curve,
 )
-from sklearn_kcm._ensemble_params import resolve_judge
-from sklearn_kcm._judge_signals import routing_quality
-from sklearn_kcm._judging import JUDGE_COMPONENTS, default_judge
-from sklearn_kcm._routing import accuracy_at_share
+from sklearn_kcm._ensemble._params import resolve_judge
+from sklearn_kcm._routing._curves import accuracy_at_share
+from sklearn_kcm._routing._judging import JUDGE_COMPONENTS, default_judge
+from sklearn_kcm._routing._signals import routing_quality
 from sklearn_kcm.nn import KAN
 
 from ._ladder import TARGET_OF_LARGE, share_for

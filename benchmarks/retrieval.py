@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.base import clone
 
 from sklearn_kcm import MLPJudgeClassifier, routing_curve
-from sklearn_kcm._routing import accuracy_at_share
+from sklearn_kcm._routing._curves import accuracy_at_share
 from sklearn_kcm.retrieval import KCMRetriever, recall_at_k
 
 from ._retrieval_tasks import RETRIEVAL_TASKS

@@ -6,18 +6,25 @@ as a hint, and the large model's soft outputs are distilled back into the small
 one (the KCM method).
 """
 
-from ._blocks import predict_blocks
-from ._display import RoutingCurveDisplay
-from ._ensemble import KCMEnsemble
-from ._kan_classifier import KANClassifier, KANJudgeClassifier, MLPJudgeClassifier
-from ._ledger import CostLedger
-from ._routing import gap_recovered, oracle_routing_curve, routing_curve
-from ._scoring import make_budget_scorer, make_cost_scorer, neg_large_share
-from ._tuning import tune_epsilon
+from ._ensemble._ensemble import KCMEnsemble
+from ._model_selection._display import RoutingCurveDisplay
+from ._model_selection._scoring import make_budget_scorer, make_cost_scorer, neg_large_share
+from ._model_selection._tuning import tune_epsilon
+from ._routing._curves import gap_recovered, oracle_routing_curve, routing_curve
+from ._routing._ledger import CostLedger
+from ._utils._dask import predict_blocks
+from ._utils._lazy import lazy_names
 from .llm import LLMClassifier
 from .retrieval import KCMRetriever
 
 __version__ = "0.1.0"
+
+# the torch estimators: torch is imported when one of them is first named
+__getattr__, __dir__ = lazy_names(__name__, {
+    "KANClassifier": "._torch._kan",
+    "KANJudgeClassifier": "._torch._judges",
+    "MLPJudgeClassifier": "._torch._judges",
+})
 
 __all__ = [
     "CostLedger",
@@ -28,8 +35,8 @@ __all__ = [
     "LLMClassifier",
     "MLPJudgeClassifier",
     "RoutingCurveDisplay",
-    "make_budget_scorer",
     "gap_recovered",
+    "make_budget_scorer",
     "make_cost_scorer",
     "neg_large_share",
     "oracle_routing_curve",

@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from . import KCMEnsemble, MLPJudgeClassifier, RoutingCurveDisplay
-from ._routing import accuracy_at_share
+from ._routing._curves import accuracy_at_share
 
 BUDGET = 0.15
 LARGE, KCM = "large (calibrated RBF SVM)", "KCM (KAN judge)"

@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from sklearn_kcm import KANClassifier, KANJudgeClassifier, KCMEnsemble, MLPJudgeClassifier
-from sklearn_kcm._distill import expand_soft_labels
+from sklearn_kcm._ensemble._distill import expand_soft_labels
 from sklearn_kcm._testing import (
     CountingClassifier,
     HintedClassifier,

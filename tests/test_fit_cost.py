@@ -17,9 +17,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from sklearn_kcm import KCMEnsemble, LLMClassifier
-from sklearn_kcm._judge_signals import judge_features
+from sklearn_kcm._routing._signals import judge_features
 from sklearn_kcm._testing import fast_judge
-from sklearn_kcm._threads import threads_for_work, torch_threads
+from sklearn_kcm._utils._threads import threads_for_work, torch_threads
 
 
 @pytest.fixture

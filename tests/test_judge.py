@@ -17,8 +17,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from sklearn_kcm import KANJudgeClassifier, KCMEnsemble, LLMClassifier
-from sklearn_kcm._judge_signals import choose_routing, probability_features, routing_quality
-from sklearn_kcm._routing import threshold_for_share
+from sklearn_kcm._routing._curves import threshold_for_share
+from sklearn_kcm._routing._signals import choose_routing, probability_features, routing_quality
 from sklearn_kcm._testing import RecordingClassifier, fast_judge
 
 

@@ -287,7 +287,7 @@ def test_model_trained_on_cuda_loads_on_cpu(iris, tmp_path):
 
 
 def test_the_torch_base_class_cannot_be_instantiated():
-    from sklearn_kcm._torch_classifier import TorchClassifier
+    from sklearn_kcm._torch._base import TorchClassifier
 
     with pytest.raises(TypeError, match="abstract"):
         TorchClassifier()
@@ -332,8 +332,8 @@ def test_training_in_threads_is_reproducible_and_leaves_the_global_generator_alo
 
 
 def test_wide_input_is_expanded_in_bounded_blocks_with_the_same_answers(monkeypatch):
-    import sklearn_kcm._kan_classifier as kan_module
-    import sklearn_kcm._torch_classifier as torch_module
+    import sklearn_kcm._torch._base as torch_module
+    import sklearn_kcm._torch._kan as kan_module
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 40))

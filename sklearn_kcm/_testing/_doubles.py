@@ -5,7 +5,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
-from .._kan_classifier import KANJudgeClassifier
+from .._torch._judges import KANJudgeClassifier
 
 
 class RecordingClassifier(ClassifierMixin, BaseEstimator):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._counters import Counters
+from .._utils._counters import Counters
 from ._errors import TransientLLMError
 
 RETRYABLE = (TransientLLMError, TimeoutError, ConnectionError)

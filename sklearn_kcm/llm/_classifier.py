@@ -11,7 +11,7 @@ from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import HasMethods, Interval, StrOptions, _fit_context
-from .._validation import check_hint, check_known_labels, check_texts, check_y_given
+from .._utils._validation import check_hint, check_known_labels, check_texts, check_y_given
 from ._calibration import (
     CALIBRATIONS,
     CONTENT_FREE_TEXTS,

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 
-from .._hf import frozen_kwargs, load_model, load_tokenizer
+from .._utils._hf import frozen_kwargs, load_model, load_tokenizer
 
 
 class TransformersLM(BaseEstimator):

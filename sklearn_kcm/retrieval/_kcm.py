@@ -10,11 +10,11 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import check_is_fitted, indexable
 
 from .._compat import HasMethods, Interval, StrOptions, _fit_context, _safe_indexing
-from .._ensemble_params import check_budget
-from .._judge_signals import blend_confidence, confidence_from_proba, probability_features
-from .._judging import default_judge, fit_judge
-from .._ledger import RetrievalLedger
-from .._routing import route_to_large, routing_curve, threshold_for_budget
+from .._ensemble._params import check_budget
+from .._routing._curves import route_to_large, routing_curve, threshold_for_budget
+from .._routing._judging import default_judge, fit_judge
+from .._routing._ledger import RetrievalLedger
+from .._routing._signals import blend_confidence, confidence_from_proba, probability_features
 from ._base import RetrieverMixin, check_relevant
 from ._scores import (
     fit_fusion_weight,

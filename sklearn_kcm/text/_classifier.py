@@ -11,9 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, _fit_context
-from .._hf import frozen_kwargs, load_model, load_tokenizer
-from .._targets import hard_labels, is_soft, resolve_classes
-from .._torch_classifier import (
+from .._torch._base import (
     BatchLoader,
     LinearDecay,
     SoftTargetNet,
@@ -21,7 +19,9 @@ from .._torch_classifier import (
     probability_targets,
     softened,
 )
-from .._validation import check_hint, check_texts, check_y_given
+from .._utils._hf import frozen_kwargs, load_model, load_tokenizer
+from .._utils._soft_labels import hard_labels, is_soft, resolve_classes
+from .._utils._validation import check_hint, check_texts, check_y_given
 from ._encoder import EncoderTop, encoder_layers, frozen_bottom
 
 OWNER = "TransformerClassifier"

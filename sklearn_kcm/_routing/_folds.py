@@ -11,7 +11,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
 
-from ._compat import _safe_indexing
+from .._compat import _safe_indexing
 from ._ledger import timed
 
 

@@ -1,56 +1,9 @@
-"""Plots: the learned edge functions of a KAN estimator, and routing curves."""
+"""RoutingCurveDisplay: accuracy against the share of inputs sent to the large model."""
 
 import numpy as np
 
-from ._routing import routing_curve
-
-
-def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "Plotting needs matplotlib: pip install 'sklearn_kcm[plot]'."
-        ) from error
-    return plt
-
-
-def plot_edge_functions(x, phi, inputs=None, outputs=None, ax=None):
-    """Draw sampled edge functions on a grid of axes, one row per output.
-
-    Parameters
-    ----------
-    x : ndarray of shape (n_points, n_inputs)
-    phi : ndarray of shape (n_points, n_inputs, n_outputs)
-        As returned by :meth:`KANClassifier.edge_functions`.
-    inputs, outputs : list of int, default=None
-        Which to draw (default: up to 8 of each).
-    ax : matplotlib Axes or array of Axes, default=None
-
-    Returns
-    -------
-    ndarray of matplotlib Axes
-    """
-    _, n_inputs, n_outputs = phi.shape
-    inputs = list(range(min(8, n_inputs))) if inputs is None else list(inputs)
-    outputs = list(range(min(8, n_outputs))) if outputs is None else list(outputs)
-    if ax is None:
-        plt = _pyplot()
-        _, ax = plt.subplots(
-            len(outputs), len(inputs), squeeze=False,
-            figsize=(1.6 * len(inputs) + 1, 1.2 * len(outputs) + 1),
-            sharey="row",
-        )
-    axes = np.asarray(ax).reshape(len(outputs), len(inputs))
-    for r, o in enumerate(outputs):
-        for c, i in enumerate(inputs):
-            axes[r, c].plot(x[:, i], phi[:, i, o], lw=1.2)
-            axes[r, c].tick_params(labelsize=6)
-            if r == len(outputs) - 1:
-                axes[r, c].set_xlabel(f"in {i}", fontsize=7)
-            if c == 0:
-                axes[r, c].set_ylabel(f"out {o}", fontsize=7)
-    return axes
+from .._routing._curves import routing_curve
+from .._utils._plotting import pyplot
 
 
 class RoutingCurveDisplay:
@@ -187,7 +140,7 @@ class RoutingCurveDisplay:
             This display, with ``line_``, ``ax_`` and ``figure_`` set.
         """
         if ax is None:
-            _, ax = _pyplot().subplots(figsize=(6, 4))
+            _, ax = pyplot().subplots(figsize=(6, 4))
         label = name or self.name
         (self.line_,) = ax.step(self.large_share, self.accuracy, where="post", label=label,
                                 **kwargs)

@@ -6,7 +6,7 @@ that accepts a fitted :class:`KCMEnsemble`, or a Pipeline ending in one.
 
 import numpy as np
 
-from ._validation import split_pipeline
+from .._utils._validation import split_pipeline
 
 
 def _unwrap(estimator, X):

@@ -32,7 +32,7 @@ would teach the judge that the small model is always right.
 import numpy as np
 import scipy.sparse as sp
 
-from ._routing import accuracy_at_share, routing_curve, top_probability
+from ._curves import accuracy_at_share, routing_curve, top_probability
 
 JUDGE_INPUTS = ("X", "small", "both", "preprocessed")
 # what a judge reading these sees is X itself ("preprocessed": as the small model's own

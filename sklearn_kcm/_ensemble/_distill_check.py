@@ -21,7 +21,7 @@ import numpy as np
 from scipy.stats import binomtest
 from sklearn.base import clone
 
-from ._compat import _num_samples, _safe_indexing
+from .._compat import _num_samples, _safe_indexing
 from ._distill import fit_on_soft_targets, soften
 from ._large import bills_its_calls
 

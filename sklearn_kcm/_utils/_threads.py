@@ -15,7 +15,6 @@ import os
 import threading
 from contextlib import contextmanager
 
-import torch
 from joblib import effective_n_jobs
 
 # Multiply-adds per batch under which one thread does the work: a batch of 1,024
@@ -56,15 +55,21 @@ def torch_threads(n_threads):
 
     Blocks may nest, and run in several threads at once: each gives back the
     setting it found, and the last to end the caller's, so that whatever
-    threads interleave, the caller finds its own setting afterwards.
+    threads interleave, the caller finds its own setting afterwards. None
+    leaves torch alone, and does not import it.
     """
     global _depth, _callers
+    if n_threads is None:
+        yield
+        return
+    import torch  # only where a block has threads to set: torch takes seconds to import
+
     with _lock:
         found = torch.get_num_threads()
         if _depth == 0:
             _callers = found
         _depth += 1
-        if n_threads is not None and n_threads < found:
+        if n_threads < found:
             torch.set_num_threads(max(1, int(n_threads)))
     try:
         yield

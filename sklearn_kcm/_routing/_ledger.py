@@ -4,7 +4,7 @@ import threading
 import time
 from contextlib import contextmanager
 
-from ._counters import Counters
+from .._utils._counters import Counters
 
 
 def timed(function):
@@ -150,7 +150,7 @@ class RetrievalLedger(CostLedger):
 
     Examples
     --------
-    >>> from sklearn_kcm._ledger import RetrievalLedger
+    >>> from sklearn_kcm._routing._ledger import RetrievalLedger
     >>> ledger = RetrievalLedger()
     >>> ledger.add(predict_samples=10, predict_large_samples=2, predict_large_documents=40)
     >>> ledger.summary()["predict_large_documents"]

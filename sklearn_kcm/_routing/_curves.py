@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 from sklearn.utils.validation import check_consistent_length
 
-from ._compat import validate_params
+from .._compat import validate_params
 
 
 def top_probability(proba):

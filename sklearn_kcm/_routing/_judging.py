@@ -18,9 +18,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils import Bunch
 from sklearn.utils.metaestimators import available_if
 
-from ._compat import _num_features, _num_samples, _routing_enabled, _safe_indexing
+from .._compat import _num_features, _num_samples, _routing_enabled, _safe_indexing
+from ._curves import top_probability
 from ._folds import aligned_proba, out_of_fold_proba
-from ._judge_signals import (
+from ._signals import (
     READS_X,
     TASK_TARGETS,
     choose_routing,
@@ -29,8 +30,6 @@ from ._judge_signals import (
     judge_labels,
     routing_name,
 )
-from ._kan_classifier import KANJudgeClassifier
-from ._routing import top_probability
 
 # The default judge reads at most this many columns of X: a KAN has an edge per
 # input and hidden unit, and on 784 MNIST pixels it overfits the 4,000 training
@@ -60,6 +59,8 @@ def default_judge(random_state, X=None, judge_input="X", impute=False):
 
     ``impute``: the members read missing values (both accept NaN), so X may hold
     them; a judge reading X then fills them with the column means first."""
+    from .._torch._judges import KANJudgeClassifier  # torch loads with the first judge
+
     judge = KANJudgeClassifier(random_state=random_state,
                                **(WIDE_JUDGE if judge_input in READS_X else {}))
     steps = []

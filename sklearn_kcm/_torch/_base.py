@@ -23,10 +23,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 
-from ._compat import Interval, StrOptions, _check_sample_weight, _fit_context
-from ._targets import check_soft_labels, hard_labels, is_soft, one_hot, resolve_classes
-from ._threads import threads_for_work, torch_threads
-from ._validation import check_known_labels, check_y_given
+from .._compat import Interval, StrOptions, _check_sample_weight, _fit_context
+from .._utils._soft_labels import check_soft_labels, hard_labels, is_soft, one_hot, resolve_classes
+from .._utils._threads import threads_for_work, torch_threads
+from .._utils._validation import check_known_labels, check_y_given
 
 INFERENCE_BATCH = 4096
 INFERENCE_VALUES = 2**24  # at most 128 MB of float64 per inference block's widest tensor
@@ -214,6 +214,20 @@ def probability_targets(y, classes, sample_weight):
                                   ensure_non_negative=True)
     keep = weight > 0
     return targets[keep] * (weight[keep] / weight[keep].mean())[:, None], keep
+
+
+def layer_widths(n_features, hidden_layer_sizes, n_classes):
+    """The layer widths, input to output; ``hidden_layer_sizes`` an int (one hidden
+    layer, as ``MLPClassifier`` takes) or a sequence of positive integers."""
+    sizes = [hidden_layer_sizes] if np.ndim(hidden_layer_sizes) == 0 else list(
+        hidden_layer_sizes)
+    bad = [size for size in sizes
+           if isinstance(size, (bool, np.bool_)) or not isinstance(size, Integral) or size < 1]
+    if bad:
+        raise ValueError(
+            f"hidden_layer_sizes={hidden_layer_sizes!r} holds {bad[0]!r}: give the width of "
+            "each hidden layer as a positive integer, e.g. (64,) or (64, 32), or () for none.")
+    return [n_features, *(int(size) for size in sizes), n_classes]
 
 
 def resolve_batch_size(batch_size, n_samples):

@@ -12,10 +12,10 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 
-from ._compat import _num_samples, _safe_indexing
-from ._folds import aligned_proba
+from .._compat import _num_samples, _safe_indexing
+from .._routing._folds import aligned_proba
+from .._routing._ledger import timed
 from ._large import ask_large, fit_large
-from ._ledger import timed
 
 
 class LargeTeachers:

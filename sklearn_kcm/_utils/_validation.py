@@ -12,7 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, column_or_1d, has_fit_parameter
 
-from ._targets import rows_are_probabilities
+from ._soft_labels import rows_are_probabilities
 
 
 def split_pipeline(estimator):

@@ -10,7 +10,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 
-from ._compat import _routing_enabled, _safe_indexing
+from .._compat import _routing_enabled, _safe_indexing
 from ._validation import fit_takes_sample_weight
 
 

@@ -8,12 +8,34 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
 from sklearn.utils.validation import check_is_fitted, column_or_1d, indexable
 
-from ._compat import (
+from .._compat import (
     HasMethods,
     Interval,
     StrOptions,
     _fit_context,
     _num_samples,
+)
+from .._routing._curves import (
+    route_to_large,
+    routing_curve,
+    threshold_for_budget,
+    top_probability,
+)
+from .._routing._judging import default_judge, update_judge
+from .._routing._signals import (
+    JUDGE_INPUTS,
+    JUDGE_TARGETS,
+    blend_confidence,
+    confidence_from_proba,
+    judge_features,
+)
+from .._utils._metadata import fit_router, route_fit_params
+from .._utils._threads import threads_per_job, torch_threads
+from .._utils._validation import (
+    check_first_batch,
+    check_known_labels,
+    check_targets,
+    split_labelled,
 )
 from ._distill import (
     Distiller,
@@ -21,32 +43,10 @@ from ._distill import (
     teaches_labelled,
 )
 from ._distill_check import AUTO_MIXES, distillation_helps
-from ._ensemble_params import check_params_together, resolve_judge, warn_if_routing_wastes
-from ._judge_signals import (
-    JUDGE_INPUTS,
-    JUDGE_TARGETS,
-    blend_confidence,
-    confidence_from_proba,
-    judge_features,
-)
-from ._judging import default_judge, update_judge
+from ._first_stage import AFTER_MEMBERS, fit_members_cached
 from ._large import add_usage, ask_large, bills_its_calls
-from ._members import AFTER_MEMBERS, fit_members_cached
-from ._metadata import fit_router, route_fit_params
-from ._routing import (
-    route_to_large,
-    routing_curve,
-    threshold_for_budget,
-    top_probability,
-)
+from ._params import check_params_together, resolve_judge, warn_if_routing_wastes
 from ._teachers import LargeTeachers
-from ._threads import threads_per_job, torch_threads
-from ._validation import (
-    check_first_batch,
-    check_known_labels,
-    check_targets,
-    split_labelled,
-)
 
 
 class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
@@ -738,7 +738,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         thresholds, large_share, accuracy : ndarray
-            See :func:`sklearn_kcm._routing.routing_curve`; the current
+            See :func:`sklearn_kcm._routing._curves.routing_curve`; the current
             ``epsilon_`` corresponds to the point with the largest threshold
             that is ``<= epsilon_``.
         """

@@ -19,16 +19,16 @@ from sklearn.utils import Bunch
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_memory
 
+from .._routing._curves import check_same_classes
+from .._routing._folds import out_of_fold_proba
+from .._routing._judging import default_judge_for_preprocessed, fit_judge
+from .._routing._ledger import CostLedger
+from .._utils._metadata import labelled_part, rekeyed_for
+from .._utils._validation import UNLABELLED_FIX
 from ._distill import RefitSet, teaches_labelled
-from ._ensemble_params import needs_small_oof
-from ._folds import out_of_fold_proba
-from ._judging import default_judge_for_preprocessed, fit_judge
 from ._large import fit_large
-from ._ledger import CostLedger
-from ._metadata import labelled_part, rekeyed_for
-from ._routing import check_same_classes
+from ._params import needs_small_oof
 from ._teachers import LargeTeachers
-from ._validation import UNLABELLED_FIX
 
 # parameters of KCMEnsemble that only act after the members are fitted
 AFTER_MEMBERS = ("epsilon", "target_large_share", "distill_threshold", "distill_rounds",

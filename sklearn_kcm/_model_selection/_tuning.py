@@ -8,7 +8,7 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import Bunch
 from sklearn.utils.validation import indexable
 
-from ._compat import Interval, _safe_indexing, validate_params
+from .._compat import Interval, _safe_indexing, validate_params
 from ._scoring import _unwrap
 
 

@@ -11,10 +11,10 @@ import numpy as np
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
+from .._routing._signals import READS_X, TASK_TARGETS
+from .._utils._validation import is_numeric
 from ._distill import teacher_sources
-from ._judge_signals import READS_X, TASK_TARGETS
 from ._large import takes_hint
-from ._validation import is_numeric
 
 
 def resolve_judge(judge_input, judge_target, X, judge=None, small=None):

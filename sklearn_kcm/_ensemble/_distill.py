@@ -26,11 +26,11 @@ import scipy.sparse as sp
 from scipy.special import softmax
 from sklearn.utils.validation import has_fit_parameter
 
-from ._compat import _safe_indexing
-from ._metadata import routed_sample_weight
-from ._routing import top_probability
-from ._targets import one_hot
-from ._validation import split_pipeline
+from .._compat import _safe_indexing
+from .._routing._curves import top_probability
+from .._utils._metadata import routed_sample_weight
+from .._utils._soft_labels import one_hot
+from .._utils._validation import split_pipeline
 
 # The soft-label expansion leaves out classes below this probability: on MNIST at
 # temperature 0.25 it keeps 8,877 of 38,000 rows and the fit takes 5 s instead of 15 s,

@@ -4,8 +4,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.frozen import FrozenEstimator
 
-from ._compat import _safe_indexing
-from ._validation import checked_proba
+from .._compat import _safe_indexing
+from .._utils._validation import checked_proba
 
 
 def large_input(X, small_proba, hint):

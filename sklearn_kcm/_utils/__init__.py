@@ -1,0 +1,1 @@
+"""Helpers that know nothing of routing: validation, soft labels, metadata, threads, dask."""
