@@ -65,7 +65,8 @@ def curve_with(model, X, y, large_predictions):
     same inputs), and the large model is the expensive part of every run.
     """
     small_correct = model.small_.predict(X) == y
-    return routing_curve(model.confidence(X), small_correct, np.asarray(large_predictions) == y)
+    large_correct = np.asarray(large_predictions) == y
+    return routing_curve(model.routing_confidence(X), small_correct, large_correct)
 
 
 def _timed(function, *args):

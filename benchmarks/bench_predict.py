@@ -49,7 +49,7 @@ def main():
                                                    random_state=0)
     kcm = make_models()[KCM].fit(X_train, y_train)
     rng = np.random.default_rng(0)
-    easy = X_test[kcm.confidence(X_test) > kcm.epsilon_]
+    easy = X_test[kcm.routing_confidence(X_test) > kcm.epsilon_]
     print(f"{'rows':>9} {'small rows/s':>13} {'judge rows/s':>13} {'KCM rows/s':>11} "
           f"{'judge/small':>12} {'KCM ms/call':>12}")
     ratios, one_row_ms = {}, None

@@ -42,8 +42,8 @@ from sklearn_kcm import (
 )
 from sklearn_kcm._ensemble._params import resolve_judge
 from sklearn_kcm._routing._curves import accuracy_at_share
+from sklearn_kcm._routing._fallback import routing_quality
 from sklearn_kcm._routing._judging import JUDGE_COMPONENTS, default_judge
-from sklearn_kcm._routing._signals import routing_quality
 from sklearn_kcm.nn import KAN
 
 from ._ladder import TARGET_OF_LARGE, share_for

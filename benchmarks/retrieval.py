@@ -88,7 +88,7 @@ def run_task(task, seed, budget, log=print):
     large_correct = predictions["fused, shortlist"] == task.y_test  # what a routed query gets
     curves = {}
     for method in ROUTERS:
-        confidence = fitted[method].confidence(task.queries_test)
+        confidence = fitted[method].routing_confidence(task.queries_test)
         _, share, recall = routing_curve(confidence, small_correct, large_correct)
         curves[method] = dict(share=share.tolist(), recall=recall.tolist())
         rows.append(dict(task=task.name, method=f"curve: {method}", seed=seed, **{

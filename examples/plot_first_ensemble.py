@@ -60,7 +60,7 @@ for key, value in kcm.ledger_.summary().items():
 import matplotlib.pyplot as plt
 import numpy as np
 
-confidence = kcm.confidence(X_test)
+confidence = kcm.routing_confidence(X_test)
 hardest = np.argsort(confidence)[:8]
 fig, axes = plt.subplots(1, 8, figsize=(8, 1.6))
 for ax, row in zip(axes, hardest):

@@ -262,10 +262,10 @@ def test_ablation_ladder_by_parameters_alone(name, params, share, judge_type, ir
     small_top = kcm.small_.predict_proba(X).max(axis=1)
     if judge_type is None:
         assert kcm.judge_ is None and kcm.routing_by_ == "small"
-        np.testing.assert_allclose(kcm.confidence(X), small_top)
+        np.testing.assert_allclose(kcm.routing_confidence(X), small_top)
     else:
         assert type(kcm.judge_) is judge_type and kcm.routing_by_ == "judge"
-        assert not np.allclose(kcm.confidence(X), small_top)
+        assert not np.allclose(kcm.routing_confidence(X), small_top)
     assert len(kcm.distillation_) == (0 if params.get("distill") is False else 1)
     proba = kcm.predict_proba(X)
     np.testing.assert_allclose(proba[~routed], kcm.small_.predict_proba(X)[~routed])

@@ -150,7 +150,7 @@ def test_parallel_jobs_fit_the_same_ensemble(data):
     one = KCMEnsemble(LogisticRegression(), _forest(), **params).fit(X, y)
     two = KCMEnsemble(LogisticRegression(), _forest(), n_jobs=2, **params).fit(X, y)
     assert one.epsilon_ == two.epsilon_ and one.routing_weight_ == two.routing_weight_
-    np.testing.assert_array_equal(one.confidence(X), two.confidence(X))
+    np.testing.assert_array_equal(one.routing_confidence(X), two.routing_confidence(X))
     np.testing.assert_array_equal(one.predict_proba(X), two.predict_proba(X))
 
 

@@ -18,7 +18,8 @@ from sklearn.tree import DecisionTreeClassifier
 
 from sklearn_kcm import KANJudgeClassifier, KCMEnsemble, LLMClassifier
 from sklearn_kcm._routing._curves import threshold_for_share
-from sklearn_kcm._routing._signals import choose_routing, probability_features, routing_quality
+from sklearn_kcm._routing._fallback import choose_routing, routing_quality
+from sklearn_kcm._routing._signals import probability_features
 from sklearn_kcm._testing import RecordingClassifier, fast_judge
 
 

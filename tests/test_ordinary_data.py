@@ -195,7 +195,8 @@ def test_the_default_judge_reads_a_frame_through_the_small_models_preprocessing(
     assert kcm.judge_[-1].n_features_in_ == 8 + 3
     assert kcm.score(df[test], y[test]) > cascade.score(df[test], y[test]) + 0.05
     again = pickle.loads(pickle.dumps(kcm))
-    np.testing.assert_array_equal(again.confidence(df[test]), kcm.confidence(df[test]))
+    np.testing.assert_array_equal(again.routing_confidence(df[test]),
+                                  kcm.routing_confidence(df[test]))
 
 
 def test_reading_the_preprocessing_needs_a_small_model_pipeline():

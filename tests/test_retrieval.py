@@ -237,7 +237,7 @@ def test_judges_learn_whether_the_small_top1_is_right(data):
     assert isinstance(kcm.judge_, KANJudgeClassifier)
     assert kcm.judge_.classes_.tolist() == [False, True]
     assert kcm.routing_by_ == "judge"
-    confidence = kcm.confidence(test)
+    confidence = kcm.routing_confidence(test)
     assert confidence.shape == (N_DOCS,) and np.all((0 <= confidence) & (confidence <= 1))
     mcm = KCMRetriever(small, large, judge=MLPJudgeClassifier(max_epochs=5, random_state=0),
                        n_candidates=5, cv=3).fit(fit, y)
@@ -253,7 +253,7 @@ def test_default_judge_is_the_kan_judge_and_predictions_survive_pickle(data):
     loaded = pickle.loads(pickle.dumps(kcm))
     np.testing.assert_array_equal(loaded.decision_function(test), kcm.decision_function(test))
     refit = KCMRetriever(small, large, n_candidates=5, epsilon=0.6, random_state=0).fit(fit, y)
-    np.testing.assert_array_equal(refit.confidence(test), kcm.confidence(test))
+    np.testing.assert_array_equal(refit.routing_confidence(test), kcm.routing_confidence(test))
 
 
 def test_predict_does_not_change_the_estimator(data):

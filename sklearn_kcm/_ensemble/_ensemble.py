@@ -3,10 +3,10 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
+from sklearn.base import ClassifierMixin, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
-from sklearn.utils.validation import check_is_fitted, column_or_1d, indexable
+from sklearn.utils.validation import column_or_1d, indexable
 
 from .._compat import (
     HasMethods,
@@ -15,28 +15,13 @@ from .._compat import (
     _fit_context,
     _num_samples,
 )
-from .._routing._curves import (
-    route_to_large,
-    routing_curve,
-    threshold_for_budget,
-    top_probability,
-)
+from .._routing._base import BaseRouter
+from .._routing._curves import route_to_large, top_probability
 from .._routing._judging import default_judge, update_judge
-from .._routing._signals import (
-    JUDGE_INPUTS,
-    JUDGE_TARGETS,
-    blend_confidence,
-    confidence_from_proba,
-    judge_features,
-)
+from .._routing._signals import JUDGE_INPUTS, JUDGE_TARGETS, confidence_from_proba, judge_features
 from .._utils._metadata import fit_router, route_fit_params
 from .._utils._threads import threads_per_job, torch_threads
-from .._utils._validation import (
-    check_first_batch,
-    check_known_labels,
-    check_targets,
-    split_labelled,
-)
+from .._utils._validation import check_known_labels
 from ._distill import (
     Distiller,
     teacher_sources,
@@ -44,12 +29,13 @@ from ._distill import (
 )
 from ._distill_check import AUTO_MIXES, distillation_helps
 from ._first_stage import AFTER_MEMBERS, fit_members_cached
+from ._labels import check_first_batch, check_targets, split_labelled
 from ._large import add_usage, ask_large, bills_its_calls
 from ._params import check_params_together, resolve_judge, warn_if_routing_wastes
 from ._teachers import LargeTeachers
 
 
-class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
+class KCMEnsemble(ClassifierMixin, BaseRouter):
     """KAN-judged collaboration of a small and a large classifier (KCM).
 
     A judge scores every input with a confidence ``C_x``. Inputs with
@@ -476,12 +462,7 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                                                   n_classes=len(self.classes_),
                                                   ledger=self.ledger_)
         splits, small_oof, judging = members.splits, members.small_oof, members.judging
-        self.judge_, self.routing_by_ = judging.judge, judging.routing_by
-        self.routing_weight_, self.routing_quality_ = judging.routing_weight, judging.quality
-        self.epsilon_ = (
-            threshold_for_budget(judging.oof_confidence, self.target_large_share)
-            if self.epsilon == "auto" else float(self.epsilon)
-        )
+        self._set_routing(judging)
         warn_if_routing_wastes(self.epsilon, self.epsilon_, judging.oof_confidence,
                                members.small_correct, members.large_correct)
 
@@ -611,16 +592,15 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
                          sample_weight=sample_weight, ledger=self.ledger_)
         return self
 
-    def _confidence(self, X, small_proba, phase="predict"):
-        """``C_x`` for every row of X, given the small model's probabilities on it."""
-        if self.routing_by_ == "small":
-            return top_probability(small_proba)
-        with self.ledger_.timer(f"{phase}_judge"):
-            judge_proba = self._judge_proba(X, small_proba)
-        judge_confidence = confidence_from_proba(judge_proba, self.judge_.classes_,
-                                                 self.judge_target_, small_proba, self.classes_)
-        return blend_confidence(judge_confidence, top_probability(small_proba),
-                                self.routing_weight_)
+    def _small_answer(self, X):
+        return self.small_.predict_proba(X)
+
+    def _own_confidence(self, small_proba):
+        return top_probability(small_proba)
+
+    def _judge_confidence(self, X, small_proba):
+        return confidence_from_proba(self._judge_proba(X, small_proba), self.judge_.classes_,
+                                     self.judge_target_, small_proba, self.classes_)
 
     def _judge_view(self, X):
         """X as the judge reads it: through the small model's preprocessing for
@@ -637,43 +617,10 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         return ask_large(self.large_, X, rows, small_proba, hint=self.hint,
                          n_classes=len(self.classes_), ledger=self.ledger_, phase="predict")
 
-    def confidence(self, X):
-        """Judge confidence ``C_x`` of each input (high: easy, small model answers).
-
-        Parameters
-        ----------
-        X : array-like, sparse matrix, DataFrame or list of str
-            Inputs, in whatever form the members accept.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            ``C_x`` of each input.
-        """
-        return self._score(X)[2]
-
-    def _score(self, X):
-        """Indexable X, the small model's probabilities and ``C_x``."""
-        check_is_fitted(self)
-        (X,) = indexable(X)
-        with self.ledger_.timer("predict_small"):
-            small_proba = self.small_.predict_proba(X)
-        return X, small_proba, self._confidence(X, small_proba)
-
-    def route(self, X):
-        """Which inputs go to the large model: ``confidence(X) <= epsilon_``.
-
-        Parameters
-        ----------
-        X : array-like, sparse matrix, DataFrame or list of str
-            Inputs, in whatever form the members accept.
-
-        Returns
-        -------
-        ndarray of bool, shape (n_samples,)
-            True where the input goes to the large model.
-        """
-        return route_to_large(self.confidence(X), self.epsilon_)
+    def _answers_right(self, small_proba, large_proba, y):
+        y = column_or_1d(y)
+        return tuple(self.classes_[np.argmax(proba, axis=1)] == y
+                     for proba in (small_proba, large_proba))
 
     def predict_proba(self, X):
         """Class probabilities: the small model's on easy inputs, the large model's on hard ones.
@@ -720,35 +667,6 @@ class KCMEnsemble(MetaEstimatorMixin, ClassifierMixin, BaseEstimator):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
-
-    def routing_curve(self, X, y):
-        """Accuracy of the ensemble against the share sent to the large model.
-
-        One pass of each member over X (the large model is called once, on
-        all of X, with the small model's hint); every threshold is then
-        evaluated without further calls.
-
-        Parameters
-        ----------
-        X : array-like, sparse matrix, DataFrame or list of str
-            Inputs, in whatever form the members accept.
-        y : array-like of shape (n_samples,)
-            True labels.
-
-        Returns
-        -------
-        thresholds, large_share, accuracy : ndarray
-            See :func:`sklearn_kcm._routing._curves.routing_curve`; the current
-            ``epsilon_`` corresponds to the point with the largest threshold
-            that is ``<= epsilon_``.
-        """
-        X, small_proba, confidence = self._score(X)
-        y = column_or_1d(y)
-        large_proba = self._ask_large(X, np.arange(len(y)), small_proba)
-        self.ledger_.add(predict_samples=len(y))
-        small_correct = self.classes_[np.argmax(small_proba, axis=1)] == y
-        large_correct = self.classes_[np.argmax(large_proba, axis=1)] == y
-        return routing_curve(confidence, small_correct, large_correct)
 
     @property
     def n_features_in_(self):

@@ -19,13 +19,12 @@ from sklearn.utils import Bunch
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_memory
 
-from .._routing._curves import check_same_classes
 from .._routing._folds import out_of_fold_proba
 from .._routing._judging import default_judge_for_preprocessed, fit_judge
 from .._routing._ledger import CostLedger
 from .._utils._metadata import labelled_part, rekeyed_for
-from .._utils._validation import UNLABELLED_FIX
 from ._distill import RefitSet, teaches_labelled
+from ._labels import UNLABELLED_FIX, check_same_classes
 from ._large import fit_large
 from ._params import needs_small_oof
 from ._teachers import LargeTeachers

@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
+from .._routing._base import check_budget
 from .._routing._signals import READS_X, TASK_TARGETS
 from .._utils._validation import is_numeric
 from ._distill import teacher_sources
@@ -77,21 +78,6 @@ def _require_numeric(X, message):
     except ValueError:
         pass
     raise ValueError(message)
-
-
-def check_budget(epsilon, target_large_share, example=0.98):
-    """Raise unless ``epsilon`` is a float threshold, or "auto" with a ``target_large_share``."""
-    if isinstance(epsilon, (bool, np.bool_)):
-        raise ValueError(
-            f"epsilon={epsilon!r} is a boolean; give a float threshold in [0, 1] "
-            f"(e.g. {example}) or 'auto' with a target_large_share."
-        )
-    if (epsilon == "auto") != (target_large_share is not None):
-        raise ValueError(
-            f"epsilon={epsilon!r} and target_large_share={target_large_share!r} do not go "
-            "together: give epsilon='auto' with a target_large_share in (0, 1] to fit "
-            "the threshold to a budget, or a float epsilon and no target_large_share."
-        )
 
 
 def check_params_together(params, X, judge_target):

@@ -26,23 +26,6 @@ def route_to_large(confidence, epsilon):
     return ~(np.asarray(confidence) > epsilon)
 
 
-def check_same_classes(classes, member, name, fix=None):
-    """Raise when a fitted member knows other classes than the ensemble (``fix``: what to do)."""
-    member_classes = getattr(member, "classes_", None)
-    if member_classes is None:
-        raise ValueError(
-            f"The {name} model has no `classes_` after fitting; KCMEnsemble needs "
-            "classifiers whose predict_proba columns follow `classes_`."
-        )
-    if len(member_classes) != len(classes) or not np.all(member_classes == classes):
-        raise ValueError(
-            f"The {name} model knows the classes {list(member_classes)[:10]} but the "
-            f"training labels are {list(classes)[:10]}. "
-            + (fix or f"A prefit {name} model must have been fitted on the same set of "
-                      "classes.")
-        )
-
-
 def threshold_for_share(confidence, share):
     """The ``epsilon`` that sends a fraction ``share`` of these samples to the large model.
 

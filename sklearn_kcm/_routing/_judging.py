@@ -20,16 +20,9 @@ from sklearn.utils.metaestimators import available_if
 
 from .._compat import _num_features, _num_samples, _routing_enabled, _safe_indexing
 from ._curves import top_probability
+from ._fallback import choose_routing, routing_name
 from ._folds import aligned_proba, out_of_fold_proba
-from ._signals import (
-    READS_X,
-    TASK_TARGETS,
-    choose_routing,
-    confidence_from_proba,
-    judge_features,
-    judge_labels,
-    routing_name,
-)
+from ._signals import READS_X, TASK_TARGETS, confidence_from_proba, judge_features, judge_labels
 
 # The default judge reads at most this many columns of X: a KAN has an edge per
 # input and hidden unit, and on 784 MNIST pixels it overfits the 4,000 training
@@ -187,7 +180,7 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
             small_confidence=small_confidence[rows])
         result.routing_by = routing_name(result.routing_weight)
         if verbose and result.routing_by != "judge":
-            print(f"[KCMEnsemble] out of fold, the judge alone routes worse than "
+            print(f"[{ledger.owner}] out of fold, the judge alone routes worse than "
                   f"{result.routing_by} ({result.quality}); the judge's weight against the "
                   f"small model's confidence is {result.routing_weight}")
     return result

@@ -1,4 +1,4 @@
-"""Cost accounting of a KCMEnsemble: samples, calls and seconds per member."""
+"""Cost accounting of a router: samples, calls and seconds per member."""
 
 import threading
 import time
@@ -31,6 +31,8 @@ class CostLedger(Counters):
     verbose : int, default=0
         When positive, print each timed block of training (``fit_*`` keys:
         every member fit, teacher fit and distillation step) as it ends.
+    owner : str, default="KCMEnsemble"
+        The estimator whose costs these are, named in what ``verbose`` prints.
 
     See Also
     --------
@@ -45,7 +47,6 @@ class CostLedger(Counters):
     0.3
     """
 
-    OWNER = "KCMEnsemble"  # named in verbose output
     NAMES = (
         "fit_large_samples",
         "fit_large_calls",
@@ -54,8 +55,9 @@ class CostLedger(Counters):
         "predict_large_calls",
     )
 
-    def __init__(self, verbose=0):
+    def __init__(self, verbose=0, owner="KCMEnsemble"):
         self.verbose = verbose
+        self.owner = owner
         super().__init__()
 
     def _reset_extra(self):
@@ -94,7 +96,7 @@ class CostLedger(Counters):
             with self._lock:
                 self._seconds[key] = self._seconds.get(key, 0.0) + own
             if self.verbose and key.startswith("fit_"):
-                print(f"[{self.OWNER}] {key.removeprefix('fit_')}: {own:.2f} s", flush=True)
+                print(f"[{self.owner}] {key.removeprefix('fit_')}: {own:.2f} s", flush=True)
 
     def report_fits(self, name, seconds):
         """With ``verbose``, print the seconds of each of several parallel fits.
@@ -110,7 +112,7 @@ class CostLedger(Counters):
         """
         if self.verbose:
             for index, elapsed in enumerate(seconds, 1):
-                print(f"[{self.OWNER}] {name} {index}/{len(seconds)}: {elapsed:.2f} s",
+                print(f"[{self.owner}] {name} {index}/{len(seconds)}: {elapsed:.2f} s",
                       flush=True)
 
     def __getstate__(self):
@@ -157,5 +159,7 @@ class RetrievalLedger(CostLedger):
     40
     """
 
-    OWNER = "KCMRetriever"
     NAMES = CostLedger.NAMES + ("fit_large_documents", "predict_large_documents")
+
+    def __init__(self, verbose=0, owner="KCMRetriever"):
+        super().__init__(verbose, owner)

@@ -4,13 +4,10 @@ Each rule is written once here, so that every estimator words the same problem
 the same way and says how to fix it.
 """
 
-from numbers import Integral
-
 import numpy as np
 import scipy.sparse as sp
 from sklearn.pipeline import Pipeline
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_consistent_length, column_or_1d, has_fit_parameter
+from sklearn.utils.validation import has_fit_parameter
 
 from ._soft_labels import rows_are_probabilities
 
@@ -32,95 +29,6 @@ def check_y_given(y, owner, alternative=""):
     if y is None:
         raise ValueError(f"{owner} requires y to be passed, but the target y is None"
                          f"{alternative}.")
-
-
-def check_targets(X, y, owner, unlabelled_mark=None):
-    """Class labels of a classifier's ``fit``: 1-D, as long as X, classification targets.
-
-    Rows marked ``unlabelled_mark`` (see :func:`split_labelled`) are left out of
-    the last check, so that string labels may sit beside -1.
-    """
-    check_y_given(y, owner)
-    y = column_or_1d(_keep_label_types(y, unlabelled_mark), warn=True)
-    check_consistent_length(X, y)
-    labelled, _ = split_labelled(y, unlabelled_mark, batch=True)
-    check_classification_targets(y[labelled])
-    return y
-
-
-def _keep_label_types(y, mark):
-    """``y``, as an object array where a list or object array mixes strings and numbers.
-
-    numpy would turn ``["neg", -1]`` into ``["neg", "-1"]``, a class "-1": the
-    mark must mean the same whatever holds it. Mixed types are accepted only
-    when the numbers are the mark."""
-    if isinstance(y, np.ndarray) and y.dtype.kind != "O" or not hasattr(y, "__len__"):
-        return y
-    values = list(np.asarray(y, dtype=object).ravel()) if hasattr(y, "dtype") else list(y)
-    texts = [value for value in values if isinstance(value, str)]
-    if not texts or len(texts) == len(values):
-        return y
-    strays = [value for value in values if not isinstance(value, str)
-              and not (isinstance(mark, Integral) and isinstance(value, Integral)
-                       and value == mark)]
-    if strays:
-        raise ValueError(
-            f"y mixes strings and numbers (e.g. {texts[0]!r} and {strays[0]!r}). Give every "
-            f"label the same type; if {strays[0]!r} marks rows without a label, pass "
-            f"unlabelled_label={strays[0]!r}.")
-    return np.asarray(values, dtype=object).reshape(np.shape(y))
-
-
-def split_labelled(y, mark=None, *, batch=False):
-    """Indices of the labelled rows of ``y`` and of the rows marked ``mark`` (unlabelled).
-
-    ``mark`` is ``KCMEnsemble(unlabelled_label=...)``, e.g. -1, scikit-learn's
-    semi-supervised convention (``SelfTrainingClassifier``); with string
-    labels, -1 sits in a list or an object array. None: every row is labelled.
-    Training data must label rows of two classes at least; a ``batch`` of a
-    stream may label any, or none.
-    """
-    if mark is not None and y.dtype.kind in "US" and not isinstance(mark, str) and np.any(
-            y == str(mark)):
-        raise ValueError(
-            f"y holds the text {str(mark)!r} in {int(np.sum(y == str(mark)))} rows, and "
-            f"unlabelled_label={mark!r} is a number. If those rows have no label, pass "
-            f"unlabelled_label={str(mark)!r} (or hold {mark!r} in a list or object array); "
-            f"if {str(mark)!r} is a class, pass unlabelled_label=None.")
-    unlabelled = np.zeros(len(y), dtype=bool)
-    if mark is not None and (y.dtype.kind == "O" or np.asarray(mark).dtype.kind == y.dtype.kind
-                             or (y.dtype.kind in "iuf" and isinstance(mark, int))):
-        unlabelled = np.asarray(y == mark, dtype=bool)
-    if batch:
-        return np.flatnonzero(~unlabelled), np.flatnonzero(unlabelled)
-    if unlabelled.all():
-        raise ValueError(
-            f"Every row of y is {mark!r}, the mark of a row without a label; label at least "
-            "one row of every class, so that the members know the classes."
-        )
-    if unlabelled.any() and np.unique(y[~unlabelled]).size == 1:
-        raise ValueError(
-            f"y marks {unlabelled.sum()} rows with {mark!r} as unlabelled and the others "
-            f"hold a single class ({y[~unlabelled][0]!r}). If {mark!r} is a class of your "
-            "task (labels -1/+1), pass unlabelled_label=None; otherwise label rows of "
-            "every class."
-        )
-    return np.flatnonzero(~unlabelled), np.flatnonzero(unlabelled)
-
-
-UNLABELLED_FIX = ("Rows marked `unlabelled_label` have no label: label at least one row of "
-                  "every class the large model knows.")
-
-
-def check_first_batch(y, classes, mark):
-    """Raise unless the labelled rows of the first batch of a stream hold every class."""
-    labels = np.unique(y[split_labelled(y, mark)[0]])
-    if classes is not None and not np.array_equal(np.unique(classes), labels):
-        raise ValueError(
-            "The first batch given to KCMEnsemble.partial_fit must hold every class of "
-            f"`classes` ({list(np.unique(classes))[:10]}); it holds {list(labels)[:10]}. Fit "
-            "on an initial labelled sample holding them all first."
-        )
 
 
 def check_known_labels(y, classes, fix):

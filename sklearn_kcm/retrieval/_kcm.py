@@ -4,17 +4,17 @@ import inspect
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.base import clone
 from sklearn.model_selection import check_cv
 from sklearn.utils import Bunch
-from sklearn.utils.validation import check_is_fitted, indexable
+from sklearn.utils.validation import indexable
 
 from .._compat import HasMethods, Interval, StrOptions, _fit_context, _safe_indexing
-from .._ensemble._params import check_budget
-from .._routing._curves import route_to_large, routing_curve, threshold_for_budget
+from .._routing._base import BaseRouter, check_budget
+from .._routing._curves import route_to_large
 from .._routing._judging import default_judge, fit_judge
 from .._routing._ledger import RetrievalLedger
-from .._routing._signals import blend_confidence, confidence_from_proba, probability_features
+from .._routing._signals import confidence_from_proba, probability_features
 from ._base import RetrieverMixin, check_relevant
 from ._scores import (
     fit_fusion_weight,
@@ -52,7 +52,7 @@ def ask(retriever, queries, small_scores, n_candidates):
         small_scores, candidates, axis=1)
 
 
-class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
+class KCMRetriever(RetrieverMixin, BaseRouter):
     """KAN-judged collaboration of a cheap and an expensive retriever.
 
     A query goes to the ``small`` retriever, which scores the whole corpus. A
@@ -264,11 +264,7 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
             fallback=self.judge_fallback, need_confidence=self.epsilon == "auto",
             fit_params={}, ledger=self.ledger_, verbose=self.verbose,
             small_confidence=margin_confidence(small))
-        self.judge_ = routing.judge
-        self.routing_by_, self.routing_weight_ = routing.routing_by, routing.routing_weight
-        self.routing_quality_ = routing.quality
-        self.epsilon_ = (threshold_for_budget(routing.oof_confidence, self.target_large_share)
-                         if self.epsilon == "auto" else float(self.epsilon))
+        self._set_routing(routing)
         return self
 
     def _judge_template(self):
@@ -323,24 +319,16 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
             self.fusion_weight_ = float(self.fusion)
         return np.argmax(fuse(paired, large, self.fusion_weight_), axis=1) == relevant
 
-    def _score(self, queries):
-        """Indexable queries, the small retriever's standardised scores and ``C_x``."""
-        check_is_fitted(self)
-        (queries,) = indexable(queries)
-        with self.ledger_.timer("predict_small"):
-            small = standardise(self.small_.decision_function(queries))
-        with self.ledger_.timer("predict_judge"):
-            confidence = self._confidence(small)
-        return queries, small, confidence
+    def _small_answer(self, queries):
+        return standardise(self.small_.decision_function(queries))
 
-    def _confidence(self, small):
-        own = margin_confidence(small)
-        if self.judge_ is None or self.routing_weight_ == 0.0:
-            return own
+    def _own_confidence(self, small):
+        return margin_confidence(small)
+
+    def _judge_confidence(self, queries, small):
         features = probability_features(shortlist_distribution(small))
-        judge = confidence_from_proba(self.judge_.predict_proba(features),
-                                      self.judge_.classes_, JUDGE_TARGET)
-        return blend_confidence(judge, own, self.routing_weight_)
+        return confidence_from_proba(self.judge_.predict_proba(features),
+                                     self.judge_.classes_, JUDGE_TARGET)
 
     def _ask_large(self, queries, rows, small):
         """The large retriever's fused answers on ``rows`` (one call): candidates and scores."""
@@ -351,36 +339,6 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
         self.ledger_.add(predict_large_samples=len(rows), predict_large_calls=1,
                          predict_large_documents=large.size)
         return Bunch(candidates=candidates, scores=fuse(paired, large, self.fusion_weight_))
-
-    def confidence(self, queries):
-        """``C_x`` of each query (high: the small retriever answers).
-
-        Parameters
-        ----------
-        queries : array-like or list
-            Queries, in the form the retrievers read.
-
-        Returns
-        -------
-        ndarray of shape (n_queries,)
-            ``C_x`` of each query.
-        """
-        return self._score(queries)[2]
-
-    def route(self, queries):
-        """Which queries go to the large retriever: ``confidence(queries) <= epsilon_``.
-
-        Parameters
-        ----------
-        queries : array-like or list
-            Queries, in the form the retrievers read.
-
-        Returns
-        -------
-        ndarray of bool, shape (n_queries,)
-            True where the query goes to the large retriever.
-        """
-        return route_to_large(self.confidence(queries), self.epsilon_)
 
     def decision_function(self, queries):
         """Score every document for each query; the large retriever reranks routed queries.
@@ -409,31 +367,11 @@ class KCMRetriever(RetrieverMixin, MetaEstimatorMixin, BaseEstimator):
             small[routed], answer.candidates, answer.scores)
         return out
 
-    def routing_curve(self, queries, y):
-        """Recall@1 against the share of queries sent to the large retriever.
-
-        One pass of each retriever over the queries (the large one on every
-        query's shortlist); every threshold is then evaluated without more calls.
-
-        Parameters
-        ----------
-        queries : array-like or list
-            Queries, in the form the retrievers read.
-        y : array-like of int, shape (n_queries,)
-            Index of each query's relevant document.
-
-        Returns
-        -------
-        thresholds, large_share, recall : ndarray
-            See :func:`sklearn_kcm.routing_curve`.
-        """
-        queries, small, confidence = self._score(queries)
+    def _answers_right(self, small, large, y):
         y = check_relevant(y, len(self.classes_))
-        self.ledger_.add(predict_samples=len(y))
-        answer = self._ask_large(queries, np.arange(len(y)), small)
-        top = np.argmax(answer.scores, axis=1)
-        large_pred = top if answer.candidates is None else answer.candidates[np.arange(len(y)), top]
-        return routing_curve(confidence, np.argmax(small, axis=1) == y, large_pred == y)
+        top = np.argmax(large.scores, axis=1)
+        large_pred = top if large.candidates is None else large.candidates[np.arange(len(y)), top]
+        return np.argmax(small, axis=1) == y, large_pred == y
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,0 +1,172 @@
+"""BaseRouter: what KCMEnsemble and KCMRetriever share, written once.
+
+A router scores each input with ``C_x`` (the judge's confidence, the small
+member's own, or a blend of the two), answers with the small member where
+``C_x > epsilon_`` and asks the large member about the rest, in one call. The
+subclasses say what the members' answers are and how to ask for them; the
+threshold, the routing, the curve and the fitted routing attributes live here,
+as ``BaseThresholdClassifier`` serves scikit-learn's two threshold classifiers.
+"""
+
+import warnings
+from abc import ABCMeta, abstractmethod
+
+import numpy as np
+from sklearn.base import BaseEstimator, MetaEstimatorMixin
+from sklearn.utils.validation import check_is_fitted, indexable
+
+from ._curves import route_to_large, routing_curve, threshold_for_budget
+from ._fallback import blend_confidence
+
+
+def check_budget(epsilon, target_large_share, example=0.98):
+    """Raise unless ``epsilon`` is a float threshold, or "auto" with a ``target_large_share``."""
+    if isinstance(epsilon, (bool, np.bool_)):
+        raise ValueError(
+            f"epsilon={epsilon!r} is a boolean; give a float threshold in [0, 1] "
+            f"(e.g. {example}) or 'auto' with a target_large_share."
+        )
+    if (epsilon == "auto") != (target_large_share is not None):
+        raise ValueError(
+            f"epsilon={epsilon!r} and target_large_share={target_large_share!r} do not go "
+            "together: give epsilon='auto' with a target_large_share in (0, 1] to fit "
+            "the threshold to a budget, or a float epsilon and no target_large_share."
+        )
+
+
+class BaseRouter(MetaEstimatorMixin, BaseEstimator, metaclass=ABCMeta):
+    """Routes each input to a small or a large member by a confidence ``C_x``.
+
+    Subclasses define the members' answers (:meth:`_small_answer`,
+    :meth:`_ask_large`), the small member's own confidence (the cascade's
+    ``C_x``), the judge's, and whether answers are right; they fit
+    ``judge_``, ``routing_by_``, ``routing_weight_``, ``routing_quality_``,
+    ``epsilon_`` and ``ledger_`` through :meth:`_set_routing`.
+    """
+
+    @abstractmethod
+    def _small_answer(self, X):
+        """The small member's answer on every row of X (probabilities, or scores)."""
+
+    @abstractmethod
+    def _own_confidence(self, small):
+        """The small member's own confidence in its answer ``small`` (the cascade's ``C_x``)."""
+
+    @abstractmethod
+    def _judge_confidence(self, X, small):
+        """The fitted judge's ``C_x`` on X, given the small member's answer on it."""
+
+    @abstractmethod
+    def _ask_large(self, X, rows, small):
+        """The large member's answer on ``rows`` of X, in one counted call."""
+
+    @abstractmethod
+    def _answers_right(self, small, large, y):
+        """Whether each row's small and large answers are right, against ``y``."""
+
+    def _set_routing(self, judging):
+        """The fitted routing attributes, from :func:`~._judging.fit_judge`'s result."""
+        self.judge_, self.routing_by_ = judging.judge, judging.routing_by
+        self.routing_weight_, self.routing_quality_ = judging.routing_weight, judging.quality
+        self.epsilon_ = (
+            threshold_for_budget(judging.oof_confidence, self.target_large_share)
+            if self.epsilon == "auto" else float(self.epsilon)
+        )
+
+    def _confidence(self, X, small, phase="predict"):
+        """``C_x`` of every row of X, given the small member's answer on it."""
+        own = self._own_confidence(small)
+        if self.routing_by_ == "small":
+            return own
+        with self.ledger_.timer(f"{phase}_judge"):
+            judge = self._judge_confidence(X, small)
+        return blend_confidence(judge, own, self.routing_weight_)
+
+    def _score(self, X):
+        """Indexable X, the small member's answer and ``C_x``."""
+        check_is_fitted(self)
+        (X,) = indexable(X)
+        with self.ledger_.timer("predict_small"):
+            small = self._small_answer(X)
+        return X, small, self._confidence(X, small)
+
+    def routing_confidence(self, X):
+        """``C_x`` of each input, the score that routes (high: the small member answers).
+
+        The judge's confidence, the small member's own, or the blend of the
+        two that ``routing_by_`` and ``routing_weight_`` name.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or list
+            Inputs, in whatever form the members accept.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            ``C_x`` of each input.
+        """
+        return self._score(X)[2]
+
+    def confidence(self, X):
+        """Deprecated: use :meth:`routing_confidence`.
+
+        Renamed in 0.2 so as not to mean the same as a judge's
+        ``confidence`` (its top probability); removed in 0.4.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or list
+            Inputs, in whatever form the members accept.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            ``C_x`` of each input.
+        """
+        warnings.warn(
+            f"{type(self).__name__}.confidence was renamed routing_confidence in 0.2 (a "
+            "judge's confidence is its top probability, this is the C_x that routes) and "
+            "will be removed in 0.4.", FutureWarning, stacklevel=2)
+        return self.routing_confidence(X)
+
+    def route(self, X):
+        """Which inputs go to the large member: ``routing_confidence(X) <= epsilon_``.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or list
+            Inputs, in whatever form the members accept.
+
+        Returns
+        -------
+        ndarray of bool, shape (n_samples,)
+            True where the input goes to the large member.
+        """
+        return route_to_large(self.routing_confidence(X), self.epsilon_)
+
+    def routing_curve(self, X, y):
+        """Quality of the answers against the share of inputs sent to the large member.
+
+        One pass of each member over X (the large one is called once, on all
+        of X, with the small member's hint); every threshold is then evaluated
+        without further calls.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or list
+            Inputs, in whatever form the members accept.
+        y : array-like of shape (n_samples,)
+            The true answers.
+
+        Returns
+        -------
+        thresholds, large_share, quality : ndarray
+            See :func:`sklearn_kcm.routing_curve`; the current ``epsilon_``
+            corresponds to the point with the largest threshold that is
+            ``<= epsilon_``.
+        """
+        X, small, confidence = self._score(X)
+        large = self._ask_large(X, np.arange(len(confidence)), small)
+        self.ledger_.add(predict_samples=len(confidence))
+        return routing_curve(confidence, *self._answers_right(small, large, y))
