@@ -1,4 +1,4 @@
-"""Does distillation pay? ``python -m benchmarks.distill few-labels|stream|llm-teacher
+"""Does distillation pay? ``python -m benchmarks.distill few-labels|stream|llm-teacher|knobs
 [--seeds 0,1,2]``.
 
 ``few-labels``: the training rows keep their label with probability 5%, 10%
@@ -30,7 +30,18 @@ alone, the LM alone and with the small model's hint, and the small model after
 the LM taught it the unlabelled snippets (one seed: each LM call costs about a
 second).
 
-In ``few-labels`` and ``llm-teacher``, steps before a model's final one
+``knobs``: the parameters that tune the loop, each against the same base
+(the default judge, the large model's every answer on the unlabelled rows at
+temperature 0.25, 10% and 25% of the labels, three seeds): more rounds
+(``distill_rounds``), fewer or more passes of a small model that learns soft
+labels (``distill_epochs``, the KAN of ``digits_kan``; a logistic regression
+is refitted, so they change nothing there), a lighter or heavier teacher row
+(``distill_weight``) and the judge's answers on the easy rows as teachers too
+(``distill="both"``, the paper's ``L_js``; it makes the large model teach the
+labelled rows as well, from out-of-fold fits). The small model's test accuracy
+after, and the ensemble's at 20% of the inputs sent to the large model.
+
+In ``few-labels``, ``knobs`` and ``llm-teacher``, steps before a model's final one
 (scaling, PCA, a TF-IDF vocabulary) learn no label: they are fitted on every
 training row, labelled or not, and frozen. The stream's rows arrive after the
 fit, so there they are fitted on the labelled start.
@@ -153,6 +164,49 @@ def few_labels(name, fraction, seed, log=print):
             seconds=time.perf_counter() - start))
         log(f"    {label:>10} {rung:<34} {before:.3f} -> {after:.3f} (large {large_accuracy:.3f})"
             f" taught={rows[-1]['taught']} mix={kcm.distill_mix_}")
+    return rows
+
+
+KNOB_BASE = dict(distill_threshold=0.0, temperature=0.25, distill_mix=0.0)
+KNOB_RUNGS = {
+    "base (1 round, 10 epochs, weight 1, the large model teaches)": {},
+    "distill_rounds=2": dict(distill_rounds=2),
+    "distill_rounds=3": dict(distill_rounds=3),
+    "distill_epochs=3": dict(distill_epochs=3),
+    "distill_epochs=30": dict(distill_epochs=30),
+    "distill_weight=0.5": dict(distill_weight=0.5),
+    "distill_weight=2": dict(distill_weight=2.0),
+    "distill='both' (+ the judge on easy rows)": dict(distill="both"),
+}
+KNOB_FRACTIONS = (0.10, 0.25)
+
+
+def knobs(name, fraction, seed, log=print):
+    """Each rung of :data:`KNOB_RUNGS` on ``fraction`` of the labels of task ``name``."""
+    task = _task(name, seed)
+    keep = label_some(task.y_train, fraction, seed)
+    y_semi = np.where(keep, task.y_train, -1)
+    before = clone(task.small).fit(task.X_train[keep], task.y_train[keep]).score(
+        task.X_test, task.y_test)
+    label = f"{fraction:.0%} labels"
+    rows = [dict(task=name, labels=label, seed=seed, method="small alone", accuracy=before)]
+    for rung, params in KNOB_RUNGS.items():
+        start = time.perf_counter()
+        kcm = KCMEnsemble(task.small, task.large, cv=task.cv, unlabelled_label=-1,
+                          epsilon="auto", target_large_share=0.2, random_state=seed,
+                          **KNOB_BASE, **params)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the check's refusal, recorded below
+            kcm.fit(task.X_train, y_semi)
+        rows.append(dict(
+            task=name, labels=label, seed=seed, method=rung,
+            accuracy=kcm.small_.score(task.X_test, task.y_test),
+            ensemble=kcm.score(task.X_test, task.y_test),
+            taught=bool(kcm.unlabelled_teacher_["used"]),
+            teacher_samples=sum(r["teacher_samples"] for r in kcm.distillation_),
+            seconds=time.perf_counter() - start))
+        log(f"    {label:>10} {rung:<45} {before:.3f} -> {rows[-1]['accuracy']:.3f}, "
+            f"ensemble {rows[-1]['ensemble']:.3f}, {rows[-1]['seconds']:.1f} s")
     return rows
 
 
@@ -307,6 +361,27 @@ def render_markdown(results):
                          f"{_mean_std([r['small_test_accuracy'] for r in got])} |")
         lines += ["", f"Share routed, first batch {share_first:.1%}, last {share_last:.1%}: "
                   f"{1 - share_last / share_first:.0%} lower (relative)."]
+    if results.get("knobs"):
+        rows = results["knobs"]
+        lines += ["", "### The loop's knobs", "",
+                  "Each rung changes one parameter of the base (see the module docstring). "
+                  "`small after`: the small model's test accuracy; `ensemble`: the ensemble's, "
+                  "20% of the inputs to the large model; `seconds`: the ensemble's fit.", "",
+                  "| task | labels | rung | seeds | small alone | small after | ensemble | "
+                  "taught | seconds |", "|---|---|---|---|---|---|---|---|---|"]
+        for task, labels in dict.fromkeys((r["task"], r["labels"]) for r in rows):
+            alone = [r["accuracy"] for r in rows if (r["task"], r["labels"], r["method"])
+                     == (task, labels, "small alone")]
+            for rung in KNOB_RUNGS:
+                got = [r for r in rows if (r["task"], r["labels"], r["method"])
+                       == (task, labels, rung)]
+                if got:
+                    lines.append(
+                        f"| {task} | {labels} | {rung} | {len(got)} | {_mean_std(alone)} | "
+                        f"{_mean_std([r['accuracy'] for r in got])} | "
+                        f"{_mean_std([r['ensemble'] for r in got])} | "
+                        f"{sum(r['taught'] for r in got)}/{len(got)} | "
+                        f"{np.mean([r['seconds'] for r in got]):.1f} |")
     if results.get("llm_teacher"):
         rows = results["llm_teacher"]
         first = rows[0]
@@ -357,7 +432,8 @@ def draw_stream(rows, path):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.distill", description=__doc__)
-    parser.add_argument("what", choices=["few-labels", "stream", "llm-teacher", "render"])
+    parser.add_argument("what", choices=["few-labels", "stream", "llm-teacher", "knobs",
+                                         "render"])
     parser.add_argument("--tasks", default="digits,digits_kan,mnist,rotten_tomatoes")
     parser.add_argument("--seeds", help="default 0,1,2; 0 for llm-teacher (a second per LM "
                                             "call)")
@@ -391,6 +467,16 @@ def main(argv=None):
                     results["few_labels"] = rows
                     seconds[f"few-labels {name}"] = time.perf_counter() - start
                     path.write_text(json.dumps(results, indent=1) + "\n")  # after each seed
+        elif args.what == "knobs":
+            start, rows = time.perf_counter(), []
+            for name in args.tasks.split(","):
+                for seed in seeds:
+                    print(f"knobs, {name}, seed {seed}", flush=True)
+                    for fraction in KNOB_FRACTIONS:
+                        rows += knobs(name, fraction, seed,
+                                      log=lambda text: print(text, flush=True))
+            results["knobs"] = rows
+            seconds["knobs"] = time.perf_counter() - start
         elif args.what == "llm-teacher":
             start, rows = time.perf_counter(), []
             for seed in seeds:
@@ -410,7 +496,7 @@ def main(argv=None):
         results.update(
             machine=f"{os.cpu_count()} CPU cores, torch {torch.__version__}, Python "
                     f"{platform.python_version()}",
-            command="python -m benchmarks.distill few-labels|stream|llm-teacher")
+            command="python -m benchmarks.distill few-labels|stream|llm-teacher|knobs")
         path.write_text(json.dumps(results, indent=1) + "\n")
     (args.out / "results.md").write_text(render_markdown(results))
     print((args.out / "results.md").read_text())

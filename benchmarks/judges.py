@@ -40,7 +40,7 @@ from sklearn_kcm import (
     gap_recovered,
     routing_curve,
 )
-from sklearn_kcm._ensemble._params import resolve_judge
+from sklearn_kcm._ensemble._plan import resolve_judge
 from sklearn_kcm._routing._curves import accuracy_at_share
 from sklearn_kcm._routing._fallback import routing_quality
 from sklearn_kcm._routing._judging import JUDGE_COMPONENTS, default_judge

@@ -22,16 +22,12 @@ from .._routing._signals import JUDGE_INPUTS, JUDGE_TARGETS, confidence_from_pro
 from .._utils._metadata import fit_router, route_fit_params
 from .._utils._threads import threads_per_job, torch_threads
 from .._utils._validation import check_known_labels
-from ._distill import (
-    Distiller,
-    teacher_sources,
-    teaches_labelled,
-)
+from ._distill import Distiller
 from ._distill_check import AUTO_MIXES, distillation_helps
-from ._first_stage import AFTER_MEMBERS, fit_members_cached
+from ._first_stage import fit_members_cached
 from ._labels import check_first_batch, check_targets, split_labelled
 from ._large import add_usage, ask_large, bills_its_calls
-from ._params import check_params_together, resolve_judge, warn_if_routing_wastes
+from ._plan import distill_plan, plan_fit, warn_if_routing_wastes
 from ._teachers import LargeTeachers
 
 
@@ -431,82 +427,77 @@ class KCMEnsemble(ClassifierMixin, BaseRouter):
     def _fit(self, X, y, sample_weight, groups, fit_params):
         X, sample_weight = indexable(X, sample_weight)
         y = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
-        params = self.get_params(deep=False)
-        self.judge_input_, self.judge_target_ = resolve_judge(
-            self.judge_input, self.judge_target, X, self.judge, self.small)
-        check_params_together(params, X, self.judge_target_)
-        judge = self._judge_template(X, self.judge_input_)
-        metadata = route_fit_params(
-            self, {"small": self.small, "large": self.large, "judge": judge},
-            sample_weight, fit_params)
         # members, judge and threshold learn from the labelled rows; the others only teach
         labelled, unlabelled = split_labelled(y, self.unlabelled_label)
-        member_params = {key: value for key, value in params.items() if key not in AFTER_MEMBERS}
-        member_params["epsilon"] = "auto" if self.epsilon == "auto" else "given"  # all they use
-        large_teaches = bool(self.distill) and "large" in teacher_sources(self.distill) and (
-            teaches_labelled(self.distill) or unlabelled.size > 0)
+        plan = plan_fit(self.get_params(deep=False), X, has_unlabelled=unlabelled.size > 0,
+                        judge_for=lambda judge_input: self._judge_template(X, judge_input))
+        self.judge_input_, self.judge_target_ = plan.members.judge_input, plan.members.judge_target
+        metadata = route_fit_params(
+            self, {"small": self.small, "large": self.large, "judge": plan.members.judge},
+            sample_weight, fit_params)
         members = fit_members_cached(self.memory)(
-            member_params, judge, X, y, labelled=labelled, unlabelled=unlabelled,
-            groups=groups, metadata=metadata, judge_input=self.judge_input_,
-            judge_target=self.judge_target_, need_confidence=self.epsilon == "auto",
-            prefit_teachers=self.memory is not None and large_teaches,
-            verbose=self.verbose)
+            plan.members, X, y, labelled=labelled, unlabelled=unlabelled, groups=groups,
+            metadata=metadata, verbose=self.verbose)
         self.classes_, self.ledger_ = members.classes, members.ledger
         self.ledger_.verbose = self.verbose  # a cached ledger keeps the verbosity of its fit
         self.small_, self.large_, self._refit_set = members.small, members.large, members.refit_set
         self._judge_preprocessing = members.judge_preprocessing
-        large_teachers = training_teachers = members.teachers
-        if unlabelled.size and bills_its_calls(self.large_):
-            # it learns nothing from the labels: one model answers every unlabelled row, once
-            large_teachers = LargeTeachers.unseen(self.large_, len(y), hint=self.hint,
-                                                  n_classes=len(self.classes_),
-                                                  ledger=self.ledger_)
-        splits, small_oof, judging = members.splits, members.small_oof, members.judging
-        self._set_routing(judging)
-        warn_if_routing_wastes(self.epsilon, self.epsilon_, judging.oof_confidence,
+        self._set_routing(members.judging)
+        warn_if_routing_wastes(self.epsilon, self.epsilon_, members.judging.oof_confidence,
                                members.small_correct, members.large_correct)
-
-        self.distillation_, self.unlabelled_teacher_ = [], None
-        auto_mix = self.distill_mix == "auto"
-        self.distill_mix_ = 0.0 if auto_mix else float(self.distill_mix)
-        distiller = self._distiller()
-        teaches = large_teaches or "judge" in teacher_sources(self.distill)
-        small_proba = None
-        if teaches:
-            with self.ledger_.timer("fit_route"):
-                small_proba = self.small_.predict_proba(X)
-        if unlabelled.size and large_teaches:
-            with self.ledger_.timer("fit_distill_check"):
-                self.unlabelled_teacher_ = distillation_helps(
-                    self.small, X, y, labelled=labelled, unlabelled=unlabelled, splits=splits,
-                    teachers=large_teachers, distiller=distiller, small_oof=small_oof,
-                    fit_params=metadata.small.fit, epochs=self.distill_epochs,
-                    mixes=AUTO_MIXES if auto_mix else None, shared_hint=small_proba)
-            self.distill_mix_ = distiller.mix = self.unlabelled_teacher_["mix"]
-            if not self.unlabelled_teacher_["used"]:
-                large_teachers = None  # it would pull the small model down
-            elif not (isinstance(self.large_, FrozenEstimator) or bills_its_calls(self.large_)):
-                large_teachers = large_teachers.also(self.large_, unlabelled)  # new to it
-        for _ in range(self.distill_rounds if teaches else 0):
-            self._distillation_round(
-                distiller, X, y, large_teachers if large_teaches else None,
-                sample_weight=sample_weight, epochs=self.distill_epochs, unlabelled=unlabelled,
-                ask_unlabelled="all", small_proba=small_proba)
-            small_proba = None  # the small model has learnt: the next round asks it again
-        add_usage(self.large_, training_teachers.fitted())
+        self._distil(plan.distill, members, X, y, labelled=labelled, unlabelled=unlabelled,
+                     sample_weight=sample_weight, small_fit_params=metadata.small.fit)
+        add_usage(self.large_, members.teachers.fitted())
         return self
 
-    def _distiller(self):
-        threshold = self.epsilon_ if self.distill_threshold is None else self.distill_threshold
-        return Distiller(self.classes_, threshold=threshold, temperature=self.temperature,
-                         weight=self.distill_weight, mix=self.distill_mix_,
-                         ledger=self.ledger_, refit_set=self._refit_set,
-                         labelled=teaches_labelled(self.distill))
+    def _distil(self, plan, members, X, y, *, labelled, unlabelled, sample_weight,
+                small_fit_params):
+        """The second stage of ``fit``: the teachers of ``plan`` (a DistillPlan) train the
+        small model, after an out-of-fold check where the large model teaches unlabelled rows."""
+        self.distillation_, self.unlabelled_teacher_ = [], None
+        self.distill_mix_ = 0.0 if plan.mix == "auto" else float(plan.mix)
+        if not plan.teaches:
+            return
+        with self.ledger_.timer("fit_route"):
+            small_proba = self.small_.predict_proba(X)
+        # who answers the rows: the out-of-fold teachers (labelled rows), and, for the
+        # unlabelled ones, a model that learns nothing from labels (an LLM) once
+        teachers = members.teachers if plan.large else None
+        if plan.large and unlabelled.size and bills_its_calls(self.large_):
+            teachers = LargeTeachers.unseen(self.large_, len(y), hint=self.hint,
+                                            n_classes=len(self.classes_), ledger=self.ledger_)
+        if plan.large and unlabelled.size:
+            mixes = AUTO_MIXES if plan.mix == "auto" else (self.distill_mix_,)
+            with self.ledger_.timer("fit_distill_check"):
+                self.unlabelled_teacher_ = distillation_helps(
+                    self.small, X, y, labelled=labelled, unlabelled=unlabelled,
+                    splits=members.splits, teachers=teachers,
+                    distiller=self._distiller(plan, mixes[0]), small_oof=members.small_oof,
+                    fit_params=small_fit_params, epochs=plan.epochs, mixes=mixes,
+                    shared_hint=small_proba)
+            self.distill_mix_ = self.unlabelled_teacher_["mix"]
+            if not self.unlabelled_teacher_["used"]:
+                teachers = None  # it would pull the small model down
+            elif not (isinstance(self.large_, FrozenEstimator) or bills_its_calls(self.large_)):
+                teachers = teachers.also(self.large_, unlabelled)  # new to it
+        distiller = self._distiller(plan, self.distill_mix_)
+        for _ in range(plan.rounds):
+            self._distillation_round(
+                distiller, plan, X, y, teachers, sample_weight=sample_weight,
+                epochs=plan.epochs, unlabelled=unlabelled, ask_unlabelled="all",
+                small_proba=small_proba)
+            small_proba = None  # the small model has learnt: the next round asks it again
 
-    def _distillation_round(self, distiller, X, y, large_teachers, *, sample_weight, epochs,
-                            unlabelled=(), ask_unlabelled="none", incremental=False,
+    def _distiller(self, plan, mix):
+        threshold = self.epsilon_ if plan.threshold is None else plan.threshold
+        return Distiller(self.classes_, threshold=threshold, temperature=plan.temperature,
+                         weight=plan.weight, mix=mix, ledger=self.ledger_,
+                         refit_set=self._refit_set, labelled=plan.labelled)
+
+    def _distillation_round(self, distiller, plan, X, y, large_teachers, *, sample_weight,
+                            epochs, unlabelled=(), ask_unlabelled="none", incremental=False,
                             small_proba=None):
-        """Route X and let the teachers in ``distill`` teach the small model (see
+        """Route X and let the teachers of ``plan`` teach the small model (see
         :meth:`Distiller.teach`); the small model's probabilities and the large one's answers.
 
         ``small_proba``: the small model's probabilities on X, if already known."""
@@ -514,16 +505,15 @@ class KCMEnsemble(ClassifierMixin, BaseRouter):
             if small_proba is None:
                 small_proba = self.small_.predict_proba(X)
             routed = route_to_large(self._confidence(X, small_proba, "fit"), self.epsilon_)
-        sources = teacher_sources(self.distill)
         record, large_answers = distiller.teach(
             self.small_, X, y, small_proba, routed,
             unlabelled=unlabelled, ask_unlabelled=ask_unlabelled,
-            large=large_teachers if "large" in sources else None,
-            judge=self._judge_proba if "judge" in sources else None,
+            large=large_teachers if plan.large else None,
+            judge=self._judge_proba if plan.judge else None,
             sample_weight=sample_weight, epochs=epochs, incremental=incremental)
         self.distillation_.append({"round": len(self.distillation_), **record})
         if self.verbose and not incremental:
-            print(f"[KCMEnsemble] round {len(self.distillation_)}/{self.distill_rounds}: "
+            print(f"[KCMEnsemble] round {len(self.distillation_)}/{plan.rounds}: "
                   f"{record['large_samples']} hard samples, "
                   f"{record['teacher_samples']} teacher samples, {record['method']}")
         return small_proba, large_answers
@@ -581,8 +571,10 @@ class KCMEnsemble(ClassifierMixin, BaseRouter):
         # the batch is new to the fitted large model: it teaches directly
         large_teachers = LargeTeachers.unseen(self.large_, n_samples, hint=self.hint,
                                               n_classes=len(self.classes_), ledger=self.ledger_)
+        plan = distill_plan(self.get_params(deep=False), has_unlabelled=True)
         small_proba, large_answers = self._distillation_round(
-            self._distiller(), X, y, large_teachers, sample_weight=sample_weight, epochs=1,
+            self._distiller(plan, self.distill_mix_), plan, X, y, large_teachers,
+            sample_weight=sample_weight, epochs=1,
             unlabelled=unlabelled, ask_unlabelled="routed", incremental=True)
         if self.judge_ is not None and hasattr(self.judge_, "partial_fit"):
             update_judge(self.judge_, self._judge_view(X), y, labelled=labelled,

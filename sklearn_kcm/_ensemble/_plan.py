@@ -1,11 +1,16 @@
-"""Rules that tie KCMEnsemble's parameters to each other and to the training data.
+"""What a fit of KCMEnsemble will do, resolved once from its parameters and the data.
 
-Each rule is checked in ``fit``, where X is known, with a message that names the
-parameters involved and says what to do; single-parameter rules are declared in
-``KCMEnsemble._parameter_constraints``.
+:func:`plan_fit` reads the parameters once, checks the rules that tie them to
+each other and to the training data (with a message that names the parameters
+involved and says what to do; single-parameter rules are declared in
+``KCMEnsemble._parameter_constraints``), and returns a frozen :class:`FitPlan`:
+what the judge reads and learns, which out-of-fold signals the first stage
+computes, who teaches the small model and how. The stages of ``fit`` read the
+plan, never the parameters, and the first stage's plan is its cache key.
 """
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.frozen import FrozenEstimator
@@ -14,8 +19,131 @@ from sklearn.pipeline import Pipeline
 from .._routing._base import check_budget
 from .._routing._signals import READS_X, TASK_TARGETS
 from .._utils._validation import is_numeric
-from ._distill import teacher_sources
+from ._distill import teacher_sources, teaches_labelled
 from ._large import takes_hint
+
+
+@dataclass(frozen=True)
+class MemberPlan:
+    """What the first stage of ``fit`` fits and computes; the key of ``memory``'s cache.
+
+    The parameters that act only after it (the threshold's value, the
+    distillation) are not in it, so that a grid over them fits the members
+    once per split.
+    """
+
+    small: object
+    large: object
+    judge: object  # the unfitted judge; None routes by the small model (the cascade)
+    default_judge: bool  # judge=None: rebuilt for the width of what it reads
+    judge_input: str
+    judge_target: str
+    judge_fallback: bool
+    judge_refit: bool
+    small_oof: bool  # compute the small model's out-of-fold answers
+    judge_oof: bool  # keep the judge's out-of-fold C_x (epsilon="auto")
+    large_answers: bool  # the judge's fit reads the large model's out-of-fold answers
+    prefit_teachers: bool  # fit the out-of-fold teachers now, to cache them
+    hint: object
+    cv: object
+    teacher_cv: object
+    n_jobs: object
+    random_state: object
+
+
+@dataclass(frozen=True)
+class DistillPlan:
+    """Who teaches the small model after the members are fitted, and how."""
+
+    large: bool  # the large model teaches (rows without a label; with `labelled`, all)
+    labelled: bool  # it teaches the labelled rows too: the paper's L_ls
+    judge: bool  # the judge's answers on the easy rows teach too: L_js
+    threshold: object  # the large model's confidence above which it teaches; None: epsilon_
+    temperature: float
+    weight: float
+    mix: object  # float, or "auto": chosen by the out-of-fold check
+    epochs: int
+    rounds: int
+
+    @property
+    def teaches(self):
+        return self.large or self.judge
+
+
+@dataclass(frozen=True)
+class FitPlan:
+    members: MemberPlan
+    distill: DistillPlan
+
+
+def plan_fit(params, X, *, judge_for, has_unlabelled):
+    """The plan of a fit of KCMEnsemble with ``params`` (``get_params(deep=False)``) on X.
+
+    ``judge_for(judge_input)`` makes the unfitted judge that reads
+    ``judge_input`` of X (None for the cascade); ``has_unlabelled``: y marks
+    rows without a label. Raises where parameters contradict each other or the
+    data.
+    """
+    judge_input, judge_target = resolve_judge(params["judge_input"], params["judge_target"], X,
+                                              params["judge"], params["small"])
+    check_params_together(params, X, judge_target)
+    judge = judge_for(judge_input)
+    auto = params["epsilon"] == "auto"
+    distill = distill_plan(params, has_unlabelled=has_unlabelled)
+    # the judge reads or learns the small model's out-of-fold answers, or the fallback
+    # compares routings on them
+    judge_reads_small = judge is not None and (
+        params["judge_fallback"] or judge_input not in READS_X or judge_target not in TASK_TARGETS
+        or (judge_target == "agreement" and auto))
+    small_oof = (
+        params["hint"] == "features" or takes_hint(params["large"], params["hint"], "fit")
+        or judge_reads_small or (has_unlabelled and distill.large) or (auto and judge is None))
+    members = MemberPlan(
+        small=params["small"], large=params["large"], judge=judge,
+        default_judge=params["judge"] is None, judge_input=judge_input,
+        judge_target=judge_target, judge_fallback=params["judge_fallback"],
+        judge_refit=params["judge_refit"], small_oof=small_oof, judge_oof=auto,
+        large_answers=judge is not None and knows_large_answers(
+            params["judge_fallback"], params["large"], judge_target, distill.labelled),
+        prefit_teachers=params["memory"] is not None and distill.large,
+        hint=params["hint"], cv=params["cv"], teacher_cv=params["teacher_cv"],
+        n_jobs=params["n_jobs"], random_state=params["random_state"])
+    return FitPlan(members=members, distill=distill)
+
+
+def distill_plan(params, *, has_unlabelled):
+    """Who teaches the small model under ``params``: :class:`DistillPlan`.
+
+    The large model teaches the rows without a label (``has_unlabelled``: there
+    are some; a batch of a stream counts as such), and the labelled rows too
+    where ``distill`` asks for the paper's ``L_ls``.
+    """
+    sources = teacher_sources(params["distill"])
+    labelled = teaches_labelled(params["distill"])
+    return DistillPlan(
+        large="large" in sources and (labelled or has_unlabelled), labelled=labelled,
+        judge="judge" in sources, threshold=params["distill_threshold"],
+        temperature=params["temperature"], weight=params["distill_weight"],
+        mix=params["distill_mix"], epochs=params["distill_epochs"],
+        rounds=params["distill_rounds"])
+
+
+def knows_large_answers(fallback, large, judge_target, teaches_labelled):
+    """Whether the judge's fit uses the large model's out-of-fold answers on the training rows.
+
+    The ``"gain"`` target learns from them. The fallback compares routings with
+    them where they cost no large-model work that the labels make redundant:
+    a prefit large model answers the training rows in one call, and the
+    out-of-fold teachers are fitted anyway when the large model teaches the
+    labelled rows (``distill="large"`` or ``"both"``). Otherwise, and for a
+    model that keeps a bill (``usage_``, an LLM client; checked once it is
+    fitted), the fallback takes the large model to be right everywhere: it then
+    compares how well each routing finds the small model's mistakes, which
+    measured as well (see the judge benchmark).
+    """
+    if judge_target == "gain":
+        return True
+    return fallback and (isinstance(large, FrozenEstimator) or teaches_labelled)
 
 
 def resolve_judge(judge_input, judge_target, X, judge=None, small=None):
@@ -48,22 +176,6 @@ def resolve_judge(judge_input, judge_target, X, judge=None, small=None):
 def _preprocesses(small):
     """Whether ``small`` is a Pipeline with steps before its classifier."""
     return isinstance(small, Pipeline) and len(small.steps) > 1
-
-
-def needs_small_oof(params, judge_input, judge_target, has_unlabelled=False):
-    """Whether ``fit`` needs the small model's out-of-fold probabilities.
-
-    Rows without a label need them when the large model may teach them: its
-    answers teach only if they beat the small model's out of fold. A large
-    model trained on the hint needs them as its training hints.
-    """
-    judge_reads_or_learns_small = params["judge"] != "small" and (
-        params["judge_fallback"] or judge_input not in READS_X or judge_target not in TASK_TARGETS
-        or (judge_target == "agreement" and params["epsilon"] == "auto"))
-    unlabelled_taught = has_unlabelled and "large" in teacher_sources(params["distill"])
-    return (params["hint"] == "features" or takes_hint(params["large"], params["hint"], "fit")
-            or judge_reads_or_learns_small or unlabelled_taught
-            or (params["epsilon"] == "auto" and params["judge"] == "small"))
 
 
 def _require_numeric(X, message):
