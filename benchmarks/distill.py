@@ -176,13 +176,46 @@ KNOB_RUNGS = {
     "distill_epochs=30": dict(distill_epochs=30),
     "distill_weight=0.5": dict(distill_weight=0.5),
     "distill_weight=2": dict(distill_weight=2.0),
+    "distill='large' (+ the labelled rows, out of fold)": dict(distill="large"),
+    "distill='judge' (the judge on easy rows, no large)": dict(distill="judge"),
     "distill='both' (+ the judge on easy rows)": dict(distill="both"),
 }
 KNOB_FRACTIONS = (0.10, 0.25)
+NOISY_RUNGS = {
+    "noisy labels: no distillation": dict(distill=False),
+    "noisy labels: distill='large', weight 1": dict(distill="large"),
+    "noisy labels: distill='large', weight 3": dict(distill="large", distill_weight=3.0),
+}
+NOISE = 0.3
 
 
-def knobs(name, fraction, seed, log=print):
-    """Each rung of :data:`KNOB_RUNGS` on ``fraction`` of the labels of task ``name``."""
+def noisy_labels(name, seed, log=print):
+    """Every training row labelled, :data:`NOISE` of the labels drawn at random: whether
+    the large model's out-of-fold answers, weighed above the labels, clean them."""
+    task = _task(name, seed)
+    rng = np.random.default_rng(seed)
+    noisy = task.y_train.copy()
+    flip = rng.random(len(noisy)) < NOISE
+    noisy[flip] = rng.choice(np.unique(task.y_train), flip.sum())
+    label = f"every label, {NOISE:.0%} noisy"
+    rows = [dict(task=name, labels=label, seed=seed, method="small alone",
+                 accuracy=clone(task.small).fit(task.X_train, noisy).score(task.X_test,
+                                                                           task.y_test))]
+    for rung, params in NOISY_RUNGS.items():
+        start = time.perf_counter()
+        kcm = KCMEnsemble(task.small, task.large, judge="small", cv=task.cv, epsilon="auto",
+                          target_large_share=0.2, distill_threshold=0.3, **params)
+        kcm.fit(task.X_train, noisy)
+        rows.append(dict(task=name, labels=label, seed=seed, method=rung,
+                         accuracy=kcm.small_.score(task.X_test, task.y_test),
+                         ensemble=kcm.score(task.X_test, task.y_test), taught=None,
+                         seconds=time.perf_counter() - start))
+        log(f"    {label} {rung:<45} {rows[0]['accuracy']:.3f} -> {rows[-1]['accuracy']:.3f}")
+    return rows
+
+
+def knobs(name, fraction, seed, rungs=KNOB_RUNGS, log=print):
+    """Each rung of ``rungs`` on ``fraction`` of the labels of task ``name``."""
     task = _task(name, seed)
     keep = label_some(task.y_train, fraction, seed)
     y_semi = np.where(keep, task.y_train, -1)
@@ -190,7 +223,7 @@ def knobs(name, fraction, seed, log=print):
         task.X_test, task.y_test)
     label = f"{fraction:.0%} labels"
     rows = [dict(task=name, labels=label, seed=seed, method="small alone", accuracy=before)]
-    for rung, params in KNOB_RUNGS.items():
+    for rung, params in rungs.items():
         start = time.perf_counter()
         kcm = KCMEnsemble(task.small, task.large, cv=task.cv, unlabelled_label=-1,
                           epsilon="auto", target_large_share=0.2, random_state=seed,
@@ -202,7 +235,7 @@ def knobs(name, fraction, seed, log=print):
             task=name, labels=label, seed=seed, method=rung,
             accuracy=kcm.small_.score(task.X_test, task.y_test),
             ensemble=kcm.score(task.X_test, task.y_test),
-            taught=bool(kcm.unlabelled_teacher_["used"]),
+            taught=kcm.unlabelled_teacher_ is not None and kcm.unlabelled_teacher_["used"],
             teacher_samples=sum(r["teacher_samples"] for r in kcm.distillation_),
             seconds=time.perf_counter() - start))
         log(f"    {label:>10} {rung:<45} {before:.3f} -> {rows[-1]['accuracy']:.3f}, "
@@ -292,6 +325,11 @@ def _mean_std(values):
         f"{values[0]:.3f}"
 
 
+def _taught(rows):
+    known = [r["taught"] for r in rows if r.get("taught") is not None]
+    return f"{sum(known)}/{len(known)}" if known else "-"
+
+
 def render_markdown(results):
     """The tables of ``results.json``: mean ± std over seeds."""
     lines = [f"Mean ± std over the seeds (column `seeds`); {results['machine']}; "
@@ -372,7 +410,7 @@ def render_markdown(results):
         for task, labels in dict.fromkeys((r["task"], r["labels"]) for r in rows):
             alone = [r["accuracy"] for r in rows if (r["task"], r["labels"], r["method"])
                      == (task, labels, "small alone")]
-            for rung in KNOB_RUNGS:
+            for rung in dict.fromkeys(r["method"] for r in rows if r["method"] != "small alone"):
                 got = [r for r in rows if (r["task"], r["labels"], r["method"])
                        == (task, labels, rung)]
                 if got:
@@ -380,7 +418,7 @@ def render_markdown(results):
                         f"| {task} | {labels} | {rung} | {len(got)} | {_mean_std(alone)} | "
                         f"{_mean_std([r['accuracy'] for r in got])} | "
                         f"{_mean_std([r['ensemble'] for r in got])} | "
-                        f"{sum(r['taught'] for r in got)}/{len(got)} | "
+                        f"{_taught(got)} | "
                         f"{np.mean([r['seconds'] for r in got]):.1f} |")
     if results.get("llm_teacher"):
         rows = results["llm_teacher"]
@@ -437,6 +475,8 @@ def main(argv=None):
     parser.add_argument("--tasks", default="digits,digits_kan,mnist,rotten_tomatoes")
     parser.add_argument("--seeds", help="default 0,1,2; 0 for llm-teacher (a second per LM "
                                             "call)")
+    parser.add_argument("--rungs", help="knobs: run the rungs whose names hold one of these "
+                                        "';'-separated parts (default: all)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -468,15 +508,30 @@ def main(argv=None):
                     seconds[f"few-labels {name}"] = time.perf_counter() - start
                     path.write_text(json.dumps(results, indent=1) + "\n")  # after each seed
         elif args.what == "knobs":
-            start, rows = time.perf_counter(), []
+            start, new = time.perf_counter(), []
+
+            def chosen(table):
+                return {rung: params for rung, params in table.items() if args.rungs is None
+                        or any(part in rung for part in args.rungs.split(";"))}
+
+            rungs, noisy_rungs = chosen(KNOB_RUNGS), chosen(NOISY_RUNGS)
             for name in args.tasks.split(","):
                 for seed in seeds:
                     print(f"knobs, {name}, seed {seed}", flush=True)
-                    for fraction in KNOB_FRACTIONS:
-                        rows += knobs(name, fraction, seed,
-                                      log=lambda text: print(text, flush=True))
-            results["knobs"] = rows
-            seconds["knobs"] = time.perf_counter() - start
+                    for fraction in KNOB_FRACTIONS if rungs else ():
+                        new += knobs(name, fraction, seed, rungs,
+                                     log=lambda text: print(text, flush=True))
+                    if noisy_rungs:
+                        new += noisy_labels(name, seed, log=lambda text: print(text, flush=True))
+
+            def key(row):
+                return row["task"], row["labels"], row["seed"], row["method"]
+
+            # the rows of an earlier run that this one did not redo are kept
+            done = {key(row) for row in new}
+            results["knobs"] = [row for row in results.get("knobs", [])
+                                if key(row) not in done] + new
+            seconds["knobs"] = seconds.get("knobs", 0.0) + time.perf_counter() - start
         elif args.what == "llm-teacher":
             start, rows = time.perf_counter(), []
             for seed in seeds:

@@ -22,7 +22,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from sklearn_kcm import KANClassifier, KANJudgeClassifier, KCMEnsemble, MLPJudgeClassifier
-from sklearn_kcm._ensemble._distill import expand_soft_labels
+from sklearn_kcm._ensemble._soft_fit import expand_soft_labels
 from sklearn_kcm._testing import (
     CountingClassifier,
     HintedClassifier,
@@ -190,7 +190,7 @@ def test_soft_targets_are_learnt_at_a_temperature_above_one_and_as_they_are_belo
     X, y = iris
     large = FrozenEstimator(make_pipeline(StandardScaler(), LogisticRegression(C=0.05)).fit(X, y))
     kcm = KCMEnsemble(_SoftRecorder(), large, judge="small", epsilon=0.9, distill_threshold=0.0,
-                      temperature=temperature, distill_epochs=1, cv=3, distill="large").fit(X, y)
+                      temperature=temperature, cv=3, distill="large").fit(X, y)
     teacher_calls = [(t, targets) for t, targets in kcm.small_.calls_
                      if not np.isin(targets, [0.0, 1.0]).all()]  # soft rows, not one-hot labels
     assert teacher_calls and {t for t, _ in teacher_calls} == {learnt_at}

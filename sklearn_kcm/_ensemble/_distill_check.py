@@ -22,8 +22,8 @@ from scipy.stats import binomtest
 from sklearn.base import clone
 
 from .._compat import _num_samples, _safe_indexing
-from ._distill import fit_on_soft_targets, soften
 from ._large import bills_its_calls
+from ._soft_fit import DISTILL_EPOCHS, fit_on_soft_targets, soften
 
 # One-sided sign test: more answers fixed than broken, at this level. Measured on
 # digits with 5-25% of the labels: stricter levels refused most distillations that
@@ -35,7 +35,7 @@ AUTO_MIXES = (0.0, 0.5)
 
 
 def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, distiller,
-                       small_oof, fit_params, epochs=1, mixes=None, shared_hint=None):
+                       small_oof, fit_params, mixes=None, shared_hint=None):
     """Whether distillation from the unlabelled rows makes the small model no less accurate.
 
     Warns when it does not: the large model then teaches nothing.
@@ -58,8 +58,6 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
         The plain small model's out-of-fold probabilities.
     fit_params : dict
         For the small model's fit, per labelled row where per sample.
-    epochs : int, default=1
-        Passes of ``partial_fit`` for small models that take soft labels.
     mixes : tuple of float, default=None
         Shares of the student's own answer in the targets to compare (see
         :meth:`Distiller.large_targets`); the one that fixes the most answers
@@ -110,7 +108,7 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
                 fit_on_soft_targets(student, X, y, unlabelled[keep],
                                     soften(targets, distiller.temperature), classes,
                                     labelled_rows=labelled[train],
-                                    distill_weight=distiller.weight, epochs=epochs,
+                                    distill_weight=distiller.weight, epochs=DISTILL_EPOCHS,
                                     temperature=distiller.temperature)
             distilled[mix][test] = student.predict(_safe_indexing(X, labelled[test])) == y_l[test]
     # a sign test on the rows where the two disagree: few labels make accuracies noisy

@@ -4,34 +4,25 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import ClassifierMixin, clone
-from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
 from sklearn.utils.validation import column_or_1d, indexable
 
-from .._compat import (
-    HasMethods,
-    Interval,
-    StrOptions,
-    _fit_context,
-    _num_samples,
-)
+from .._compat import HasMethods, Interval, StrOptions, _fit_context, _num_samples
 from .._routing._base import BaseRouter
 from .._routing._curves import route_to_large, top_probability
-from .._routing._judging import default_judge, update_judge
+from .._routing._judging import default_judge
 from .._routing._signals import JUDGE_INPUTS, JUDGE_TARGETS, confidence_from_proba, judge_features
 from .._utils._metadata import fit_router, route_fit_params
 from .._utils._threads import threads_per_job, torch_threads
 from .._utils._validation import check_known_labels
-from ._distill import Distiller
-from ._distill_check import AUTO_MIXES, distillation_helps
+from ._distillation import DistillationStage
 from ._first_stage import fit_members_cached
 from ._labels import check_first_batch, check_targets, split_labelled
-from ._large import add_usage, ask_large, bills_its_calls
-from ._plan import distill_plan, plan_fit, warn_if_routing_wastes
-from ._teachers import LargeTeachers
+from ._large import add_usage, ask_large
+from ._plan import plan_fit, warn_if_routing_wastes
 
 
-class KCMEnsemble(ClassifierMixin, BaseRouter):
+class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
     """KAN-judged collaboration of a small and a large classifier (KCM).
 
     A judge scores every input with a confidence ``C_x``. Inputs with
@@ -90,10 +81,9 @@ class KCMEnsemble(ClassifierMixin, BaseRouter):
         - ``"agreement"``: the task labels; ``C_x`` is the probability of the
           small model's answer under the product of the judge's and the small
           model's class distributions (normalised), i.e. how much a second
-          opinion, learnt from X apart from the small model, backs its answer.
-          Two models that disagree flag a mistake far better than either one's
-          top probability (on MNIST, 14% of the inputs sent to the large model
-          reach 99% of its accuracy, against 32% for the cascade; three seeds);
+          opinion, learnt from X apart from the small model, backs its answer
+          (two models that disagree flag a mistake better than either one's top
+          probability; see the user guide's benchmarks);
         - ``"task"``: the task labels; ``C_x`` is the judge's top probability
           (the paper);
         - ``"small_correct"``: whether the small model's out-of-fold answer is
@@ -113,14 +103,10 @@ class KCMEnsemble(ClassifierMixin, BaseRouter):
         for ``w`` in 0, 0.25, 0.5, 0.75 and 1, and route by the best
         (``routing_weight_``; ``routing_by_`` "judge", "blend" or "small").
         The judge's out-of-fold scores come from the first folds of ``cv`` that
-        hold 4,000 rows together (every fold on smaller data): one or more
-        judge fits. The comparison counts where the large model's out-of-fold
-        answers are right where they cost no extra large-model work (a prefit
-        large model answers the training rows in one call; the out-of-fold
-        teachers of ``distill="large"`` answer them), and otherwise takes the
-        large model to be right everywhere, as it does for a model that keeps a
-        bill (``usage_``, e.g. ``LLMClassifier``), which is asked about no
-        training row for it. False: the judge alone routes.
+        hold 4,000 rows together. The large model counts as right everywhere,
+        unless its out-of-fold answers cost no extra large-model work (a prefit
+        model, or the teachers of ``distill="large"``) and it keeps no bill
+        (``usage_``, e.g. ``LLMClassifier``). False: the judge alone routes.
     judge_refit : bool, default=True
         Fit the judge on every training row after its out-of-fold fits. False
         (cross-fitting), where those fits are made (``judge_fallback`` or
@@ -144,34 +130,25 @@ class KCMEnsemble(ClassifierMixin, BaseRouter):
         ``"auto"``: the large model teaches the rows without a label only (see
         ``unlabelled_label``; in :meth:`partial_fit`, the routed ones), so a
         fit whose rows are all labelled makes no large-model fit or call
-        beyond its own: the paper's ``L_ls`` on labelled rows needs honest
-        answers there, from ``cv`` out-of-fold fits of the large model, and
-        teaches little that the labels do not say.
+        beyond its own (``L_ls`` on labelled rows needs ``cv`` out-of-fold fits
+        of the large model, and teaches little that the labels do not say).
         True means ``"large"``; False turns distillation off.
     distill_threshold : float in [0, 1] or None, default=None
         Minimum confidence of the large model for its output to be used as a
         teacher; None means ``epsilon``, as in the paper.
-    distill_rounds : int, default=1
-        Rounds of the training loop (route, ask the large model, distil).
     distill_weight : float, default=1.0
-        Weight of a teacher sample relative to a labelled one.
+        Weight of a teacher sample relative to a labelled one: above 1 the
+        large model's answers outweigh labels that may be wrong (noisy labels).
     distill_mix : float in [0, 1] or "auto", default="auto"
         Share of the small model's own probabilities in the large model's
         targets: ``(1 - distill_mix) * p_large + distill_mix * p_small``. 0 is
         the paper (the large model alone teaches); 0.5 teaches the mean of the
-        two, which teaches more where the large model is only a little better
-        than the small one (few labels; MNIST at 10% of the labels: 58% of the
-        reachable gap closed, against 48%), pulls less towards a large model
-        that is worse, and teaches less where it is much better (MNIST at 5%:
-        40% against 76%). ``"auto"``: with unlabelled rows, the out-of-fold
+        two, which pulls less towards a large model that is only a little
+        better, or worse. ``"auto"``: with unlabelled rows, the out-of-fold
         check that lets the large model teach compares 0 and 0.5 and keeps the
-        one that fixes more answers net (``distill_mix_``; measured, it
-        matched or beat 0 on 9 of 10 few-label tasks and lost 0.2 point on the
-        10th); without unlabelled rows 0, the paper. The confidence that
-        ``distill_threshold`` reads stays the large model's.
-    distill_epochs : int, default=10
-        ``partial_fit`` passes per round for small models that take soft
-        labels (ours); others are refitted once per round.
+        one that fixes more answers net (``distill_mix_``); without unlabelled
+        rows 0, the paper. The confidence that ``distill_threshold`` reads
+        stays the large model's.
     temperature : float, default=1.0
         Temperature applied to teacher probabilities before distillation,
         ``softmax(log(p) / T)``. Above 1 (Hinton et al.), a small model that
@@ -199,25 +176,21 @@ class KCMEnsemble(ClassifierMixin, BaseRouter):
         ``judge_fallback`` read; ``verbose`` and ``ledger_`` show each fit).
         None: one per fold of ``cv``. An int ``g`` (2 up to the number of
         folds) groups the folds of ``cv`` into ``g`` teachers, fold ``i`` in
-        group ``i % g``: ``g`` large fits instead of one per fold, each on
-        fewer rows (``cv=5, teacher_cv=2``: two fits, on 60% and 40% of the
-        rows). A prefit large model (``FrozenEstimator``) or an LLM needs no
-        teacher fits at all.
+        group ``i % g`` (``cv=5, teacher_cv=2``: two fits, on 60% and 40% of
+        the rows). A prefit large model or an LLM needs no teacher fits.
     memory : str, joblib.Memory or None, default=None
         Where to cache what ``fit`` learns before it picks the threshold: the
         small, large and judge fits and their out-of-fold counterparts (a
         path, or an object with joblib's ``cache`` method), as
         ``Pipeline(memory=...)`` caches its transformers. A fit with the same
-        data and the same parameters, apart from ``epsilon``,
-        ``target_large_share``, ``distill_threshold``, ``distill_rounds``,
-        ``distill_weight``, ``distill_mix``, ``distill_epochs``, ``temperature``
-        and ``verbose``, loads them instead of fitting again, so that
-        ``GridSearchCV`` over ``epsilon`` fits the members once per split.
-        With distillation on, the out-of-fold teachers are then fitted in every
-        fit, asked or not. The members must pickle; as with a Pipeline, a
-        member whose ``random_state`` is None is not refitted for a new draw.
-        ``ledger_`` of a fit loaded from the cache holds the member fits'
-        seconds as they were measured when they were made.
+        data and the same parameters, apart from the value of ``epsilon``,
+        ``target_large_share``, ``distill_threshold``, ``distill_weight``,
+        ``distill_mix``, ``temperature`` and ``verbose``, loads them, so that
+        ``GridSearchCV`` over ``epsilon`` fits the members once per split
+        (with distillation on, the out-of-fold teachers are fitted in every
+        fit). The members must pickle; as with a Pipeline, a member whose
+        ``random_state`` is None is not refitted for a new draw; ``ledger_``
+        holds the seconds of the fits as they were made.
     n_jobs : int or None, default=None
         Jobs that fit the out-of-fold models in parallel (the small model's,
         the judges', the large teachers'), through joblib: None means 1 unless
@@ -229,7 +202,7 @@ class KCMEnsemble(ClassifierMixin, BaseRouter):
         Seeds the default judge.
     verbose : int, default=0
         Print every member fit (small, large, out-of-fold teachers, judge),
-        with its seconds, and each distillation round.
+        with its seconds, and the distillation.
 
     Attributes
     ----------
@@ -264,8 +237,8 @@ class KCMEnsemble(ClassifierMixin, BaseRouter):
         bill, ``large_.usage_``, also holds the calls its out-of-fold clones
         made in ``fit``.
     distillation_ : list of dict
-        Per round: samples routed to the large model, teacher samples used,
-        and the distillation method.
+        One record for ``fit`` and one per batch of :meth:`partial_fit`:
+        samples routed to the large model, teacher samples used, the method.
     unlabelled_teacher_ : dict or None
         With unlabelled rows: the out-of-fold check of distilling from them
         (``used``, ``mix``, answers ``fixed`` and ``broken``, ``p_value`` and
@@ -325,10 +298,8 @@ class KCMEnsemble(ClassifierMixin, BaseRouter):
         "hint": [None, StrOptions({"auto", "features"})],
         "distill": ["boolean", StrOptions({"auto", "large", "judge", "both"})],
         "distill_threshold": [None, Interval(Real, 0, 1, closed="both")],
-        "distill_rounds": [Interval(Integral, 1, None, closed="left")],
         "distill_weight": [Interval(Real, 0, None, closed="neither")],
         "distill_mix": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
-        "distill_epochs": [Interval(Integral, 1, None, closed="left")],
         "temperature": [Interval(Real, 0, None, closed="neither")],
         "unlabelled_label": [None, Integral, str],
         "cv": ["cv_object"],
@@ -354,10 +325,8 @@ class KCMEnsemble(ClassifierMixin, BaseRouter):
         hint="auto",
         distill="auto",
         distill_threshold=None,
-        distill_rounds=1,
         distill_weight=1.0,
         distill_mix="auto",
-        distill_epochs=10,
         temperature=1.0,
         unlabelled_label=None,
         cv=5,
@@ -379,10 +348,8 @@ class KCMEnsemble(ClassifierMixin, BaseRouter):
         self.hint = hint
         self.distill = distill
         self.distill_threshold = distill_threshold
-        self.distill_rounds = distill_rounds
         self.distill_weight = distill_weight
         self.distill_mix = distill_mix
-        self.distill_epochs = distill_epochs
         self.temperature = temperature
         self.unlabelled_label = unlabelled_label
         self.cv = cv
@@ -450,74 +417,6 @@ class KCMEnsemble(ClassifierMixin, BaseRouter):
         add_usage(self.large_, members.teachers.fitted())
         return self
 
-    def _distil(self, plan, members, X, y, *, labelled, unlabelled, sample_weight,
-                small_fit_params):
-        """The second stage of ``fit``: the teachers of ``plan`` (a DistillPlan) train the
-        small model, after an out-of-fold check where the large model teaches unlabelled rows."""
-        self.distillation_, self.unlabelled_teacher_ = [], None
-        self.distill_mix_ = 0.0 if plan.mix == "auto" else float(plan.mix)
-        if not plan.teaches:
-            return
-        with self.ledger_.timer("fit_route"):
-            small_proba = self.small_.predict_proba(X)
-        # who answers the rows: the out-of-fold teachers (labelled rows), and, for the
-        # unlabelled ones, a model that learns nothing from labels (an LLM) once
-        teachers = members.teachers if plan.large else None
-        if plan.large and unlabelled.size and bills_its_calls(self.large_):
-            teachers = LargeTeachers.unseen(self.large_, len(y), hint=self.hint,
-                                            n_classes=len(self.classes_), ledger=self.ledger_)
-        if plan.large and unlabelled.size:
-            mixes = AUTO_MIXES if plan.mix == "auto" else (self.distill_mix_,)
-            with self.ledger_.timer("fit_distill_check"):
-                self.unlabelled_teacher_ = distillation_helps(
-                    self.small, X, y, labelled=labelled, unlabelled=unlabelled,
-                    splits=members.splits, teachers=teachers,
-                    distiller=self._distiller(plan, mixes[0]), small_oof=members.small_oof,
-                    fit_params=small_fit_params, epochs=plan.epochs, mixes=mixes,
-                    shared_hint=small_proba)
-            self.distill_mix_ = self.unlabelled_teacher_["mix"]
-            if not self.unlabelled_teacher_["used"]:
-                teachers = None  # it would pull the small model down
-            elif not (isinstance(self.large_, FrozenEstimator) or bills_its_calls(self.large_)):
-                teachers = teachers.also(self.large_, unlabelled)  # new to it
-        distiller = self._distiller(plan, self.distill_mix_)
-        for _ in range(plan.rounds):
-            self._distillation_round(
-                distiller, plan, X, y, teachers, sample_weight=sample_weight,
-                epochs=plan.epochs, unlabelled=unlabelled, ask_unlabelled="all",
-                small_proba=small_proba)
-            small_proba = None  # the small model has learnt: the next round asks it again
-
-    def _distiller(self, plan, mix):
-        threshold = self.epsilon_ if plan.threshold is None else plan.threshold
-        return Distiller(self.classes_, threshold=threshold, temperature=plan.temperature,
-                         weight=plan.weight, mix=mix, ledger=self.ledger_,
-                         refit_set=self._refit_set, labelled=plan.labelled)
-
-    def _distillation_round(self, distiller, plan, X, y, large_teachers, *, sample_weight,
-                            epochs, unlabelled=(), ask_unlabelled="none", incremental=False,
-                            small_proba=None):
-        """Route X and let the teachers of ``plan`` teach the small model (see
-        :meth:`Distiller.teach`); the small model's probabilities and the large one's answers.
-
-        ``small_proba``: the small model's probabilities on X, if already known."""
-        with self.ledger_.timer("fit_route"):
-            if small_proba is None:
-                small_proba = self.small_.predict_proba(X)
-            routed = route_to_large(self._confidence(X, small_proba, "fit"), self.epsilon_)
-        record, large_answers = distiller.teach(
-            self.small_, X, y, small_proba, routed,
-            unlabelled=unlabelled, ask_unlabelled=ask_unlabelled,
-            large=large_teachers if plan.large else None,
-            judge=self._judge_proba if plan.judge else None,
-            sample_weight=sample_weight, epochs=epochs, incremental=incremental)
-        self.distillation_.append({"round": len(self.distillation_), **record})
-        if self.verbose and not incremental:
-            print(f"[KCMEnsemble] round {len(self.distillation_)}/{plan.rounds}: "
-                  f"{record['large_samples']} hard samples, "
-                  f"{record['teacher_samples']} teacher samples, {record['method']}")
-        return small_proba, large_answers
-
     @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y=None, classes=None, sample_weight=None):
         """Improve the small model and the judge from one more batch of a stream.
@@ -568,20 +467,8 @@ class KCMEnsemble(ClassifierMixin, BaseRouter):
             labelled, unlabelled = split_labelled(y, self.unlabelled_label, batch=True)
         check_known_labels(y[labelled], self.classes_, "The ensemble was fitted on `classes_`: "
                            "refit it on data holding every class of the stream.")
-        # the batch is new to the fitted large model: it teaches directly
-        large_teachers = LargeTeachers.unseen(self.large_, n_samples, hint=self.hint,
-                                              n_classes=len(self.classes_), ledger=self.ledger_)
-        plan = distill_plan(self.get_params(deep=False), has_unlabelled=True)
-        small_proba, large_answers = self._distillation_round(
-            self._distiller(plan, self.distill_mix_), plan, X, y, large_teachers,
-            sample_weight=sample_weight, epochs=1,
-            unlabelled=unlabelled, ask_unlabelled="routed", incremental=True)
-        if self.judge_ is not None and hasattr(self.judge_, "partial_fit"):
-            update_judge(self.judge_, self._judge_view(X), y, labelled=labelled,
-                         small_proba=small_proba,
-                         large_answers=large_answers, classes=self.classes_,
-                         judge_input=self.judge_input_, judge_target=self.judge_target_,
-                         sample_weight=sample_weight, ledger=self.ledger_)
+        self._learn_from_batch(X, y, labelled=labelled, unlabelled=unlabelled,
+                               sample_weight=sample_weight)
         return self
 
     def _small_answer(self, X):

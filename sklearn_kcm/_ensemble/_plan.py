@@ -19,7 +19,7 @@ from sklearn.pipeline import Pipeline
 from .._routing._base import check_budget
 from .._routing._signals import READS_X, TASK_TARGETS
 from .._utils._validation import is_numeric
-from ._distill import teacher_sources, teaches_labelled
+from ._distiller import teacher_sources, teaches_labelled
 from ._large import takes_hint
 
 
@@ -62,8 +62,6 @@ class DistillPlan:
     temperature: float
     weight: float
     mix: object  # float, or "auto": chosen by the out-of-fold check
-    epochs: int
-    rounds: int
 
     @property
     def teaches(self):
@@ -124,8 +122,7 @@ def distill_plan(params, *, has_unlabelled):
         large="large" in sources and (labelled or has_unlabelled), labelled=labelled,
         judge="judge" in sources, threshold=params["distill_threshold"],
         temperature=params["temperature"], weight=params["distill_weight"],
-        mix=params["distill_mix"], epochs=params["distill_epochs"],
-        rounds=params["distill_rounds"])
+        mix=params["distill_mix"])
 
 
 def knows_large_answers(fallback, large, judge_target, teaches_labelled):

@@ -1,0 +1,110 @@
+"""Distillation: the second stage of ``KCMEnsemble.fit``, and each batch of ``partial_fit``.
+
+After the members are fitted and the threshold is set, the teachers of the
+:class:`~._plan.DistillPlan` (the large model on the hard rows, the judge on
+the easy ones) train the small model; where the large model would teach rows
+without a label, an out-of-fold check first decides whether it may.
+"""
+
+from sklearn.frozen import FrozenEstimator
+
+from .._routing._curves import route_to_large
+from .._routing._judging import update_judge
+from ._distill_check import AUTO_MIXES, distillation_helps
+from ._distiller import Distiller
+from ._large import bills_its_calls
+from ._plan import distill_plan
+from ._soft_fit import DISTILL_EPOCHS
+from ._teachers import LargeTeachers
+
+
+class DistillationStage:
+    """The distillation methods of :class:`~sklearn_kcm.KCMEnsemble` (a mixin).
+
+    Reads the fitted ensemble (``small_``, ``large_``, ``classes_``,
+    ``epsilon_``, ``ledger_``, its routing), updates the small model (and the
+    judge, on a stream) and sets ``distillation_``, ``unlabelled_teacher_``
+    and ``distill_mix_``.
+    """
+
+    def _distil(self, plan, members, X, y, *, labelled, unlabelled, sample_weight,
+                small_fit_params):
+        """The second stage of ``fit``: the teachers of ``plan`` (a DistillPlan) train the
+        small model, after an out-of-fold check where the large model teaches unlabelled rows."""
+        self.distillation_, self.unlabelled_teacher_ = [], None
+        self.distill_mix_ = 0.0 if plan.mix == "auto" else float(plan.mix)
+        if not plan.teaches:
+            return
+        with self.ledger_.timer("fit_route"):
+            small_proba = self.small_.predict_proba(X)
+        # who answers the rows: the out-of-fold teachers (labelled rows), and, for the
+        # unlabelled ones, a model that learns nothing from labels (an LLM) once
+        teachers = members.teachers if plan.large else None
+        if plan.large and unlabelled.size and bills_its_calls(self.large_):
+            teachers = LargeTeachers.unseen(self.large_, len(y), hint=self.hint,
+                                            n_classes=len(self.classes_), ledger=self.ledger_)
+        if plan.large and unlabelled.size:
+            mixes = AUTO_MIXES if plan.mix == "auto" else (self.distill_mix_,)
+            with self.ledger_.timer("fit_distill_check"):
+                self.unlabelled_teacher_ = distillation_helps(
+                    self.small, X, y, labelled=labelled, unlabelled=unlabelled,
+                    splits=members.splits, teachers=teachers,
+                    distiller=self._distiller(plan, mixes[0]), small_oof=members.small_oof,
+                    fit_params=small_fit_params, mixes=mixes,
+                    shared_hint=small_proba)
+            self.distill_mix_ = self.unlabelled_teacher_["mix"]
+            if not self.unlabelled_teacher_["used"]:
+                teachers = None  # it would pull the small model down
+            elif not (isinstance(self.large_, FrozenEstimator) or bills_its_calls(self.large_)):
+                teachers = teachers.also(self.large_, unlabelled)  # new to it
+        distiller = self._distiller(plan, self.distill_mix_)
+        self._distillation_round(distiller, plan, X, y, teachers, sample_weight=sample_weight,
+                                 epochs=DISTILL_EPOCHS, unlabelled=unlabelled,
+                                 ask_unlabelled="all", small_proba=small_proba)
+
+    def _distiller(self, plan, mix):
+        threshold = self.epsilon_ if plan.threshold is None else plan.threshold
+        return Distiller(self.classes_, threshold=threshold, temperature=plan.temperature,
+                         weight=plan.weight, mix=mix, ledger=self.ledger_,
+                         refit_set=self._refit_set, labelled=plan.labelled)
+
+    def _distillation_round(self, distiller, plan, X, y, large_teachers, *, sample_weight,
+                            epochs, unlabelled=(), ask_unlabelled="none", incremental=False,
+                            small_proba=None):
+        """Route X and let the teachers of ``plan`` teach the small model (see
+        :meth:`Distiller.teach`); the small model's probabilities and the large one's answers.
+
+        ``small_proba``: the small model's probabilities on X, if already known."""
+        with self.ledger_.timer("fit_route"):
+            if small_proba is None:
+                small_proba = self.small_.predict_proba(X)
+            routed = route_to_large(self._confidence(X, small_proba, "fit"), self.epsilon_)
+        record, large_answers = distiller.teach(
+            self.small_, X, y, small_proba, routed,
+            unlabelled=unlabelled, ask_unlabelled=ask_unlabelled,
+            large=large_teachers if plan.large else None,
+            judge=self._judge_proba if plan.judge else None,
+            sample_weight=sample_weight, epochs=epochs, incremental=incremental)
+        self.distillation_.append({"round": len(self.distillation_), **record})
+        if self.verbose and not incremental:
+            print("[KCMEnsemble] distillation: "
+                  f"{record['large_samples']} hard samples, "
+                  f"{record['teacher_samples']} teacher samples, {record['method']}")
+        return small_proba, large_answers
+
+    def _learn_from_batch(self, X, y, *, labelled, unlabelled, sample_weight):
+        """One batch of a stream teaches the small model, and the judge when it can learn."""
+        # the batch is new to the fitted large model: it teaches directly
+        teachers = LargeTeachers.unseen(self.large_, len(y), hint=self.hint,
+                                        n_classes=len(self.classes_), ledger=self.ledger_)
+        plan = distill_plan(self.get_params(deep=False), has_unlabelled=True)
+        small_proba, large_answers = self._distillation_round(
+            self._distiller(plan, self.distill_mix_), plan, X, y, teachers,
+            sample_weight=sample_weight, epochs=1, unlabelled=unlabelled,
+            ask_unlabelled="routed", incremental=True)
+        if self.judge_ is not None and hasattr(self.judge_, "partial_fit"):
+            update_judge(self.judge_, self._judge_view(X), y, labelled=labelled,
+                         small_proba=small_proba, large_answers=large_answers,
+                         classes=self.classes_, judge_input=self.judge_input_,
+                         judge_target=self.judge_target_, sample_weight=sample_weight,
+                         ledger=self.ledger_)
