@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.base import clone
 
 from sklearn_kcm import KCMEnsemble, MLPJudgeClassifier, routing_curve
-from sklearn_kcm._ensemble._large import takes_hint
+from sklearn_kcm._ensemble._large_calls import takes_hint
 
 TARGET_OF_LARGE = 0.99
 

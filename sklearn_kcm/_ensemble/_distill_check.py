@@ -22,7 +22,7 @@ from scipy.stats import binomtest
 from sklearn.base import clone
 
 from .._compat import _num_samples, _safe_indexing
-from ._large import bills_its_calls
+from ._large_calls import bills_its_calls
 from ._soft_fit import DISTILL_EPOCHS, fit_on_soft_targets, soften
 
 # One-sided sign test: more answers fixed than broken, at this level. Measured on

@@ -12,7 +12,7 @@ from .._routing._curves import route_to_large
 from .._routing._judging import update_judge
 from ._distill_check import AUTO_MIXES, distillation_helps
 from ._distiller import Distiller
-from ._large import bills_its_calls
+from ._large_calls import bills_its_calls
 from ._plan import distill_plan
 from ._soft_fit import DISTILL_EPOCHS
 from ._teachers import LargeTeachers

@@ -18,7 +18,7 @@ from .._utils._validation import check_known_labels
 from ._distillation import DistillationStage
 from ._first_stage import fit_members_cached
 from ._labels import check_first_batch, check_targets, split_labelled
-from ._large import add_usage, ask_large
+from ._large_calls import add_usage, ask_large
 from ._plan import plan_fit, warn_if_routing_wastes
 
 

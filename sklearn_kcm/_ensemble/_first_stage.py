@@ -23,7 +23,7 @@ from .._routing._judging import default_judge_for_preprocessed, fit_judge
 from .._routing._ledger import CostLedger
 from .._utils._metadata import labelled_part, rekeyed_for
 from ._labels import UNLABELLED_FIX, check_same_classes
-from ._large import bills_its_calls, fit_large
+from ._large_calls import bills_its_calls, fit_large
 from ._soft_fit import RefitSet
 from ._teachers import LargeTeachers
 

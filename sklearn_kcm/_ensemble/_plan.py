@@ -20,7 +20,7 @@ from .._routing._base import check_budget
 from .._routing._signals import READS_X, TASK_TARGETS
 from .._utils._validation import is_numeric
 from ._distiller import teacher_sources, teaches_labelled
-from ._large import takes_hint
+from ._large_calls import takes_hint
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from sklearn.frozen import FrozenEstimator
 from .._compat import _num_samples, _safe_indexing
 from .._routing._folds import aligned_proba
 from .._routing._ledger import timed
-from ._large import ask_large, fit_large
+from ._large_calls import ask_large, fit_large
 
 
 class LargeTeachers:
