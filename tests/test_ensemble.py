@@ -8,6 +8,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.datasets import load_digits, load_iris
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
@@ -286,7 +287,9 @@ def test_pipeline_grid_search_clone_and_pickle(iris):
     best = search.best_estimator_
     restored = pickle.loads(pickle.dumps(best))
     np.testing.assert_array_equal(best.predict_proba(X), restored.predict_proba(X))
-    assert clone(kcm).get_params()["epsilon"] == 0.98
+    assert best[-1].epsilon_ == search.best_params_["kcmensemble__epsilon"]
+    with pytest.raises(NotFittedError):  # a clone keeps the parameters, not the fit
+        clone(best).predict(X)
 
 
 @pytest.mark.parametrize(
@@ -353,8 +356,10 @@ def test_metadata_routing_sends_sample_weight_to_the_members_that_ask(iris):
         kcm = KCMEnsemble(small, large, judge="small", distill=False)
         kcm.fit(X, y, sample_weight=weight)
         # the default judge is ours: it takes the weights without the user requesting them
-        KCMEnsemble(small, large, judge_fallback=False, cv=3, distill=False).fit(
-            X, y, sample_weight=weight)
+        default = dict(judge_fallback=False, cv=3, distill=False, random_state=0)
+        judged = KCMEnsemble(small, large, **default).fit(X, y, sample_weight=weight)
+        unweighted = KCMEnsemble(small, large, **default).fit(X, y)
+        assert not np.allclose(judged.judge_.predict_proba(X), unweighted.judge_.predict_proba(X))
         with pytest.raises(ValueError, match="not requested|explicitly set"):
             KCMEnsemble(LogisticRegression(), LogisticRegression(), judge="small").fit(
                 X, y, sample_weight=weight)
