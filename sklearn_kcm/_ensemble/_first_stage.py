@@ -133,7 +133,9 @@ def fit_members(plan, X, y, *, labelled, unlabelled, groups, metadata, verbose=0
         large_correct = classes[np.argmax(
             teachers.answer_rows(X, labelled, small_oof), axis=1)] == y_l
     judge = plan.judge
-    judge_fit = metadata.judge.fit if "judge" in metadata else {}
+    # getattr, not `in`: with routing on and no parameters scikit-learn gives an
+    # EmptyRequest, which answers any name and loops forever under `in`
+    judge_fit = getattr(metadata, "judge", Bunch(fit={})).fit
     X_judge, preprocessing = X_l, None
     if plan.judge_input == "preprocessed":
         # a copy: distillation may refit the small model, and with it its preprocessing
