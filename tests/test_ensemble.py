@@ -369,6 +369,15 @@ def test_metadata_routing_sends_sample_weight_to_the_members_that_ask(iris):
     np.testing.assert_allclose(kcm.large_.coef_, plain.coef_)
 
 
+def test_metadata_routing_on_without_parameters_fits(iris):
+    # scikit-learn's router answers an EmptyRequest here, which once made fit loop forever
+    import sklearn
+
+    with sklearn.config_context(enable_metadata_routing=True):
+        kcm = KCMEnsemble(_small(), _small(), judge="small", distill=False).fit(*iris)
+    assert kcm.score(*iris) > 0.9
+
+
 @pytest.mark.parametrize(
     "params, match",
     [

@@ -162,12 +162,15 @@ def test_the_fitted_blend_is_what_routes_at_predict_time():
     X, y = _clusters(600)
     kcm = KCMEnsemble(LogisticRegression(), HistGradientBoostingClassifier(max_iter=30),
                       RecordingClassifier(), epsilon=0.8, cv=3, distill=False).fit(X, y)
+    # the judge wins this fallback; a weight the fit did not choose shows that predict
+    # reads the fitted attributes (the choice itself: test_a_blend_routes_best_...)
+    assert (kcm.routing_by_, kcm.routing_weight_) == ("judge", 1.0)
     kcm.routing_by_, kcm.routing_weight_ = "blend", 0.25
     small_proba = kcm.small_.predict_proba(X)
-    judged = clone(kcm).set_params(judge_fallback=False).fit(X, y).confidence(X)
+    judged = clone(kcm).set_params(judge_fallback=False).fit(X, y).routing_confidence(X)
     np.testing.assert_allclose(
-        kcm.confidence(X), judged ** 0.25 * small_proba.max(axis=1) ** 0.75)
-    np.testing.assert_array_equal(kcm.route(X), kcm.confidence(X) <= 0.8)
+        kcm.routing_confidence(X), judged ** 0.25 * small_proba.max(axis=1) ** 0.75)
+    np.testing.assert_array_equal(kcm.route(X), kcm.routing_confidence(X) <= 0.8)
 
 
 def test_the_fallback_counts_the_large_models_out_of_fold_answers_where_they_are_fitted():

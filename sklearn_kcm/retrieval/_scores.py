@@ -63,9 +63,8 @@ def shortlist_distribution(z, size=SHORTLIST_SIZE):
     What the judge reads of the small retriever's answer: as "class
     probabilities" of the shortlist, its log is the sorted top scores, the
     log-margin of the first two is the top-1 minus top-2 score and the
-    first minus the last is the spread of the top ``size``
-    (:func:`sklearn_kcm._routing._signals.probability_features` adds the
-    entropy).
+    first minus the last is the spread of the top ``size`` (the routing
+    signals add the entropy).
 
     Examples
     --------
