@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.datasets import load_breast_cancer, load_digits, make_classification
 from sklearn.decomposition import PCA, TruncatedSVD
@@ -302,6 +302,64 @@ def categories(suite, seed):
                 "one-hot + logistic regression", "histogram gradient boosting (categories)")
 
 
+# ISLP (the book "An Introduction to Statistical Learning with Python") ships its data sets
+# in its wheel; its requirements pull an unpinned torch, so the wheel is fetched alone
+# (`pip download --no-deps`, from the registry) and its CSV read from the zip
+ISLP_WHEEL = ("ISLP==0.6.0", "islp-0.6.0-py3-none-any.whl",
+              "ca772cecca1747a2f84ee799a5503ddddbdf0e98f90c235494790c1d036c694b")
+
+
+def islp_frame(name):
+    """The ISLP data set ``name`` (e.g. "Bikeshare") as a DataFrame."""
+    import hashlib
+    import subprocess
+    import sys
+    import zipfile
+
+    import pandas as pd
+
+    requirement, filename, sha256 = ISLP_WHEEL
+    directory = Path.home() / ".cache" / "sklearn_kcm" / "wheels"
+    wheel = directory / filename
+    if not wheel.exists():
+        subprocess.run([sys.executable, "-m", "pip", "download", requirement, "--no-deps",
+                        "--quiet", "-d", str(directory)], check=True)
+    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+    if digest != sha256:
+        raise RuntimeError(f"{wheel} has sha256 {digest}, not {sha256}: delete it and rerun.")
+    with zipfile.ZipFile(wheel) as archive, archive.open(f"ISLP/data/{name}.csv") as csv:
+        return pd.read_csv(csv)
+
+
+def bikeshare(suite, seed):
+    # a public frame with categorical columns: the hour, month and weather of 8,645 hours
+    # of Washington's bike share (ISLP's Bikeshare, 2011); is the hour among the busiest
+    # quarter? A one-hot linear model cannot follow hour x working day (rush hours on
+    # weekdays, afternoons at weekends): its mistakes lie in regions of the categories
+    from sklearn.compose import make_column_transformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame = islp_frame("Bikeshare")
+    categorical = ["mnth", "hr", "weekday", "weathersit"]
+    numeric = ["day", "holiday", "workingday", "temp", "atemp", "hum", "windspeed"]
+    X = frame[categorical + numeric].copy()
+    for column in categorical:
+        X[column] = X[column].astype(str).astype("category")
+    y = np.where(frame["bikers"] > frame["bikers"].quantile(0.75), "busy", "quiet")
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y,
+                                                        random_state=seed)
+    encode = make_column_transformer(
+        (OneHotEncoder(sparse_output=False, handle_unknown="ignore"), categorical),
+        remainder=StandardScaler())
+    small = make_pipeline(encode, LogisticRegression(max_iter=2000))
+    large = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
+    return Task("bikeshare", "ISLP's Bikeshare (8,645 hours of 2011, 4 categorical and 7 "
+                "numeric columns; busiest quarter of hours or not)",
+                X_train, y_train, X_test, y_test, small, large,
+                "one-hot + logistic regression", "histogram gradient boosting (categories)",
+                judge_input=lambda: [clone(encode)])  # the paper's judges read X encoded
+
+
 TASKS = {
     "digits": digits,
     "mnist": mnist,
@@ -311,4 +369,5 @@ TASKS = {
     "breast_cancer": breast_cancer,
     "clusters": clusters,
     "categories": categories,
+    "bikeshare": bikeshare,
 }

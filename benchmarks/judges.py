@@ -26,12 +26,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import Callback
 
 from sklearn_kcm import (
     KANJudgeClassifier,
@@ -49,7 +51,8 @@ from sklearn_kcm.nn import KAN
 from ._ladder import TARGET_OF_LARGE, share_for
 from ._tasks import TASKS
 
-TASK_NAMES = ["digits", "mnist", "digits_lt", "rotten_tomatoes", "breast_cancer", "clusters"]
+TASK_NAMES = ["digits", "mnist", "digits_lt", "rotten_tomatoes", "breast_cancer", "clusters",
+              "bikeshare"]
 SHARES = (0.1, 0.2, 0.3)
 BUDGET = 0.2
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "judges"
@@ -155,9 +158,28 @@ def judges(task, seed, mlp_width):
         "kNN router (baseline)": dict(judge=_knn_router(task, default),
                                       judge_input=_knn_input(task),
                                       judge_target="small_correct", **no_fallback),
-        **{f"KAN recipe: {name}": dict(judge=_with_last_step(default, KANJudgeClassifier(
-            random_state=seed, **recipe)), **as_default) for name, recipe in RECIPES.items()},
+        **{f"KAN recipe: {name}": dict(judge=_with_last_step(default, _recipe_judge(
+            seed, **recipe)), **as_default) for name, recipe in RECIPES.items()},
     }
+
+
+WIDE = dict(hidden_layer_sizes=(36,), grid_size=2, spline_order=1)
+
+
+class GridUpdates(Callback):
+    """Refit the KAN's grids on its training rows at the start of the given epochs
+    (pykan's "update grid from samples" during training)."""
+
+    def __init__(self, epochs=(5, 10), rows=4000):
+        self.epochs = epochs
+        self.rows = rows
+
+    def on_epoch_begin(self, net, dataset_train=None, **kwargs):
+        if len(net.history) in self.epochs:  # history holds a row for this epoch already
+            X = dataset_train.X[: self.rows]
+            X = X.toarray() if hasattr(X, "toarray") else X
+            with torch.no_grad():
+                net.module_.update_grid(torch.as_tensor(X, device=net.device))
 
 
 # The KAN judge's recipe study: the default judge (16 hidden units, grid 5, cubic splines,
@@ -179,7 +201,31 @@ RECIPES = {
     "wider, linear splines, layer norm, 60 epochs": dict(hidden_layer_sizes=(36,), grid_size=2,
                                                          spline_order=1, layer_norm=True,
                                                          max_epochs=60),
+    # from the wide default (36 units of linear splines on 2 intervals, 20 epochs)
+    "wide, grid updates at epochs 5, 10": dict(**WIDE, callbacks=[GridUpdates((5, 10))]),
+    "wide, grid updates, layer norm": dict(**WIDE, layer_norm=True,
+                                           callbacks=[GridUpdates((5, 10))]),
+    "wide, layer norm, batches of 128": dict(**WIDE, layer_norm=True, batch_size=128),
+    "wide, layer norm, lr 2e-2": dict(**WIDE, layer_norm=True, lr=2e-2),
+    "wide, layer norm, 40 epochs": dict(**WIDE, layer_norm=True, max_epochs=40),
+    "wide, grid 3": dict(hidden_layer_sizes=(30,), grid_size=3, spline_order=1),
+    "wider still: (48,), grid 1": dict(hidden_layer_sizes=(48,), grid_size=1, spline_order=1),
+    "wide, 40 epochs, weight decay 1e-2": dict(**WIDE, max_epochs=40, weight_decay=1e-2),
+    "wide, layer norm, weight decay 1e-2": dict(**WIDE, layer_norm=True, weight_decay=1e-2),
+    "wide, quantile inputs": dict(**WIDE, quantile_inputs=True),
+    "wide, quantile inputs, layer norm": dict(**WIDE, quantile_inputs=True, layer_norm=True),
 }
+
+
+def _recipe_judge(seed, quantile_inputs=False, **params):
+    """A KAN judge of the recipe study; ``quantile_inputs`` maps each input onto normal
+    quantiles first, so that the uniform grid's knots fall where the data lie."""
+    judge = KANJudgeClassifier(random_state=seed, **params)
+    if not quantile_inputs:
+        return judge
+    from sklearn.preprocessing import QuantileTransformer
+    return make_pipeline(QuantileTransformer(n_quantiles=200, output_distribution="normal",
+                                             random_state=seed), judge)
 
 
 def aurc(confidence, small_correct):
@@ -224,7 +270,7 @@ def run_task(name, seed, log=print, methods=None):
         small_correct = model.small_.predict(task.X_test) == task.y_test
         if small_accuracy is None:  # distillation is off: every small model is the plain one
             small_accuracy = float(small_correct.mean())
-        confidence = model.confidence(task.X_test)
+        confidence = model.routing_confidence(task.X_test)
         # a judge that learns the task is a classifier too: how good a one?
         # (through the small model's preprocessing for a judge that reads it)
         judge_accuracy = (float(np.mean(model.judge_.predict(model._judge_view(task.X_test))

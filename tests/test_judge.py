@@ -345,3 +345,17 @@ def test_partial_fit_checks_its_parameters_and_weights_the_judge():
     np.testing.assert_array_equal(kcm.judge_.weights_[-1], weight)
     with pytest.raises(ValueError, match="epsilon"):  # validated on the first call, as SGD's
         clone(kcm).set_params(epsilon=2.0).partial_fit(X[:400], y[:400])
+
+
+def test_the_default_judge_of_a_wide_x_normalises_its_hidden_layer():
+    # principal components of a wide X: a LayerNorm before the KAN's hidden layer (the
+    # recipe study: MNIST 0.916 -> 0.936 on the task); narrow X: none (there it did harm)
+    wide = make_classification(300, 100, n_informative=10, random_state=0)
+    narrow = make_classification(300, 20, n_informative=10, random_state=0)
+    judges = [KCMEnsemble(LogisticRegression(), LogisticRegression(), cv=3, distill=False,
+                          random_state=0).fit(*data).judge_ for data in (wide, narrow)]
+    assert judges[0][-1].layer_norm and judges[0][-1].max_epochs == 40
+    assert not judges[1].layer_norm
+    # a KAN of the same width: the norm adds no parameters
+    assert ([p.shape for p in judges[0][-1].net_.module_.parameters()][1:]
+            == [p.shape for p in judges[1].net_.module_.parameters()][1:])

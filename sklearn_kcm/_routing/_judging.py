@@ -37,6 +37,13 @@ JUDGE_COMPONENTS = 32
 # the cubic splines: with linear ones its confidences flatten and budgets drift (18% sent
 # for 25%).
 WIDE_JUDGE = dict(hidden_layer_sizes=(36,), grid_size=2, spline_order=1)
+# On principal components of a wide X the hidden layer's activations leave the grid
+# of the layer that reads them as training moves them: a LayerNorm before it (FastKAN's
+# remedy) and 40 epochs lifted the MNIST judge from 0.916 to 0.936 on the task (the
+# matched MLP: 0.943) and cut the share sent for 99% of the large model from 14% to 10%
+# (MLP 9%), three seeds. On narrow X it did harm: long-tailed digits 0.893 -> 0.874,
+# 6% -> 8% sent (the recipe study, docs/benchmarks/judges/kan_recipe).
+PROJECTED_JUDGE = dict(layer_norm=True, max_epochs=40)
 # The judge's out-of-fold confidences (epsilon="auto", the fallback) come from the
 # first folds that hold this many rows: a share of 20% measured on 4,000 rows has a
 # standard error of 0.6 point, and on 20,000 rows one fold judge is fitted instead
@@ -46,20 +53,23 @@ MIN_OOF_ROWS = 4000
 
 def default_judge(random_state, X=None, judge_input="X", impute=False):
     """The judge of ``judge=None``: a :class:`KANJudgeClassifier` (of
-    :data:`WIDE_JUDGE` where it reads X alone), after a projection on
+    :data:`WIDE_JUDGE` where it reads X), after a projection on
     ``JUDGE_COMPONENTS`` components when X is wider than ``MAX_JUDGE_INPUTS``
-    columns (PCA; TruncatedSVD for sparse X, which stays sparse).
+    columns (PCA; TruncatedSVD for sparse X, which stays sparse), and then
+    with :data:`PROJECTED_JUDGE`'s layer norm and epochs.
 
     ``impute``: the members read missing values (both accept NaN), so X may hold
     them; a judge reading X then fills them with the column means first."""
     from .._torch._judges import KANJudgeClassifier  # torch loads with the first judge
 
-    judge = KANJudgeClassifier(random_state=random_state,
-                               **(WIDE_JUDGE if judge_input in READS_X else {}))
+    reads_x = judge_input in READS_X
+    projected = reads_x and X is not None and _n_columns(X) > MAX_JUDGE_INPUTS
+    judge = KANJudgeClassifier(random_state=random_state, **(WIDE_JUDGE if reads_x else {}),
+                               **(PROJECTED_JUDGE if projected else {}))
     steps = []
     if impute and judge_input != "small":
         steps.append(SimpleImputer(keep_empty_features=True))
-    if judge_input in READS_X and X is not None and _n_columns(X) > MAX_JUDGE_INPUTS:
+    if projected:
         steps.append(TruncatedSVD(JUDGE_COMPONENTS, random_state=random_state)
                      if sp.issparse(X) else PCA(JUDGE_COMPONENTS, random_state=random_state))
     if not steps:
