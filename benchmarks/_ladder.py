@@ -18,8 +18,15 @@ import time
 import numpy as np
 from sklearn.base import clone
 
-from sklearn_kcm import KCMEnsemble, MLPJudgeClassifier, routing_curve
+from sklearn_kcm import (
+    KCMEnsemble,
+    MLPJudgeClassifier,
+    gap_recovered,
+    oracle_routing_curve,
+    routing_curve,
+)
 from sklearn_kcm._ensemble._large_calls import takes_hint
+from sklearn_kcm._routing._curves import accuracy_at_share
 
 TARGET_OF_LARGE = 0.99
 
@@ -110,7 +117,7 @@ def run_ladder(task, seed, budget, log=print):
                    fit_s=fit_s, predict_s=predict_s)
         thresholds, large_share, accuracy = curve_with(model, task.X_test, task.y_test,
                                                        predictions_of["large"])
-        row["share_for_99"] = share_for(large_share, accuracy, target)
+        row.update(curve_summary(large_share, accuracy, target))
         row["epsilon"] = float(model.epsilon_)
         curves[method] = dict(large_share=large_share.tolist(), accuracy=accuracy.tolist(),
                               thresholds=thresholds.tolist(), epsilon=float(model.epsilon_))
@@ -122,6 +129,29 @@ def run_ladder(task, seed, budget, log=print):
                              fit_s=float("nan"), predict_s=small_predict_s))
             if takes_hint(model.large_, task.hint, "fit"):
                 rows.append(_hinted_large_row(task, model))
+    rows.append(_oracle_row(task, predictions_of, budget, target))
     for row in rows:
         row["seed"] = seed
     return rows, curves
+
+
+def curve_summary(large_share, accuracy, target):
+    """Our column (the share for 99% of the large model) and RouteLLM's (APGR, CPT(50%),
+    CPT(80%)) of one routing curve."""
+    recovered = gap_recovered(large_share, accuracy)
+    return dict(share_for_99=share_for(large_share, accuracy, target), apgr=recovered["apgr"],
+                cpt_50=recovered["cpt"][0.5], cpt_80=recovered["cpt"][0.8])
+
+
+def _oracle_row(task, predictions_of, budget, target):
+    """The bound of every judge: small right, or large right where small is wrong, sent in
+    order of benefit; its accuracy at the budget."""
+    small_correct = np.asarray(predictions_of["small"]) == task.y_test
+    large_correct = np.asarray(predictions_of["large"]) == task.y_test
+    _, large_share, accuracy = oracle_routing_curve(small_correct, large_correct)
+    row = dict(task=task.name, method="oracle (bound)",
+               accuracy=float(accuracy_at_share(large_share, accuracy, [budget])[0]),
+               large_share=float(budget), fit_s=float("nan"), predict_s=float("nan"))
+    if task.groups is not None:  # the bound is of the whole set, not of each group
+        row.update({group: float("nan") for group in ("many", "medium", "few")})
+    return {**row, **curve_summary(large_share, accuracy, target)}

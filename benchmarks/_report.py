@@ -13,7 +13,7 @@ import numpy as np
 
 METHOD_ORDER = [
     "small", "large", "large + hint", "small + distillation", "cascade", "MCM (MLP judge)",
-    "KCM (KAN judge)", "KCM, paper judge",
+    "KCM (KAN judge)", "KCM, paper judge", "oracle (bound)",
     # the LLM ladder
     "LM, no hint", "LM + hint", "cascade + hint",
 ]
@@ -65,8 +65,8 @@ def _task_table(methods, with_std):
     grouped = any("few" in columns for columns in methods.values())
     large = methods.get("large", methods.get("LM, no hint"))
     header = ["method", "accuracy"] + (list(GROUPS) if grouped else []) + [
-        "to large", "calls saved", "% of large acc.", "share for 99% of large", "fit s",
-        "predict s"]
+        "to large", "calls saved", "% of large acc.", "share for 99% of large", "APGR",
+        "CPT(50%)", "CPT(80%)", "fit s", "predict s"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for method, columns in methods.items():
         share = columns["large_share"]
@@ -79,6 +79,10 @@ def _task_table(methods, with_std):
             "-" if share[0] == 1 else _cell(saved, "share", with_std),
             f"{columns['accuracy'][0] / large['accuracy'][0]:.1%}",
             _cell(columns["share_for_99"], "share99", False) if "share_for_99" in columns else "",
+            # RouteLLM's metrics (runs recorded before them leave the cells empty)
+            _cell(columns["apgr"], "accuracy", False) if "apgr" in columns else "",
+            *(_cell(columns[key], "share99", False) if key in columns else ""
+              for key in ("cpt_50", "cpt_80")),
             _cell(columns["fit_s"], "seconds", with_std),
             _cell(columns["predict_s"], "seconds", with_std),
         ]

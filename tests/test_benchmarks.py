@@ -39,8 +39,13 @@ def test_ladder_runs_every_method_and_renders():
     methods = [row["method"] for row in rows]
     assert sorted(methods) == sorted([
         "small", "large", "cascade", "MCM (MLP judge)", "KCM (KAN judge)",
-        "small + distillation", "KCM, paper judge"])
+        "small + distillation", "KCM, paper judge", "oracle (bound)"])
     by_method = {row["method"]: row for row in rows}
+    # the oracle bounds every routing of the same two models: at the budget and in APGR
+    # (the cascade's; the judges' curves start at their distilled small model)
+    oracle, cascade = by_method["oracle (bound)"], by_method["cascade"]
+    assert oracle["apgr"] >= cascade["apgr"] and oracle["accuracy"] >= cascade["accuracy"]
+    assert oracle["cpt_80"] <= cascade["cpt_80"]
     assert by_method["small"]["large_share"] == 0 and by_method["large"]["large_share"] == 1
     for method in curves:
         row = by_method[method]
