@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import clone
 
-from sklearn_kcm import MLPJudgeClassifier, routing_curve
+from sklearn_kcm import MLPJudgeClassifier, gap_recovered, oracle_routing_curve, routing_curve
 from sklearn_kcm._routing._curves import accuracy_at_share
 from sklearn_kcm.retrieval import KCMRetriever, recall_at_k
 
@@ -91,9 +91,20 @@ def run_task(task, seed, budget, log=print):
         confidence = fitted[method].routing_confidence(task.queries_test)
         _, share, recall = routing_curve(confidence, small_correct, large_correct)
         curves[method] = dict(share=share.tolist(), recall=recall.tolist())
-        rows.append(dict(task=task.name, method=f"curve: {method}", seed=seed, **{
-            f"at {s:.0%}": float(accuracy_at_share(share, recall, s)) for s in SHARES}))
+        rows.append(_curve_row(task, f"curve: {method}", seed, share, recall))
+    # the bound of every router of the same two retrievers
+    _, share, recall = oracle_routing_curve(small_correct, large_correct)
+    rows.append(_curve_row(task, "curve: oracle (bound)", seed, share, recall))
     return rows, curves
+
+
+def _curve_row(task, method, seed, share, recall):
+    """Recall@1 at the shares of SHARES, and RouteLLM's APGR, CPT(50%), CPT(80%)."""
+    recovered = gap_recovered(share, recall)
+    return dict(task=task.name, method=method, seed=seed,
+                **{f"at {s:.0%}": float(accuracy_at_share(share, recall, s)) for s in SHARES},
+                APGR=recovered["apgr"], **{f"CPT({level:.0%})": value
+                                          for level, value in recovered["cpt"].items()})
 
 
 def draw_curves(name, curves, rows, path):
@@ -119,6 +130,7 @@ def draw_curves(name, curves, rows, path):
 
 def _cell(values, kind):
     values = np.asarray([v for v in values if v is not None], dtype=float)
+    values = values[~np.isnan(values)]  # e.g. CPT where no gap is recovered
     if not values.size:
         return "-"
     mean, std = values.mean(), values.std()
@@ -163,14 +175,18 @@ def render_markdown(results):
                       _cell([row["ms_per_query"] for row in mine], "ms")]
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         curves = [row for row in rows if row["method"].startswith("curve: ")]
-        columns = [key for key in curves[0] if key.startswith("at ")]
+        # runs recorded before APGR and CPT have the shares only
+        columns = [key for key in curves[0] if key.startswith(("at ", "APGR", "CPT"))]
         lines += ["", "Recall@1 of the test queries at equal shares sent to the large "
-                  "retriever (the routing curves; routed queries get the fused shortlist):", "",
+                  "retriever (the routing curves; routed queries get the fused shortlist), "
+                  "with RouteLLM's APGR and CPT(x) of each curve and the oracle's bound:", "",
                   "| router | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
         for method in dict.fromkeys(row["method"] for row in curves):
             mine = [row for row in curves if row["method"] == method]
             lines.append(f"| {method.removeprefix('curve: ')} | " + " | ".join(
-                _cell([row[column] for row in mine], "recall") for column in columns) + " |")
+                _cell([row[column] for row in mine],
+                      "share" if column.startswith("CPT") else "recall")
+                for column in columns) + " |")
         lines.append("")
     return "\n".join(lines)
 

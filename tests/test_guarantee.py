@@ -1,0 +1,100 @@
+"""The accuracy guarantee's threshold (Learn-then-Test), against hand computations and
+against its promise on simulated draws."""
+
+import numpy as np
+import pytest
+
+from sklearn_kcm._routing._guarantee import (
+    accuracy_upper_bound,
+    binomial_p_value,
+    guaranteed_threshold,
+)
+
+
+def test_binomial_p_value_is_the_exact_tail():
+    # no error on n rows: the chance of that at the largest error rate the null allows
+    assert binomial_p_value(0, 60, 0.95) == pytest.approx(0.95**60)
+    # one error: add n * e * (1 - e)^(n - 1)
+    assert binomial_p_value(1, 60, 0.95) == pytest.approx(0.95**60 + 60 * 0.05 * 0.95**59)
+
+
+def test_the_upper_bound_of_an_accuracy_is_clopper_pearson():
+    from scipy.stats import binom
+
+    correct = np.r_[np.ones(90), np.zeros(10)].astype(bool)
+    bound = accuracy_upper_bound(correct, 0.05)
+    # the accuracy at which 90 or fewer right answers of 100 have probability 0.05
+    assert binom.cdf(90, 100, bound) == pytest.approx(0.05)
+
+
+def test_a_relative_target_is_tested_against_the_bound_of_the_large_model():
+    rng = np.random.default_rng(1)
+    confidence, small, large = rng.random(500), rng.random(500) < 0.85, rng.random(500) < 0.9
+    relative = guaranteed_threshold(confidence, small, large, target=0.95,
+                                    relative_to_large=True, delta=0.1)
+    bound = accuracy_upper_bound(large, 0.05)
+    absolute = guaranteed_threshold(confidence, small, large, target=0.95 * bound, delta=0.05)
+    assert relative[:2] == absolute[:2]
+    np.testing.assert_allclose(relative[2], absolute[2])
+
+
+def test_the_threshold_is_the_cheapest_that_a_fixed_sequence_certifies():
+    # 100 rows, confidence i/100; the small model wrong on the 10 least confident and on
+    # rows 50 and 70; the large model right everywhere
+    confidence = np.arange(100) / 100
+    small = np.ones(100, bool)
+    small[:10] = False
+    small[[50, 70]] = False
+    large = np.ones(100, bool)
+    threshold, share, p_values = guaranteed_threshold(confidence, small, large,
+                                                      target=0.95, delta=0.1)
+    # by hand: routing the k least confident leaves errors(k) = 12 - (k >= 1..10) - ...
+    errors = np.array([np.sum(~small[k:]) for k in range(101)])
+    expected = [binomial_p_value(e, 100, 0.95) for e in errors]
+    np.testing.assert_allclose(p_values, expected)
+    # from k = 100 down, certified while p <= 0.1; the cheapest certified k
+    k = 100
+    while k > 0 and expected[k - 1] <= 0.1:
+        k -= 1
+    assert share == pytest.approx(k / 100)
+    assert threshold == pytest.approx(confidence[k - 1])
+    # the answer is stricter than the plain estimate: that already reaches 95% at k = 7
+    assert np.mean(small[7:]) + 7 / 100 >= 0.95 and k > 7
+
+
+def test_no_threshold_when_the_target_cannot_be_certified():
+    rng = np.random.default_rng(0)
+    large = rng.random(300) < 0.9  # the large model itself is 90% right
+    small = rng.random(300) < 0.8
+    threshold, share, _ = guaranteed_threshold(rng.random(300), small, large, target=0.99)
+    assert threshold is None and share == 1.0
+    with pytest.raises(ValueError, match="delta=1.5 must lie in"):
+        guaranteed_threshold([0.5], [True], [True], target=0.9, delta=1.5)
+
+
+@pytest.mark.parametrize("relative_to_large", [False, True])
+def test_the_promise_holds_in_at_least_1_minus_delta_of_draws(relative_to_large):
+    # a population whose accuracies at every threshold are known: the small model is
+    # right with probability c on an input of confidence c, the large one with 0.95
+    def true_accuracy(threshold):
+        # inputs uniform on [0, 1]: those below the threshold get 0.95, the others c
+        t = np.clip(threshold, 0, 1)
+        return 0.95 * t + (1 - t**2) / 2
+
+    rng = np.random.default_rng(0)
+    target, delta, n = (0.9 if relative_to_large else 0.92), 0.1, 400
+    met, certified = 0, 0
+    for _ in range(300):
+        c = rng.random(n)
+        small, large = rng.random(n) < c, rng.random(n) < 0.95
+        threshold, _, _ = guaranteed_threshold(c, small, large, target=target,
+                                               relative_to_large=relative_to_large,
+                                               delta=delta)
+        if threshold is None:
+            met += 1  # nothing promised: the whole goes to the large model
+            continue
+        certified += 1
+        goal = target * 0.95 if relative_to_large else target
+        met += true_accuracy(threshold) >= goal
+    assert certified >= 200  # the test says something
+    assert met / 300 >= 1 - delta
