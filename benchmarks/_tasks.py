@@ -276,13 +276,26 @@ def clusters(suite, seed):
                 "logistic regression", "histogram gradient boosting")
 
 
+def _one_hot_members(categorical, seed, handle_unknown="error"):
+    """The members of a frame with ``categorical`` columns: the small model one-hot encodes
+    them and scales the rest (its ``encode`` step returned too), the large model reads the
+    categories as they are."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    encode = make_column_transformer(
+        (OneHotEncoder(sparse_output=False, handle_unknown=handle_unknown), categorical),
+        remainder=StandardScaler())
+    small = make_pipeline(encode, LogisticRegression(max_iter=2000))
+    large = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
+    return encode, small, large
+
+
 def categories(suite, seed):
     # the clusters, as a pandas frame whose first informative columns are binned into
     # categories: the small model one-hot encodes them (a ColumnTransformer), so a judge
     # that reads X must read it through the small model's preprocessing
     import pandas as pd
-    from sklearn.compose import make_column_transformer
-    from sklearn.preprocessing import OneHotEncoder
 
     X, y = make_classification(8000, 12, n_informative=8, n_redundant=0, n_clusters_per_class=4,
                                flip_y=0.01, shuffle=False, random_state=seed)
@@ -292,10 +305,7 @@ def categories(suite, seed):
         frame[column] = pd.qcut(frame[column], 6, labels=list("abcdef"))
     X_train, X_test, y_train, y_test = train_test_split(frame, y, test_size=0.3, stratify=y,
                                                         random_state=seed)
-    encode = make_column_transformer((OneHotEncoder(sparse_output=False), categorical),
-                                     remainder=StandardScaler())
-    small = make_pipeline(encode, LogisticRegression(max_iter=2000))
-    large = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
+    encode, small, large = _one_hot_members(categorical, seed)
     return Task("categories", "the clusters as a pandas frame (make_classification: 8,000 rows, "
                 "12 features of which 4 binned into 6 categories, 4 clusters per class)",
                 X_train, y_train, X_test, y_test, small, large,
@@ -336,8 +346,6 @@ def bikeshare(suite, seed):
     # of Washington's bike share (ISLP's Bikeshare, 2011); is the hour among the busiest
     # quarter? A one-hot linear model cannot follow hour x working day (rush hours on
     # weekdays, afternoons at weekends): its mistakes lie in regions of the categories
-    from sklearn.compose import make_column_transformer
-    from sklearn.preprocessing import OneHotEncoder
 
     frame = islp_frame("Bikeshare")
     categorical = ["mnth", "hr", "weekday", "weathersit"]
@@ -348,11 +356,7 @@ def bikeshare(suite, seed):
     y = np.where(frame["bikers"] > frame["bikers"].quantile(0.75), "busy", "quiet")
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y,
                                                         random_state=seed)
-    encode = make_column_transformer(
-        (OneHotEncoder(sparse_output=False, handle_unknown="ignore"), categorical),
-        remainder=StandardScaler())
-    small = make_pipeline(encode, LogisticRegression(max_iter=2000))
-    large = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
+    encode, small, large = _one_hot_members(categorical, seed, handle_unknown="ignore")
     return Task("bikeshare", "ISLP's Bikeshare (8,645 hours of 2011, 4 categorical and 7 "
                 "numeric columns; busiest quarter of hours or not)",
                 X_train, y_train, X_test, y_test, small, large,

@@ -39,7 +39,6 @@ from sklearn_kcm import (
     KANJudgeClassifier,
     KCMEnsemble,
     MLPJudgeClassifier,
-    gap_recovered,
     routing_curve,
 )
 from sklearn_kcm._ensemble._plan import resolve_judge
@@ -48,7 +47,7 @@ from sklearn_kcm._routing._fallback import routing_quality
 from sklearn_kcm._routing._judging import JUDGE_COMPONENTS, default_judge
 from sklearn_kcm.nn import KAN
 
-from ._ladder import TARGET_OF_LARGE, share_for
+from ._ladder import TARGET_OF_LARGE, curve_summary
 from ._tasks import TASKS
 
 TASK_NAMES = ["digits", "mnist", "digits_lt", "rotten_tomatoes", "breast_cancer", "clusters",
@@ -241,12 +240,10 @@ def aurc(confidence, small_correct):
 def curve_metrics(confidence, small_correct, large_correct, target):
     _, share, accuracy = routing_curve(confidence, small_correct, large_correct)
     at = accuracy_at_share(share, accuracy, SHARES)
-    recovered = gap_recovered(share, accuracy)  # RouteLLM's APGR and CPT
-    return dict(share_for_99=share_for(share, accuracy, target),
+    return dict(**curve_summary(share, accuracy, target),  # ours, and RouteLLM's APGR, CPT
                 **{f"acc_at_{int(s * 100)}": float(a) for s, a in zip(SHARES, at)},
                 area=routing_quality(confidence, small_correct, large_correct),
-                aurc=aurc(confidence, small_correct), apgr=recovered["apgr"],
-                cpt_50=recovered["cpt"][0.5], cpt_80=recovered["cpt"][0.8])
+                aurc=aurc(confidence, small_correct))
 
 
 def run_task(name, seed, log=print, methods=None):
