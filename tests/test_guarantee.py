@@ -48,7 +48,7 @@ def test_the_threshold_is_the_cheapest_that_a_fixed_sequence_certifies():
     large = np.ones(100, bool)
     threshold, share, p_values = guaranteed_threshold(confidence, small, large,
                                                       target=0.95, delta=0.1)
-    # by hand: routing the k least confident leaves errors(k) = 12 - (k >= 1..10) - ...
+    # by hand: routing the k least confident leaves the small model's errors above k
     errors = np.array([np.sum(~small[k:]) for k in range(101)])
     expected = [binomial_p_value(e, 100, 0.95) for e in errors]
     np.testing.assert_allclose(p_values, expected)
@@ -58,8 +58,8 @@ def test_the_threshold_is_the_cheapest_that_a_fixed_sequence_certifies():
         k -= 1
     assert share == pytest.approx(k / 100)
     assert threshold == pytest.approx(confidence[k - 1])
-    # the answer is stricter than the plain estimate: that already reaches 95% at k = 7
-    assert np.mean(small[7:]) + 7 / 100 >= 0.95 and k > 7
+    # the answer is stricter than the plain estimate, which already reaches 95% at k = 7
+    assert (np.sum(small[7:]) + 7) / 100 >= 0.95 and k > 7
 
 
 def test_no_threshold_when_the_target_cannot_be_certified():
