@@ -3,12 +3,20 @@ against its promise on simulated draws."""
 
 import numpy as np
 import pytest
+from sklearn.datasets import make_classification
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
 
+from sklearn_kcm import KCMEnsemble, LLMClassifier
 from sklearn_kcm._routing._guarantee import (
     accuracy_upper_bound,
     binomial_p_value,
     guaranteed_threshold,
 )
+from sklearn_kcm._testing import fast_judge
 
 
 def test_binomial_p_value_is_the_exact_tail():
@@ -98,3 +106,92 @@ def test_the_promise_holds_in_at_least_1_minus_delta_of_draws(relative_to_large)
         met += true_accuracy(threshold) >= goal
     assert certified >= 200  # the test says something
     assert met / 300 >= 1 - delta
+
+
+# ------------------------------------------------------------ KCMEnsemble(target_accuracy=...)
+
+@pytest.fixture(scope="module")
+def task():
+    """A linear small model right on two thirds of the rows, a forest on nearly 90%."""
+    X, y = make_classification(3000, 10, n_informative=4, n_redundant=0,
+                               n_clusters_per_class=3, flip_y=0.02, random_state=0)
+    return train_test_split(X, y, test_size=0.5, random_state=0)
+
+
+def _ensemble(**params):
+    return KCMEnsemble(LogisticRegression(max_iter=500),
+                       RandomForestClassifier(n_estimators=60, random_state=0),
+                       judge=fast_judge(), epsilon="auto", random_state=0, **params)
+
+
+def test_the_fitted_guarantee_says_what_it_promised_and_new_rows_meet_it(task):
+    X_train, X_test, y_train, y_test = task
+    kcm = _ensemble(target_accuracy=0.8).fit(X_train, y_train)
+    promise = kcm.guarantee_
+    assert promise["certified"] and promise["accuracy"] == 0.8 and promise["delta"] == 0.1
+    assert promise["n_rows"] == len(y_train)  # every labelled row, out of fold
+    assert promise["calibration_accuracy"] >= 0.8
+    assert 0 < promise["large_share"] < 1 and np.isfinite(kcm.epsilon_)
+    assert kcm.score(X_test, y_test) >= 0.8
+    # what it costs on new rows is what it cost on the calibration rows, give or take
+    assert kcm.route(X_test).mean() == pytest.approx(promise["large_share"], abs=0.06)
+
+
+def test_a_stricter_promise_sends_more_inputs_to_the_large_model(task):
+    X_train, _, y_train, _ = task
+    shares = [_ensemble(target_accuracy=target).fit(X_train, y_train).guarantee_["large_share"]
+              for target in (0.75, 0.82)]
+    assert shares[0] < shares[1]
+
+
+def test_a_target_relative_to_the_large_model_promises_a_fraction_of_its_bound(task):
+    X_train, _, y_train, _ = task
+    kcm = _ensemble(target_accuracy=0.95, target_relative_to="large").fit(X_train, y_train)
+    promise = kcm.guarantee_
+    assert promise["certified"] and promise["relative_to"] == "large"
+    # 0.95 of the large model's accuracy, bounded above at delta / 2 (a union bound)
+    assert promise["large_accuracy"] * 0.95 < promise["accuracy"] < 0.95
+
+
+def test_a_promise_no_threshold_can_keep_warns_and_sends_everything_to_the_large_model(task):
+    X_train, X_test, y_train, _ = task
+    with pytest.warns(UserWarning, match="No threshold certifies an accuracy of 0.99") as record:
+        kcm = _ensemble(target_accuracy=0.99).fit(X_train, y_train)
+    assert record[0].filename == __file__  # it points at the caller's fit
+    assert kcm.epsilon_ == np.inf and kcm.route(X_test).all()
+    assert not kcm.guarantee_["certified"] and kcm.guarantee_["large_share"] == 1.0
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(epsilon=0.9, target_accuracy=0.9), "epsilon=0.9 and target_accuracy=0.9"),
+    (dict(epsilon="auto", target_accuracy=0.9, target_large_share=0.2), "two budgets"),
+    (dict(epsilon="auto", target_large_share=0.2, target_relative_to="large"),
+     "target_accuracy is None"),
+])
+def test_budgets_that_contradict_each_other_are_refused(task, params, match):
+    X_train, _, y_train, _ = task
+    kcm = KCMEnsemble(LogisticRegression(), RandomForestClassifier(n_estimators=5), **params)
+    with pytest.raises(ValueError, match=match):
+        kcm.fit(X_train[:200], y_train[:200])
+
+
+def test_an_llm_large_model_answers_each_labelled_row_once_for_its_promise():
+    rng = np.random.default_rng(0)
+    words = np.array(["good", "fine", "dull", "slow", "plot", "cast", "film", "and"])
+    X = np.array([" ".join(rng.choice(words, 4)) for _ in range(300)], dtype=object)
+    y = np.array(["positive" if "good" in t else "negative" for t in X], dtype=object)
+    prompts = []
+
+    def llm(batch):  # right wherever "good" decides, as the labels are
+        prompts.extend(batch)
+        return ["positive" if "good" in p.rsplit("<text>", 1)[-1] else "negative"
+                for p in batch]
+
+    small = make_pipeline(TfidfVectorizer(), LogisticRegression(C=0.05))
+    kcm = KCMEnsemble(small, LLMClassifier(llm), judge="small", epsilon="auto",
+                      target_accuracy=0.9, cv=3).fit(X, y)
+    # the labels the promise needs: one answer a labelled row at most (a text asked with
+    # the same hint twice is answered from the cache)
+    assert len(set(X)) <= len(prompts) <= len(X)
+    assert kcm.guarantee_["certified"] and kcm.guarantee_["large_accuracy"] == 1.0
+    assert kcm.large_.usage_.counts()["calls"] > 0  # in the bill

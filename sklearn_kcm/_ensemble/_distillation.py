@@ -6,12 +6,17 @@ the easy ones) train the small model; where the large model would teach rows
 without a label, an out-of-fold check first decides whether it may.
 """
 
+import numpy as np
 from sklearn.frozen import FrozenEstimator
+from sklearn.utils.validation import indexable
 
+from .._compat import _fit_context, _num_samples
 from .._routing._curves import route_to_large
 from .._routing._judging import update_judge
+from .._utils._validation import check_known_labels
 from ._distill_check import AUTO_MIXES, distillation_helps
 from ._distiller import Distiller
+from ._labels import check_first_batch, check_targets, split_labelled
 from ._large_calls import bills_its_calls
 from ._plan import distill_plan
 from ._soft_fit import DISTILL_EPOCHS
@@ -91,6 +96,60 @@ class DistillationStage:
                   f"{record['large_samples']} hard samples, "
                   f"{record['teacher_samples']} teacher samples, {record['method']}")
         return small_proba, large_answers
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None):
+        """Improve the small model and the judge from one more batch of a stream.
+
+        The distillation loop applied to the batch: route it, ask the large
+        model (fitted before; the batch is new to it, so its outputs are
+        honest teachers) about the hard rows, and train the small model on the
+        batch's labels plus the confident teacher outputs. Rows without a label
+        (``y`` None, or rows marked ``unlabelled_label``) learn only from the
+        large model's answers on the routed rows: the calls production pays
+        anyway, counted in ``ledger_`` as fit calls. A small model with
+        ``partial_fit`` is updated with it; one without is refitted on what it
+        was fitted on in ``fit`` plus every teacher row of the stream so far.
+        The judge, when it has ``partial_fit``, learns whether the small model
+        is right: from the labels, or, without them, from whether it agrees
+        with the large model where that answered. On an unfitted ensemble the
+        first call fits it on the batch, which must then hold a label of every
+        class.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or list of str
+            Inputs, in whatever form the members accept.
+        y : array-like of shape (n_samples,), default=None
+            True labels, ``unlabelled_label`` for rows without one; None: no
+            row has a label.
+        classes : array-like, default=None
+            Every class of the stream; checked against the batch on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the batch's samples, for the small model and the judge.
+
+        Returns
+        -------
+        self : object
+            The fitted ensemble.
+        """
+        if not hasattr(self, "small_"):
+            y = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
+            check_first_batch(y, classes, self.unlabelled_label)
+            return self.fit(X, y, sample_weight=sample_weight)
+        X, sample_weight = indexable(X, sample_weight)
+        n_samples = _num_samples(X)
+        if y is None:
+            y = np.full(n_samples, self.unlabelled_label, dtype=object)
+            labelled, unlabelled = np.empty(0, dtype=int), np.arange(n_samples)
+        else:
+            y = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
+            labelled, unlabelled = split_labelled(y, self.unlabelled_label, batch=True)
+        check_known_labels(y[labelled], self.classes_, "The ensemble was fitted on `classes_`: "
+                           "refit it on data holding every class of the stream.")
+        self._learn_from_batch(X, y, labelled=labelled, unlabelled=unlabelled,
+                               sample_weight=sample_weight)
+        return self
 
     def _learn_from_batch(self, X, y, *, labelled, unlabelled, sample_weight):
         """One batch of a stream teaches the small model, and the judge when it can learn."""

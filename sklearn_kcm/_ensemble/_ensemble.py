@@ -7,17 +7,17 @@ from sklearn.base import ClassifierMixin, clone
 from sklearn.utils import get_tags
 from sklearn.utils.validation import column_or_1d, indexable
 
-from .._compat import HasMethods, Interval, StrOptions, _fit_context, _num_samples
+from .._compat import HasMethods, Interval, StrOptions, _fit_context
 from .._routing._base import BaseRouter
 from .._routing._curves import route_to_large, top_probability
+from .._routing._guarantee import fit_guarantee
 from .._routing._judging import default_judge
 from .._routing._signals import JUDGE_INPUTS, JUDGE_TARGETS, confidence_from_proba, judge_features
 from .._utils._metadata import fit_router, route_fit_params
 from .._utils._threads import threads_per_job, torch_threads
-from .._utils._validation import check_known_labels
 from ._distillation import DistillationStage
 from ._first_stage import fit_members_cached
-from ._labels import check_first_batch, check_targets, split_labelled
+from ._labels import check_targets, split_labelled
 from ._large_calls import add_usage, ask_large
 from ._plan import plan_fit, warn_if_routing_wastes
 
@@ -55,9 +55,24 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
     epsilon : float in [0, 1] or "auto", default=0.98
         Inputs with ``C_x > epsilon`` are answered by the small model.
         ``"auto"`` fits ``epsilon_`` so that a share ``target_large_share`` of
-        inputs goes to the large model (see Notes).
+        inputs goes to the large model, or the fewest that meet
+        ``target_accuracy`` (see Notes).
     target_large_share : float in (0, 1] or None, default=None
         With ``epsilon="auto"``: the share of inputs the large model may see.
+    target_accuracy : float in (0, 1] or None, default=None
+        With ``epsilon="auto"``, instead of a share: the accuracy to meet, with
+        probability ``1 - target_delta``, at the smallest share sent to the
+        large model that certifies it (Learn-then-Test on the out-of-fold
+        answers of both members, see Notes; ``guarantee_`` says what was
+        promised). Needs the large model's out-of-fold answers on the labelled
+        rows: ``cv`` (or ``teacher_cv``) more large fits, or one call per
+        labelled row for a prefit or LLM large model.
+    target_relative_to : {"large"} or None, default=None
+        ``"large"``: ``target_accuracy`` is a fraction of the large model's
+        accuracy (0.99: 99% of it); None: an absolute accuracy.
+    target_delta : float in (0, 1), default=0.1
+        The chance that the promise of ``target_accuracy`` fails, over the draw
+        of the labelled rows.
     judge_input : {"auto", "X", "small", "both", "preprocessed"}, default="auto"
         What the judge reads: the inputs (``"X"``, the paper's ``F_j(x)``),
         the small model's answer (``"small"``: its log-probabilities, the
@@ -183,9 +198,10 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
         small, large and judge fits and their out-of-fold counterparts (a
         path, or an object with joblib's ``cache`` method), as
         ``Pipeline(memory=...)`` caches its transformers. A fit with the same
-        data and the same parameters, apart from the value of ``epsilon``,
-        ``target_large_share``, ``distill_threshold``, ``distill_weight``,
-        ``distill_mix``, ``temperature`` and ``verbose``, loads them, so that
+        data and the same parameters, apart from the values of ``epsilon``,
+        ``target_large_share``, ``target_accuracy`` (not whether it is set),
+        ``target_relative_to``, ``target_delta``, ``distill_threshold``,
+        ``distill_weight``, ``distill_mix``, ``temperature`` and ``verbose``, loads them, so that
         ``GridSearchCV`` over ``epsilon`` fits the members once per split
         (with distillation on, the out-of-fold teachers are fitted in every
         fit). The members must pickle; as with a Pipeline, a member whose
@@ -230,7 +246,12 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
     classes_ : ndarray of shape (n_classes,)
     epsilon_ : float
         The threshold in use: ``epsilon``, or the one fitted for
-        ``target_large_share``.
+        ``target_large_share`` or ``target_accuracy``.
+    guarantee_ : dict or None
+        With ``target_accuracy``: ``accuracy`` promised (absolute),
+        ``certified``, ``delta``, ``n_rows`` (the out-of-fold rows it rests on),
+        ``large_share`` (the share of them sent) and their ``calibration_accuracy``
+        and ``large_accuracy``; see :func:`~sklearn_kcm._routing._guarantee.fit_guarantee`.
     ledger_ : CostLedger
         Samples, calls and seconds per member in fit and predict;
         ``ledger_.summary()``, ``ledger_.reset()``. An LLM large model's own
@@ -266,6 +287,18 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
     distillation makes the small model surer of itself; check
     ``ledger_.summary()["predict_large_share"]`` in production.
 
+    With ``target_accuracy``, ``epsilon_`` is chosen by Learn-then-Test
+    (Angelopoulos et al., 2021): thresholds are tested from the one that sends
+    every row to the large model down, each by the exact binomial tail of its
+    out-of-fold errors (for a relative target, against the target times a
+    Clopper-Pearson upper bound of the large model's accuracy, ``target_delta``
+    split in two), and the cheapest one before the first that fails is kept.
+    The promise is for the routing as scored out of fold (the members refitted
+    on every row are, if anything, better); distillation from rows without a
+    label and :meth:`partial_fit` change the small model after it. Near the
+    large model's own accuracy it needs many labels: on ``n`` rows the tail
+    alone costs about ``sqrt(a (1 - a) / n)`` of accuracy ``a``.
+
     References
     ----------
     KCM: KAN-Based Collaboration Models Enhance Pretrained Large Models.
@@ -291,6 +324,9 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
         "judge": [None, StrOptions({"small"}), HasMethods(["fit", "predict_proba"])],
         "epsilon": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
         "target_large_share": [None, Interval(Real, 0, 1, closed="right")],
+        "target_accuracy": [None, Interval(Real, 0, 1, closed="right")],
+        "target_relative_to": [None, StrOptions({"large"})],
+        "target_delta": [Interval(Real, 0, 1, closed="neither")],
         "judge_input": [StrOptions({"auto", *JUDGE_INPUTS})],
         "judge_target": [StrOptions({"auto", *JUDGE_TARGETS})],
         "judge_fallback": ["boolean"],
@@ -318,6 +354,9 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
         *,
         epsilon=0.98,
         target_large_share=None,
+        target_accuracy=None,
+        target_relative_to=None,
+        target_delta=0.1,
         judge_input="auto",
         judge_target="auto",
         judge_fallback=True,
@@ -341,6 +380,9 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
         self.judge = judge
         self.epsilon = epsilon
         self.target_large_share = target_large_share
+        self.target_accuracy = target_accuracy
+        self.target_relative_to = target_relative_to
+        self.target_delta = target_delta
         self.judge_input = judge_input
         self.judge_target = judge_target
         self.judge_fallback = judge_fallback
@@ -409,7 +451,7 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
         self.ledger_.verbose = self.verbose  # a cached ledger keeps the verbosity of its fit
         self.small_, self.large_, self._refit_set = members.small, members.large, members.refit_set
         self._judge_preprocessing = members.judge_preprocessing
-        self._set_routing(members.judging)
+        self._set_routing(members.judging, self._guaranteed_epsilon(members))
         warn_if_routing_wastes(self.epsilon, self.epsilon_, members.judging.oof_confidence,
                                members.small_correct, members.large_correct)
         self._distil(plan.distill, members, X, y, labelled=labelled, unlabelled=unlabelled,
@@ -417,59 +459,17 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
         add_usage(self.large_, members.teachers.fitted())
         return self
 
-    @_fit_context(prefer_skip_nested_validation=False)
-    def partial_fit(self, X, y=None, classes=None, sample_weight=None):
-        """Improve the small model and the judge from one more batch of a stream.
-
-        The distillation loop applied to the batch: route it, ask the large
-        model (fitted before; the batch is new to it, so its outputs are
-        honest teachers) about the hard rows, and train the small model on the
-        batch's labels plus the confident teacher outputs. Rows without a label
-        (``y`` None, or rows marked ``unlabelled_label``) learn only from the
-        large model's answers on the routed rows: the calls production pays
-        anyway, counted in ``ledger_`` as fit calls. A small model with
-        ``partial_fit`` is updated with it; one without is refitted on what it
-        was fitted on in ``fit`` plus every teacher row of the stream so far.
-        The judge, when it has ``partial_fit``, learns whether the small model
-        is right: from the labels, or, without them, from whether it agrees
-        with the large model where that answered. On an unfitted ensemble the
-        first call fits it on the batch, which must then hold a label of every
-        class.
-
-        Parameters
-        ----------
-        X : array-like, sparse matrix, DataFrame or list of str
-            Inputs, in whatever form the members accept.
-        y : array-like of shape (n_samples,), default=None
-            True labels, ``unlabelled_label`` for rows without one; None: no
-            row has a label.
-        classes : array-like, default=None
-            Every class of the stream; checked against the batch on the first call.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the batch's samples, for the small model and the judge.
-
-        Returns
-        -------
-        self : object
-            The fitted ensemble.
-        """
-        if not hasattr(self, "small_"):
-            y = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
-            check_first_batch(y, classes, self.unlabelled_label)
-            return self.fit(X, y, sample_weight=sample_weight)
-        X, sample_weight = indexable(X, sample_weight)
-        n_samples = _num_samples(X)
-        if y is None:
-            y = np.full(n_samples, self.unlabelled_label, dtype=object)
-            labelled, unlabelled = np.empty(0, dtype=int), np.arange(n_samples)
-        else:
-            y = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
-            labelled, unlabelled = split_labelled(y, self.unlabelled_label, batch=True)
-        check_known_labels(y[labelled], self.classes_, "The ensemble was fitted on `classes_`: "
-                           "refit it on data holding every class of the stream.")
-        self._learn_from_batch(X, y, labelled=labelled, unlabelled=unlabelled,
-                               sample_weight=sample_weight)
-        return self
+    def _guaranteed_epsilon(self, members):
+        """The threshold certified for ``target_accuracy`` (and ``guarantee_``), or None."""
+        self.guarantee_ = None
+        if self.target_accuracy is None:
+            return None
+        rows = members.judging.oof_rows
+        epsilon, self.guarantee_ = fit_guarantee(
+            members.judging.oof_confidence, members.small_correct[rows],
+            members.large_correct[rows], target=self.target_accuracy,
+            relative_to=self.target_relative_to, delta=self.target_delta)
+        return epsilon
 
     def _small_answer(self, X):
         return self.small_.predict_proba(X)

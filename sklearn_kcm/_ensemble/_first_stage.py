@@ -128,8 +128,10 @@ def fit_members(plan, X, y, *, labelled, unlabelled, groups, metadata, verbose=0
 
     small_correct = None if small_oof is None else classes[np.argmax(small_oof, axis=1)] == y_l
     large_correct = None
-    # a model that keeps a bill is asked about no training row the fallback can do without
-    if plan.large_answers and (plan.judge_target == "gain" or not bills_its_calls(large)):
+    # a model that keeps a bill is asked about no training row the fallback can do without;
+    # the "gain" target and a guarantee cannot
+    if plan.large_answers and (plan.judge_target == "gain" or plan.guarantee
+                               or not bills_its_calls(large)):
         large_correct = classes[np.argmax(
             teachers.answer_rows(X, labelled, small_oof), axis=1)] == y_l
     judge = plan.judge

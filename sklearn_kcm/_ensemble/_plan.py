@@ -43,6 +43,7 @@ class MemberPlan:
     small_oof: bool  # compute the small model's out-of-fold answers
     judge_oof: bool  # keep the judge's out-of-fold C_x (epsilon="auto")
     large_answers: bool  # the judge's fit reads the large model's out-of-fold answers
+    guarantee: bool  # target_accuracy: both members' out-of-fold answers certify the threshold
     prefit_teachers: bool  # fit the out-of-fold teachers now, to cache them
     hint: object
     cv: object
@@ -87,6 +88,7 @@ def plan_fit(params, X, *, judge_for, has_unlabelled):
     check_params_together(params, X, judge_target)
     judge = judge_for(judge_input)
     auto = params["epsilon"] == "auto"
+    guarantee = params["target_accuracy"] is not None
     distill = distill_plan(params, has_unlabelled=has_unlabelled)
     # the judge reads or learns the small model's out-of-fold answers, or the fallback
     # compares routings on them
@@ -95,14 +97,16 @@ def plan_fit(params, X, *, judge_for, has_unlabelled):
         or (judge_target == "agreement" and auto))
     small_oof = (
         params["hint"] == "features" or takes_hint(params["large"], params["hint"], "fit")
-        or judge_reads_small or (has_unlabelled and distill.large) or (auto and judge is None))
+        or judge_reads_small or (has_unlabelled and distill.large) or (auto and judge is None)
+        or guarantee)
     members = MemberPlan(
         small=params["small"], large=params["large"], judge=judge,
         default_judge=params["judge"] is None, judge_input=judge_input,
         judge_target=judge_target, judge_fallback=params["judge_fallback"],
         judge_refit=params["judge_refit"], small_oof=small_oof, judge_oof=auto,
-        large_answers=judge is not None and knows_large_answers(
+        large_answers=guarantee or judge is not None and knows_large_answers(
             params["judge_fallback"], params["large"], judge_target, distill.labelled),
+        guarantee=guarantee,
         prefit_teachers=params["memory"] is not None and distill.large,
         hint=params["hint"], cv=params["cv"], teacher_cv=params["teacher_cv"],
         n_jobs=params["n_jobs"], random_state=params["random_state"])
@@ -194,7 +198,13 @@ def check_params_together(params, X, judge_target):
 
     ``judge_target`` is the resolved one (see :func:`resolve_judge`).
     """
-    check_budget(params["epsilon"], params["target_large_share"])
+    check_budget(params["epsilon"], params["target_large_share"],
+                 target_accuracy=params["target_accuracy"])
+    if params["target_relative_to"] is not None and params["target_accuracy"] is None:
+        raise ValueError(
+            f"target_relative_to={params['target_relative_to']!r} says what target_accuracy "
+            "is a fraction of, but target_accuracy is None. Give epsilon='auto' with "
+            "target_accuracy (e.g. 0.99 of the large model's), or target_relative_to=None.")
     if params["judge"] == "small":
         ignored = {key: params[key] for key in ("judge_input", "judge_target")
                    if params[key] != "auto"}

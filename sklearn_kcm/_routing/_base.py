@@ -19,18 +19,29 @@ from ._curves import route_to_large, routing_curve, threshold_for_budget
 from ._fallback import blend_confidence
 
 
-def check_budget(epsilon, target_large_share, example=0.98):
-    """Raise unless ``epsilon`` is a float threshold, or "auto" with a ``target_large_share``."""
+def check_budget(epsilon, target_large_share, example=0.98, target_accuracy=None):
+    """Raise unless ``epsilon`` is a float threshold, or "auto" with one budget: a
+    ``target_large_share``, or (KCMEnsemble) a ``target_accuracy``."""
     if isinstance(epsilon, (bool, np.bool_)):
         raise ValueError(
             f"epsilon={epsilon!r} is a boolean; give a float threshold in [0, 1] "
             f"(e.g. {example}) or 'auto' with a target_large_share."
         )
-    if (epsilon == "auto") != (target_large_share is not None):
+    budgets = {name: value for name, value in (("target_large_share", target_large_share),
+                                                ("target_accuracy", target_accuracy))
+               if value is not None}
+    if len(budgets) > 1:
         raise ValueError(
-            f"epsilon={epsilon!r} and target_large_share={target_large_share!r} do not go "
-            "together: give epsilon='auto' with a target_large_share in (0, 1] to fit "
-            "the threshold to a budget, or a float epsilon and no target_large_share."
+            f"{budgets} are two budgets for one threshold: give target_large_share to send "
+            "a share of the inputs to the large model, or target_accuracy to send the "
+            "fewest that meet an accuracy with a guarantee, not both."
+        )
+    if (epsilon == "auto") != bool(budgets):
+        name, value = next(iter(budgets.items()), ("target_large_share", None))
+        raise ValueError(
+            f"epsilon={epsilon!r} and {name}={value!r} do not go together: give "
+            f"epsilon='auto' with a {name} to fit the threshold to it, or a float epsilon "
+            f"and no {name}."
         )
 
 
@@ -64,14 +75,17 @@ class BaseRouter(MetaEstimatorMixin, BaseEstimator, metaclass=ABCMeta):
     def _answers_right(self, small, large, y):
         """Whether each row's small and large answers are right, against ``y``."""
 
-    def _set_routing(self, judging):
-        """The fitted routing attributes, from :func:`~._judging.fit_judge`'s result."""
+    def _set_routing(self, judging, epsilon=None):
+        """The fitted routing attributes, from :func:`~._judging.fit_judge`'s result.
+
+        ``epsilon``: the threshold, where the subclass fitted it; None reads
+        ``epsilon`` and ``target_large_share``."""
         self.judge_, self.routing_by_ = judging.judge, judging.routing_by
         self.routing_weight_, self.routing_quality_ = judging.routing_weight, judging.quality
-        self.epsilon_ = (
-            threshold_for_budget(judging.oof_confidence, self.target_large_share)
-            if self.epsilon == "auto" else float(self.epsilon)
-        )
+        if epsilon is None:
+            epsilon = (threshold_for_budget(judging.oof_confidence, self.target_large_share)
+                       if self.epsilon == "auto" else float(self.epsilon))
+        self.epsilon_ = epsilon
 
     def _confidence(self, X, small, phase="predict"):
         """``C_x`` of every row of X, given the small member's answer on it."""

@@ -28,6 +28,8 @@ the binomial tail alone costs about ``sqrt(a (1 - a) / n)`` of accuracy.
 """
 
 
+import warnings
+
 import numpy as np
 from scipy.stats import beta, binom
 from sklearn.utils.validation import check_consistent_length
@@ -62,6 +64,18 @@ def accuracy_upper_bound(correct, delta):
     """
     n, right = len(correct), int(np.sum(correct))
     return 1.0 if right == n else float(beta.ppf(1 - delta, right + 1, n - right))
+
+
+def accuracy_lower_bound(correct, delta):
+    """Clopper-Pearson lower bound of an accuracy, at level ``delta`` (one-sided).
+
+    Examples
+    --------
+    >>> round(accuracy_lower_bound(np.r_[np.ones(95), np.zeros(5)].astype(bool), 0.05), 3)
+    0.898
+    """
+    n, right = len(correct), int(np.sum(correct))
+    return 0.0 if right == 0 else float(beta.ppf(delta, right, n - right + 1))
 
 
 def guaranteed_threshold(confidence, small_correct, large_correct, *, target,
@@ -129,3 +143,54 @@ def guaranteed_threshold(confidence, small_correct, large_correct, *, target,
     if certified is None:
         return None, 1.0, p_values
     return float(thresholds[certified]), float(shares[certified]), p_values
+
+
+def fit_guarantee(confidence, small_correct, large_correct, *, target, relative_to, delta):
+    """The threshold of ``KCMEnsemble(target_accuracy=...)`` and the promise it makes.
+
+    :func:`guaranteed_threshold` on the out-of-fold calibration rows. Where no
+    threshold is certified, every input goes to the large model (the most
+    accurate routing there is, though not certified) and a warning says what to
+    change.
+
+    Returns
+    -------
+    epsilon : float
+        The threshold (``inf`` where none is certified: every input is sent).
+    promise : dict
+        ``target``, ``relative_to`` and ``delta`` as asked; ``accuracy``, the
+        absolute accuracy promised (for a relative target, the fraction of the
+        large model's accuracy bounded above); ``certified``; ``n_rows``, the
+        calibration rows; ``large_share``, the share of them the threshold
+        sends to the large model; ``calibration_accuracy`` and
+        ``large_accuracy``, the routed and the large model's accuracy on them.
+    """
+    small_correct = np.asarray(small_correct, dtype=bool)
+    large_correct = np.asarray(large_correct, dtype=bool)
+    relative = relative_to == "large"
+    threshold, share, _ = guaranteed_threshold(confidence, small_correct, large_correct,
+                                               target=target, relative_to_large=relative,
+                                               delta=delta)
+    n = len(small_correct)
+    promised = target * accuracy_upper_bound(large_correct, delta / 2) if relative else target
+    promise = {"target": target, "relative_to": relative_to, "delta": delta,
+               "accuracy": float(promised), "certified": threshold is not None, "n_rows": n,
+               "large_share": share, "large_accuracy": float(np.mean(large_correct))}
+    if threshold is None:
+        asked = (f"{target:g} of the large model's accuracy (at least {promised:.1%}, "
+                 "with its accuracy bounded above)" if relative else f"{target:g}")
+        best = accuracy_lower_bound(large_correct, delta / 2 if relative else delta)
+        # stacklevel: fit_guarantee, KCMEnsemble._guaranteed_epsilon, _fit, fit, the
+        # validation wrapper of fit, the caller
+        warnings.warn(
+            f"No threshold certifies an accuracy of {asked} with probability "
+            f"{1 - delta:g} on the {n} labelled rows out of fold: even the large model "
+            f"alone, right on {promise['large_accuracy']:.1%} of them, is certified only "
+            f"above {best:.1%} at that confidence. Every input goes to the large model "
+            "(epsilon_=inf, guarantee_['certified'] False). Label more rows, lower "
+            "target_accuracy, or raise target_delta.", UserWarning, stacklevel=6)
+        threshold = np.inf
+    routed = ~(np.asarray(confidence) > threshold)
+    promise["calibration_accuracy"] = float(np.mean(np.where(routed, large_correct,
+                                                             small_correct)))
+    return float(threshold), promise
