@@ -12,7 +12,8 @@ from sklearn.pipeline import make_pipeline
 
 from sklearn_kcm import KCMEnsemble, LLMClassifier
 from sklearn_kcm._routing._guarantee import (
-    accuracy_upper_bound,
+    accuracy_lower_bound,
+    betting_p_value,
     binomial_p_value,
     guaranteed_threshold,
 )
@@ -26,24 +27,44 @@ def test_binomial_p_value_is_the_exact_tail():
     assert binomial_p_value(1, 60, 0.95) == pytest.approx(0.95**60 + 60 * 0.05 * 0.95**59)
 
 
-def test_the_upper_bound_of_an_accuracy_is_clopper_pearson():
+def test_the_lower_bound_of_an_accuracy_is_clopper_pearson():
     from scipy.stats import binom
 
     correct = np.r_[np.ones(90), np.zeros(10)].astype(bool)
-    bound = accuracy_upper_bound(correct, 0.05)
-    # the accuracy at which 90 or fewer right answers of 100 have probability 0.05
-    assert binom.cdf(90, 100, bound) == pytest.approx(0.05)
+    bound = accuracy_lower_bound(correct, 0.05)
+    # the accuracy at which 90 or more right answers of 100 have probability 0.05
+    assert binom.sf(89, 100, bound) == pytest.approx(0.05)
 
 
-def test_a_relative_target_is_tested_against_the_bound_of_the_large_model():
-    rng = np.random.default_rng(1)
-    confidence, small, large = rng.random(500), rng.random(500) < 0.85, rng.random(500) < 0.9
-    relative = guaranteed_threshold(confidence, small, large, target=0.95,
-                                    relative_to_large=True, delta=0.1)
-    bound = accuracy_upper_bound(large, 0.05)
-    absolute = guaranteed_threshold(confidence, small, large, target=0.95 * bound, delta=0.05)
-    assert relative[:2] == absolute[:2]
-    np.testing.assert_allclose(relative[2], absolute[2])
+def test_the_betting_p_value_is_valid_under_its_null_and_powerful_off_it():
+    # rows whose mean is exactly the null's: a p-value <= delta at most delta of the time
+    rng = np.random.default_rng(0)
+    delta, mean = 0.1, 0.3
+    rejected = [betting_p_value(rng.random(200) < mean, mean, delta, seed=draw) <= delta
+                for draw in range(1000)]
+    assert np.mean(rejected) <= delta
+    # ten points above it on 400 rows: rejected nearly always
+    rejected = [betting_p_value(rng.random(400) < mean + 0.1, mean, delta) <= delta
+                for _ in range(200)]
+    assert np.mean(rejected) >= 0.9
+
+
+def test_a_relative_target_is_certified_where_the_two_models_mostly_agree():
+    # a large model right on 96% of 2,000 rows and a small one that agrees with it but on
+    # the 10% least confident rows: 0.99 of the large model is certified at a share a
+    # little above 10%, which a bound on each accuracy apart could not (each costs about
+    # 0.7 point at this size, the promise leaves 1)
+    rng = np.random.default_rng(0)
+    n = 2000
+    confidence = rng.random(n)
+    large = rng.random(n) < 0.96
+    small = large.copy()
+    hard = confidence < 0.1
+    small[hard] = rng.random(hard.sum()) < 0.5
+    threshold, share, p_values = guaranteed_threshold(confidence, small, large, target=0.99,
+                                                      relative_to_large=True, delta=0.1)
+    assert threshold is not None and 0.05 < share < 0.2
+    assert np.nanmax(p_values[-10:]) <= 0.1  # every share above it certified
 
 
 def test_the_threshold_is_the_cheapest_that_a_fixed_sequence_certifies():
@@ -58,8 +79,11 @@ def test_the_threshold_is_the_cheapest_that_a_fixed_sequence_certifies():
                                                       target=0.95, delta=0.1)
     # by hand: routing the k least confident leaves the small model's errors above k
     errors = np.array([np.sum(~small[k:]) for k in range(101)])
-    expected = [binomial_p_value(e, 100, 0.95) for e in errors]
-    np.testing.assert_allclose(p_values, expected)
+    expected = np.array([binomial_p_value(e, 100, 0.95) for e in errors])
+    tested = ~np.isnan(p_values)  # from k = 100 down to the first that fails
+    np.testing.assert_allclose(p_values[tested], expected[tested])
+    first = int(np.argmax(tested))
+    assert tested[first:].all() and expected[first] > 0.1 >= expected[first + 1:].max()
     # from k = 100 down, certified while p <= 0.1; the cheapest certified k
     k = 100
     while k > 0 and expected[k - 1] <= 0.1:
@@ -90,7 +114,7 @@ def test_the_promise_holds_in_at_least_1_minus_delta_of_draws(relative_to_large)
         return 0.95 * t + (1 - t**2) / 2
 
     rng = np.random.default_rng(0)
-    target, delta, n = (0.9 if relative_to_large else 0.92), 0.1, 400
+    target, delta, n = (0.97 if relative_to_large else 0.92), 0.1, 400
     met, certified = 0, 0
     for _ in range(300):
         c = rng.random(n)
@@ -128,7 +152,7 @@ def test_the_fitted_guarantee_says_what_it_promised_and_new_rows_meet_it(task):
     X_train, X_test, y_train, y_test = task
     kcm = _ensemble(target_accuracy=0.8).fit(X_train, y_train)
     promise = kcm.guarantee_
-    assert promise["certified"] and promise["accuracy"] == 0.8 and promise["delta"] == 0.1
+    assert promise["certified"] and promise["target"] == 0.8 and promise["delta"] == 0.1
     assert promise["n_rows"] == len(y_train)  # every labelled row, out of fold
     assert promise["calibration_accuracy"] >= 0.8
     assert 0 < promise["large_share"] < 1 and np.isfinite(kcm.epsilon_)
@@ -144,18 +168,19 @@ def test_a_stricter_promise_sends_more_inputs_to_the_large_model(task):
     assert shares[0] < shares[1]
 
 
-def test_a_target_relative_to_the_large_model_promises_a_fraction_of_its_bound(task):
+def test_a_target_relative_to_the_large_model_is_promised_in_words(task):
     X_train, _, y_train, _ = task
-    kcm = _ensemble(target_accuracy=0.95, target_relative_to="large").fit(X_train, y_train)
+    kcm = _ensemble(target_accuracy=0.97, target_relative_to="large").fit(X_train, y_train)
     promise = kcm.guarantee_
     assert promise["certified"] and promise["relative_to"] == "large"
-    # 0.95 of the large model's accuracy, bounded above at delta / 2 (a union bound)
-    assert promise["large_accuracy"] * 0.95 < promise["accuracy"] < 0.95
+    assert promise["promise"] == "accuracy >= 0.97 x the large model's, with probability 0.9"
+    assert promise["calibration_accuracy"] >= 0.97 * promise["large_accuracy"]
+    assert promise["large_share"] < 1
 
 
 def test_a_promise_no_threshold_can_keep_warns_and_sends_everything_to_the_large_model(task):
     X_train, X_test, y_train, _ = task
-    with pytest.warns(UserWarning, match="No threshold certifies an accuracy of 0.99") as record:
+    with pytest.warns(UserWarning, match="No threshold certifies an accuracy >= 0.99 with") as record:
         kcm = _ensemble(target_accuracy=0.99).fit(X_train, y_train)
     assert record[0].filename == __file__  # it points at the caller's fit
     assert kcm.epsilon_ == np.inf and kcm.route(X_test).all()

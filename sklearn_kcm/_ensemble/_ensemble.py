@@ -248,8 +248,8 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
         The threshold in use: ``epsilon``, or the one fitted for
         ``target_large_share`` or ``target_accuracy``.
     guarantee_ : dict or None
-        With ``target_accuracy``: ``accuracy`` promised (absolute),
-        ``certified``, ``delta``, ``n_rows`` (the out-of-fold rows it rests on),
+        With ``target_accuracy``: the ``promise`` in words, ``certified``,
+        ``delta``, ``n_rows`` (the out-of-fold rows it rests on),
         ``large_share`` (the share of them sent) and their ``calibration_accuracy``
         and ``large_accuracy``; see :func:`~sklearn_kcm._routing._guarantee.fit_guarantee`.
     ledger_ : CostLedger
@@ -290,9 +290,9 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
     With ``target_accuracy``, ``epsilon_`` is chosen by Learn-then-Test
     (Angelopoulos et al., 2021): thresholds are tested from the one that sends
     every row to the large model down, each by the exact binomial tail of its
-    out-of-fold errors (for a relative target, against the target times a
-    Clopper-Pearson upper bound of the large model's accuracy, ``target_delta``
-    split in two), and the cheapest one before the first that fails is kept.
+    out-of-fold errors (a relative target ``r``: the paired differences
+    ``routed right - r * large right`` by a betting martingale), and the
+    cheapest one before the first that fails is kept.
     The promise is for the routing as scored out of fold (the members refitted
     on every row are, if anything, better); distillation from rows without a
     label and :meth:`partial_fit` change the small model after it. Near the
