@@ -6,8 +6,9 @@ as a hint, and the large model's soft outputs are distilled back into the small
 one (the KCM method).
 """
 
+from ._ensemble._cascade import KCMCascade
 from ._ensemble._ensemble import KCMEnsemble
-from ._model_selection._display import RoutingCurveDisplay
+from ._model_selection._display import MemberShareDisplay, RoutingCurveDisplay
 from ._model_selection._scoring import make_budget_scorer, make_cost_scorer, neg_large_share
 from ._model_selection._tuning import tune_epsilon
 from ._routing._curves import gap_recovered, oracle_routing_curve, routing_curve
@@ -30,10 +31,12 @@ __all__ = [
     "CostLedger",
     "KANClassifier",
     "KANJudgeClassifier",
+    "KCMCascade",
     "KCMEnsemble",
     "KCMRetriever",
     "LLMClassifier",
     "MLPJudgeClassifier",
+    "MemberShareDisplay",
     "RoutingCurveDisplay",
     "gap_recovered",
     "make_budget_scorer",

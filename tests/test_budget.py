@@ -216,3 +216,16 @@ def test_the_oracle_curve_is_at_or_above_every_routing():
     fixable = np.mean(large & ~small)
     assert np.interp(fixable, oracle_share, oracle_accuracy) == pytest.approx(
         np.mean(small | large))
+
+
+def test_the_routing_curve_display_reports_routellms_apgr_and_cpt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    display = RoutingCurveDisplay(thresholds=np.array([0.0, 0.5, 1.0]),
+                                  large_share=np.array([0.0, 0.5, 1.0]),
+                                  accuracy=np.array([0.6, 0.9, 1.0]), name="toy").plot()
+    # the gap recovered is 0, 0.75, 1 at shares 0, 0.5, 1: trapezoids 0.1875 + 0.4375
+    assert display.apgr == pytest.approx(0.625)
+    assert display.cpt[0.5] == pytest.approx(1 / 3)  # 0.5 of the gap, on the first segment
+    assert display.line_.get_label() == "toy (APGR 0.62)"

@@ -7,6 +7,7 @@ it; the checks of the estimator API that need no data run on it here instead.
 
 import pytest
 from sklearn.linear_model import LogisticRegression
+from sklearn.naive_bayes import GaussianNB
 from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -14,6 +15,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn_kcm import (
     KANClassifier,
     KANJudgeClassifier,
+    KCMCascade,
     KCMEnsemble,
     LLMClassifier,
     MLPJudgeClassifier,
@@ -38,6 +40,10 @@ ESTIMATORS = [
     _ensemble(judge="small"),  # the confidence cascade
     _ensemble(judge=fast_judge()),  # KCM: the judge reads X and the small model's answer
     _ensemble(judge=fast_judge(), judge_input="X", judge_target="task", hint="features"),
+    # three members, a confidence cascade at every step
+    KCMCascade([("lr", LogisticRegression()), ("nb", GaussianNB()),
+                ("tree", DecisionTreeClassifier(random_state=0))], judge="small",
+               epsilon=0.9, cv=2),
 ]
 
 MINIBATCH_SGD = (
@@ -48,7 +54,7 @@ MINIBATCH_SGD = (
 
 
 def expected_failed_checks(estimator):
-    if isinstance(estimator, KCMEnsemble) and estimator.judge == "small":
+    if isinstance(estimator, (KCMEnsemble, KCMCascade)) and estimator.judge == "small":
         return {}
     # a KAN judge routes, so its SGD reaches the ensemble's answers
     return {f"check_sample_weight_equivalence_on_{kind}_data": MINIBATCH_SGD

@@ -7,7 +7,7 @@ from sklearn.base import ClassifierMixin, clone
 from sklearn.utils import get_tags
 from sklearn.utils.validation import column_or_1d, indexable
 
-from .._compat import HasMethods, Interval, StrOptions, _fit_context
+from .._compat import HasMethods, Interval, StrOptions, _fit_context, _routing_enabled
 from .._routing._base import BaseRouter
 from .._routing._curves import route_to_large, top_probability
 from .._routing._guarantee import fit_guarantee
@@ -452,6 +452,10 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
         self.small_, self.large_, self._refit_set = members.small, members.large, members.refit_set
         self._judge_preprocessing = members.judge_preprocessing
         self._set_routing(members.judging, self._guaranteed_epsilon(members))
+        # the out-of-fold C_x of rows of X, for a KCMCascade that sets this step's threshold
+        judging = members.judging
+        self._oof_routing = None if judging.oof_confidence is None else (
+            labelled[judging.oof_rows], judging.oof_confidence)
         warn_if_routing_wastes(self.epsilon, self.epsilon_, members.judging.oof_confidence,
                                members.small_correct, members.large_correct)
         self._distil(plan.distill, members, X, y, labelled=labelled, unlabelled=unlabelled,
@@ -566,8 +570,8 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
             The routing of ``fit``'s metadata to each member.
         """
         judge = self._judge_template()
-        if self.judge is None:  # the default judge is ours: it takes the weights it is given
-            judge.set_fit_request(sample_weight=True)
+        if self.judge is None and _routing_enabled():  # the default judge is ours: it takes
+            judge.set_fit_request(sample_weight=True)  # the weights it is given
         return fit_router(self, {"small": self.small, "large": self.large, "judge": judge})
 
     def _judge_template(self, X=None, judge_input="X"):

@@ -1,8 +1,10 @@
-"""RoutingCurveDisplay: accuracy against the share of inputs sent to the large model."""
+"""Displays of routing: accuracy against the share sent to the large model
+(RoutingCurveDisplay), and the share each member of a cascade answers
+(MemberShareDisplay)."""
 
 import numpy as np
 
-from .._routing._curves import routing_curve
+from .._routing._curves import gap_recovered, routing_curve
 from .._utils._plotting import pyplot
 
 
@@ -26,6 +28,13 @@ class RoutingCurveDisplay:
 
     Attributes
     ----------
+    apgr : float
+        RouteLLM's average performance gap recovered: the area under the
+        share of the small-to-large accuracy gap recovered, over the share axis
+        (see :func:`~sklearn_kcm.gap_recovered`); NaN without a gap.
+    cpt : dict
+        RouteLLM's CPT(50%) and CPT(80%): the share sent that recovers half,
+        and 80%, of the gap.
     line_ : matplotlib Line2D
         The curve.
     ax_ : matplotlib Axes
@@ -52,6 +61,8 @@ class RoutingCurveDisplay:
         self.accuracy = accuracy
         self.name = name
         self.epsilon = epsilon
+        metrics = gap_recovered(large_share, accuracy)
+        self.apgr, self.cpt = metrics["apgr"], metrics["cpt"]
 
     @classmethod
     def from_estimator(cls, estimator, X, y, *, name=None, ax=None, **kwargs):
@@ -120,7 +131,7 @@ class RoutingCurveDisplay:
                       name=name, epsilon=epsilon)
         return display.plot(ax=ax, **kwargs)
 
-    def plot(self, ax=None, *, name=None, show_endpoints=True, **kwargs):
+    def plot(self, ax=None, *, name=None, show_endpoints=True, show_apgr=True, **kwargs):
         """Draw the curve (on ``ax``, or a new figure).
 
         Parameters
@@ -131,6 +142,8 @@ class RoutingCurveDisplay:
             Overrides the legend label.
         show_endpoints : bool, default=True
             Mark the small-only (share 0) and large-only (share 1) points.
+        show_apgr : bool, default=True
+            Add the APGR to the legend label.
         **kwargs : dict
             Passed to ``ax.plot``.
 
@@ -142,6 +155,8 @@ class RoutingCurveDisplay:
         if ax is None:
             _, ax = pyplot().subplots(figsize=(6, 4))
         label = name or self.name
+        if label and show_apgr and not np.isnan(self.apgr):
+            label = f"{label} (APGR {self.apgr:.2f})"
         (self.line_,) = ax.step(self.large_share, self.accuracy, where="post", label=label,
                                 **kwargs)
         color = self.line_.get_color()
@@ -157,5 +172,103 @@ class RoutingCurveDisplay:
         ax.grid(True, alpha=0.3)
         if label:
             ax.legend(loc="lower right")
+        self.ax_, self.figure_ = ax, ax.figure
+        return self
+
+
+class MemberShareDisplay:
+    """The share of inputs each member of a :class:`~sklearn_kcm.KCMCascade` answers.
+
+    One bar per member, cheapest first; with true labels, each bar is annotated
+    with the member's accuracy on the inputs it answered.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The members, cheapest first.
+    shares : ndarray
+        The share of inputs each answers.
+    accuracy : ndarray or None, default=None
+        Each member's accuracy on its inputs (NaN where it answered none).
+
+    Attributes
+    ----------
+    bars_ : matplotlib BarContainer
+    ax_, figure_ : matplotlib Axes and Figure
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from sklearn_kcm import MemberShareDisplay
+    >>> display = MemberShareDisplay(names=["lr", "svm"], shares=[0.8, 0.2]).plot()
+    >>> [round(bar.get_height(), 1) for bar in display.bars_]
+    [0.8, 0.2]
+    """
+
+    def __init__(self, *, names, shares, accuracy=None):
+        self.names = list(names)
+        self.shares = np.asarray(shares, dtype=np.float64)
+        self.accuracy = None if accuracy is None else np.asarray(accuracy, dtype=np.float64)
+
+    @classmethod
+    def from_estimator(cls, estimator, X, y=None, *, ax=None):
+        """Route X through a fitted cascade and draw the share each member answers.
+
+        Without ``y`` the last member is not called.
+
+        Parameters
+        ----------
+        estimator : KCMCascade
+            A fitted cascade.
+        X : array-like, sparse matrix, DataFrame or list of str
+            Inputs, in whatever form the members accept.
+        y : array-like of shape (n_samples,), default=None
+            True labels: with them, each member's accuracy (this predicts X, one
+            call per member).
+        ax : matplotlib Axes, default=None
+            The axes to draw on; a new figure when None.
+
+        Returns
+        -------
+        display : MemberShareDisplay
+            The display, drawn.
+        """
+        names = list(estimator.member_names_)
+        if y is None:
+            member = estimator.route(X)
+            accuracy = None
+        else:
+            proba, member = estimator._walk(X)
+            right = estimator.classes_[np.argmax(proba, axis=1)] == np.asarray(y)
+            accuracy = [right[member == i].mean() if np.any(member == i) else np.nan
+                        for i in range(len(names))]
+        shares = np.bincount(member, minlength=len(names)) / max(len(member), 1)
+        return cls(names=names, shares=shares, accuracy=accuracy).plot(ax=ax)
+
+    def plot(self, ax=None):
+        """Draw the bars (on ``ax``, or a new figure).
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            The axes to draw on; a new figure when None.
+
+        Returns
+        -------
+        display : MemberShareDisplay
+            This display, with ``bars_``, ``ax_`` and ``figure_`` set.
+        """
+        if ax is None:
+            _, ax = pyplot().subplots(figsize=(1.5 + 1.2 * len(self.names), 3.5))
+        self.bars_ = ax.bar(self.names, self.shares, color="#4c72b0")
+        if self.accuracy is not None:
+            for bar, accuracy in zip(self.bars_, self.accuracy):
+                if not np.isnan(accuracy):
+                    ax.annotate(f"acc {accuracy:.3f}", (bar.get_x() + bar.get_width() / 2,
+                                                        bar.get_height()),
+                                ha="center", va="bottom", fontsize=9)
+        ax.set_ylabel("share of inputs answered")
+        ax.set_ylim(0, 1.1)
         self.ax_, self.figure_ = ax, ax.figure
         return self
