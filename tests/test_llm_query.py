@@ -72,6 +72,20 @@ def test_a_batch_size_sends_that_many_prompts_per_call():
     assert sorted(sizes) == [2, 4, 4] and clf.usage_.summary()["calls"] == 3
 
 
+def test_a_plain_callable_gets_batches_and_the_openai_client_one_prompt_a_request():
+    sizes = []
+
+    def ask(prompts):
+        sizes.append(len(prompts))
+        return [keyword_answer(p) for p in prompts]
+
+    texts = [f"good film {i}" for i in range(70)]
+    clf = LLMClassifier(ask, max_concurrency=1).fit(TEXTS, LABELS)
+    clf.predict(texts)
+    assert sizes == [32, 32, 6]  # batch_size=None: 32 prompts a call of a plain callable
+    assert OpenAIChat("m").batch_size == 1  # a request a prompt, max_concurrency in flight
+
+
 def test_a_scoring_adapter_goes_through_the_cache_the_batches_and_the_counts(tmp_path):
     lm = ScoringLM(fail_first=1)
     clf = LLMClassifier(lm, batch_size=4, backoff=0.0, cache=tmp_path).fit(TEXTS, LABELS)

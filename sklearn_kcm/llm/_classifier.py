@@ -35,6 +35,10 @@ from ._query import query, valid_scores
 PARSE_ERROR_SHARE = 0.1
 
 
+# prompts per call of a plain list -> list callable that states no batch_size of its own
+CALLABLE_BATCH_SIZE = 32
+
+
 class LLMClassifier(ClassifierMixin, BaseEstimator):
     """A large language model as a classifier, ready to be KCM's large model.
 
@@ -82,7 +86,11 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
     batch_size : int or None, default=None
         Prompts per request (per call of ``llm``, or of ``score_labels``).
         None: the adapter's own ``batch_size`` attribute when it has one
-        (:class:`~sklearn_kcm.llm.TransformersLM` does), else 1. Identical
+        (:class:`~sklearn_kcm.llm.TransformersLM`: 16;
+        :class:`~sklearn_kcm.llm.OpenAIChat`: 1, one HTTP request a prompt,
+        ``max_concurrency`` of them in flight), else 32: a plain
+        ``list -> list`` callable gets its prompts in batches, which a local
+        model or a batch API answers faster than one at a time. Identical
         prompts of one call are asked once whatever the batch size.
     max_retries : int, default=4
         Retries of a request on timeouts, connection errors, 429 and 5xx.
@@ -350,7 +358,7 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         """The LLM's answer to every prompt (see :func:`~sklearn_kcm.llm._query.query`)."""
         batch_size = self.batch_size
         if batch_size is None:
-            batch_size = getattr(self.llm, "batch_size", None) or 1
+            batch_size = getattr(self.llm, "batch_size", None) or CALLABLE_BATCH_SIZE
         return query(self.llm, prompts, labels=self.label_names_, usage=self.usage_,
                      cache=self.cache,
                      model_key=self._model_key() if self.cache is not None else None,

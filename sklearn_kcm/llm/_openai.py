@@ -51,6 +51,9 @@ class OpenAIChat(BaseEstimator):
     'openai:gpt-4o-mini@http://localhost:8000/v1'
     """
 
+    # one HTTP request a prompt: LLMClassifier sends them max_concurrency at a time
+    batch_size = 1
+
     def __init__(self, model, *, base_url=None, api_key_env="OPENAI_API_KEY", timeout=30.0,
                  temperature=0.0, max_tokens=16, system_prompt=None):
         self.model = model
