@@ -41,6 +41,8 @@ SUITES = {
                                          "llm"]),
     # a fine-tuned large model: every large fit fine-tunes an encoder on the CPU
     "language": dict(seeds=[0, 1, 2], tasks=["rotten_tomatoes_ft"]),
+    # a large model far above the small one: mpnet-base embeddings (#32)
+    "mpnet": dict(seeds=[0, 1, 2], tasks=["rotten_tomatoes_mpnet"]),
 }
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks"
 

