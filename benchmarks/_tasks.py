@@ -183,44 +183,43 @@ class SentenceEncoder(TransformerMixin, BaseEstimator):
         return True  # stateless: nothing to learn
 
     def transform(self, X):
+        self._load(self.model)
         keys = [(self.model, str(text)) for text in X]
         missing = list(dict.fromkeys(key for key in keys if key not in self._memo))
-        if missing:
-            missing = [key for key in missing if key not in self._on_disk(self.model)]
         if missing:
             vectors = self._encoder(self.model).encode(
                 [text for _, text in missing], batch_size=self.batch_size,
                 convert_to_numpy=True)
             self._memo.update(zip(missing, vectors))
-            self._on_disk(self.model).update(zip(missing, vectors))
-            if self.model == "mpnet":  # 60 ms a snippet: kept for the next run
-                joblib.dump(self._on_disk(self.model), self._disk_path(self.model))
-        return np.stack([self._memo.get(key, self._disk.get(self.model, {}).get(key))
-                         for key in keys])
+            if self.model in self.ON_DISK:  # 60 ms a snippet: kept for the next run
+                joblib.dump({key: vector for key, vector in self._memo.items()
+                             if key[0] == self.model}, self._disk_path(self.model))
+        return np.stack([self._memo[key] for key in keys])
 
-    _disk: ClassVar[dict] = {}
+    ON_DISK = ("mpnet",)
+    _loaded: ClassVar[set] = set()
 
     @staticmethod
     def _disk_path(model):
         return CACHE / "embeddings" / f"{model}.joblib"
 
     @classmethod
-    def _on_disk(cls, model):
-        """The embeddings of earlier runs (mpnet's only), loaded once per process."""
-        if model not in cls._disk:
+    def _load(cls, model):
+        """Remember the embeddings of earlier runs (mpnet's only), once per process."""
+        if model in cls.ON_DISK and model not in cls._loaded:
             path = cls._disk_path(model)
-            cls._disk[model] = joblib.load(path) if path.exists() else {}
             path.parent.mkdir(parents=True, exist_ok=True)
-        return cls._disk[model]
+            if path.exists():
+                cls._memo.update(joblib.load(path))
+            cls._loaded.add(model)
 
     @classmethod
     def forget(cls, texts):
-        """Drop ``texts`` from what this process remembers (not from the file on disk), so
-        that a timed predict pays for encoding them."""
+        """Drop ``texts`` from what this process remembers (not from the file on disk until
+        they are encoded again), so that a timed predict pays for encoding them."""
         texts = set(map(str, texts))
-        for memo in (cls._memo, *cls._disk.values()):
-            for key in [key for key in memo if key[1] in texts]:
-                memo.pop(key)
+        for key in [key for key in cls._memo if key[1] in texts]:
+            cls._memo.pop(key)
 
     @classmethod
     def _encoder(cls, model):

@@ -9,6 +9,7 @@ or assembled under ``~/.cache/sklearn_kcm``; a second call finds it there.
 """
 
 import hashlib
+import io
 import shutil
 import subprocess
 import sys
@@ -61,9 +62,9 @@ def fetch_wheel(requirement, filename, sha256, directory=CACHE / "wheels"):
 
 
 def islp_csv(name):
-    """An open CSV file of ISLP's data set ``name`` (e.g. "Bikeshare"), read from its wheel."""
-    archive = zipfile.ZipFile(fetch_wheel(*ISLP_WHEEL))
-    return archive.open(f"ISLP/data/{name}.csv")
+    """ISLP's data set ``name`` (e.g. "Bikeshare") as a CSV file in memory, from its wheel."""
+    with zipfile.ZipFile(fetch_wheel(*ISLP_WHEEL)) as archive:
+        return io.BytesIO(archive.read(f"ISLP/data/{name}.csv"))
 
 
 def assemble_split_zip(parts, target, directory=CACHE / "wheels"):

@@ -40,6 +40,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_kcm import KANClassifier, KCMCascade, KCMEnsemble
+from sklearn_kcm._routing._curves import threshold_for_share
 
 from ._tasks import TASKS
 
@@ -57,18 +58,11 @@ def _seconds_per_sample(predict, X, repeats=3):
     return best / len(X)
 
 
-def _threshold(confidence, share):
-    """The threshold that sends the ``share`` least confident rows up."""
-    if share <= 0:
-        return -np.inf
-    return float(np.quantile(confidence, share, method="inverted_cdf"))
-
-
 def _pair_threshold(confidence, costs, budget):
     """The threshold of a two-member ensemble that sends the largest share ``budget`` pays."""
     if budget < costs[0]:
         return None
-    return _threshold(confidence, min(1.0, (budget - costs[0]) / costs[1]))
+    return threshold_for_share(confidence, min(1.0, (budget - costs[0]) / costs[1]))
 
 
 def _cascade_thresholds(c0, c1, right, costs, budget):
@@ -79,9 +73,9 @@ def _cascade_thresholds(c0, c1, right, costs, budget):
         to_last = (budget - costs[0] - first * costs[1]) / costs[2]
         if to_last < 0:
             break
-        t0 = _threshold(c0, first)
+        t0 = threshold_for_share(c0, first)
         past = ~(c0 > t0)
-        t1 = _threshold(c1[past], min(1.0, to_last / first)) if past.any() else -np.inf
+        t1 = threshold_for_share(c1[past], min(1.0, to_last / first)) if past.any() else -np.inf
         accuracy = _apply_cascade((t0, t1), c0, c1, right, costs)[0]
         if accuracy > best_accuracy:
             best, best_accuracy = (t0, t1), accuracy

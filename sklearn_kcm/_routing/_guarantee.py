@@ -37,7 +37,7 @@ import numpy as np
 from scipy.stats import beta, binom
 from sklearn.utils.validation import check_consistent_length
 
-from ._curves import routing_curve
+from ._curves import route_to_large, routing_curve
 
 
 def binomial_p_value(errors, n, target_accuracy):
@@ -149,14 +149,12 @@ def guaranteed_threshold(confidence, small_correct, large_correct, *, target,
     large_correct = np.asarray(large_correct, dtype=bool)
     thresholds, shares, accuracy = routing_curve(confidence, small_correct, large_correct)
     n = len(small_correct)
-    order = np.argsort(np.asarray(confidence, dtype=np.float64), kind="stable")
 
     def p_value(point):
         if not relative_to_large:
             errors = int(np.rint((1.0 - accuracy[point]) * n))
             return binomial_p_value(errors, n, target)
-        routed = np.zeros(n, dtype=bool)
-        routed[order[:int(np.rint(shares[point] * n))]] = True
+        routed = route_to_large(confidence, thresholds[point])
         d = np.where(routed, large_correct, small_correct) - target * large_correct
         return betting_p_value((d + target) / (1 + target), target / (1 + target), delta)
 
@@ -221,7 +219,7 @@ def fit_guarantee(confidence, small_correct, large_correct, *, target, relative_
             "model (epsilon_=inf, guarantee_['certified'] False). Label more rows, lower "
             "target_accuracy, or raise target_delta.", UserWarning, stacklevel=6)
         threshold = np.inf
-    routed = ~(np.asarray(confidence) > threshold)
+    routed = route_to_large(confidence, threshold)
     promise["calibration_accuracy"] = float(np.mean(np.where(routed, large_correct,
                                                              small_correct)))
     return float(threshold), promise
