@@ -1,5 +1,5 @@
 """Does the accuracy guarantee hold, and what does it cost? ``python -m benchmarks.guarantee
-[--tasks digits,mnist,bikeshare] [--splits 200] [--jobs 1]``.
+[--tasks digits,mnist,bikeshare] [--splits 200] [--calibration 0.25|oof]``.
 
 For each task and each random train/test split (the task's own stratified split,
 seeded by the split's number, members and judge seeded alike),
@@ -10,6 +10,9 @@ and its routing curve measured on the test part, one large-model call. Two
 promises at ``target_delta=0.1``: an absolute accuracy (per task, between the
 small and the large model's), and 99% of the large model's accuracy. MNIST
 fits with ``cv=3`` (200 refits in an hour on two cores), the others with 5.
+``--calibration`` is ``target_calibration``: a share of the training rows held
+out to certify (the default, written to ``docs/benchmarks/guarantee/``), or
+``oof`` (to ``docs/benchmarks/guarantee/oof/``).
 
 ``met`` counts the splits whose test accuracy keeps the promise (for the
 relative one: at least 0.99 times the large model's test accuracy, on the same
@@ -52,26 +55,38 @@ RELATIVE = 0.99
 # absolute promises between the small model's test accuracy and the large one's
 ABSOLUTE = {"digits": 0.97, "mnist": 0.95, "bikeshare": 0.93, "clusters": 0.88,
             "breast_cancer": 0.95}
+# a quarter of the training rows certifies less: on digits' 315 rows even the large model
+# alone (right on 97.7%) is certified only above about 96.6% at delta = 0.1, on MNIST's
+# 1,250 (96%) above 95.3%; the promises sit a point lower than out of fold
+HELD_OUT = {"digits": (0.95, 0.98), "mnist": (0.94, 0.99), "bikeshare": (0.92, 0.99)}
 # MNIST's 200 refits take an hour on two cores with three folds (five: two hours)
 CV = {"mnist": 3}
 GRID = np.linspace(0.0, 1.0, 201)  # shares at which the test curves are kept
 
 
-def promises(task):
-    return [("absolute", ABSOLUTE[task], None), ("relative", RELATIVE, "large")]
+def _calibration(text):
+    return text if text == "oof" else float(text)
 
 
-def one_split(name, split):
+def promises(task, calibration):
+    """(kind, target, target_relative_to) of each promise tested on ``task``."""
+    if calibration == "oof":
+        return [("absolute", ABSOLUTE[task], None), ("relative", RELATIVE, "large")]
+    absolute, relative = HELD_OUT.get(task, (ABSOLUTE[task], RELATIVE))
+    return [("absolute", absolute, None), ("relative", relative, "large")]
+
+
+def one_split(name, split, calibration):
     """The rows of results.json for one split of task ``name``: one per promise."""
     task = TASKS[name]("quick", split)
     rows = []
     cache = tempfile.mkdtemp(prefix="kcm-guarantee-")
     try:
-        for kind, target, relative_to in promises(name):
+        for kind, target, relative_to in promises(name, calibration):
             start = time.perf_counter()
             kcm = KCMEnsemble(task.small, task.large, epsilon="auto", target_accuracy=target,
                               target_relative_to=relative_to, target_delta=DELTA,
-                              hint=task.hint, cv=CV.get(name, task.cv), memory=cache,
+                              target_calibration=calibration, hint=task.hint, cv=CV.get(name, task.cv), memory=cache,
                               random_state=split)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # uncertified promises are counted below
@@ -84,7 +99,8 @@ def one_split(name, split):
             promise = kcm.guarantee_
             rows.append({
                 "task": name, "split": split, "kind": kind, "target": target,
-                "certified": promise["certified"], "n_rows": promise["n_rows"],
+                "certified": promise["certified"], "calibration": promise["calibration"],
+                "n_rows": promise["n_rows"],
                 "calibration_share": promise["large_share"],
                 "test_share": float(share[point]), "test_accuracy": float(accuracy[point]),
                 "small_accuracy": float(accuracy[0]), "large_accuracy": large_accuracy,
@@ -114,7 +130,10 @@ def render_markdown(results):
         "# The accuracy guarantee over random splits",
         "",
         f"`{results['command']}` on {results['machine']}; target_delta = {DELTA}, the "
-        "default judge. Test shares and accuracies: mean ± std over the splits.",
+        "default judge, calibration rows "
+        f"{results['rows'][0].get('calibration', 'out of fold')} "
+        f"({np.mean([row['n_rows'] for row in results['rows']]):.0f} on average). "
+        "Test shares and accuracies: mean ± std over the splits.",
         "",
         "| task | promise | splits | certified | met | share sent (test) | test accuracy "
         "| large model | epsilon='auto' for the same accuracy | price |",
@@ -149,9 +168,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks.guarantee", description=__doc__)
     parser.add_argument("--tasks", default="digits,mnist,bikeshare")
     parser.add_argument("--splits", type=int, default=200)
-    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--calibration", type=_calibration, default=0.25)
+    parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--render", action="store_true", help="only rewrite results.md")
     args = parser.parse_args(argv)
+    args.out = args.out or (OUT / "oof" if args.calibration == "oof" else OUT)
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.render:
         import torch
@@ -162,12 +183,13 @@ def main(argv=None):
             results.update(
                 machine=f"{os.cpu_count()} CPU cores, torch {torch.__version__}, Python "
                         f"{platform.python_version()}",
-                command=f"python -m benchmarks.guarantee --splits {args.splits}")
+                command=f"python -m benchmarks.guarantee --splits {args.splits} "
+                        f"--calibration {args.calibration}")
             done = {row["split"] for row in results["rows"]}
             for split in range(args.splits):
                 if split in done:
                     continue
-                rows = one_split(name, split)
+                rows = one_split(name, split, args.calibration)
                 print(name, split, [(row["kind"], row["certified"], round(row["test_share"], 3),
                                      row["met"]) for row in rows], flush=True)
                 results["rows"] += rows

@@ -7,7 +7,7 @@ from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 
 from sklearn_kcm import KCMEnsemble, LLMClassifier
@@ -148,17 +148,62 @@ def _ensemble(**params):
                        judge=fast_judge(), epsilon="auto", random_state=0, **params)
 
 
-def test_the_fitted_guarantee_says_what_it_promised_and_new_rows_meet_it(task):
+@pytest.mark.parametrize("calibration, rows", [(0.25, 375), ("oof", 1500)])
+def test_the_fitted_guarantee_says_what_it_promised_and_new_rows_meet_it(task, calibration,
+                                                                          rows):
     X_train, X_test, y_train, y_test = task
-    kcm = _ensemble(target_accuracy=0.8).fit(X_train, y_train)
+    kcm = _ensemble(target_accuracy=0.8, target_calibration=calibration).fit(X_train, y_train)
     promise = kcm.guarantee_
     assert promise["certified"] and promise["target"] == 0.8 and promise["delta"] == 0.1
-    assert promise["n_rows"] == len(y_train)  # every labelled row, out of fold
+    # a quarter of the labelled rows held out, or every one out of fold
+    assert promise["n_rows"] == rows
+    assert promise["calibration"] == ("out of fold" if calibration == "oof" else "held out")
     assert promise["calibration_accuracy"] >= 0.8
     assert 0 < promise["large_share"] < 1 and np.isfinite(kcm.epsilon_)
     assert kcm.score(X_test, y_test) >= 0.8
     # what it costs on new rows is what it cost on the calibration rows, give or take
-    assert kcm.route(X_test).mean() == pytest.approx(promise["large_share"], abs=0.06)
+    assert kcm.route(X_test).mean() == pytest.approx(promise["large_share"], abs=0.07)
+
+
+def test_held_out_rows_are_answered_in_one_call_by_the_fitted_ensemble(task):
+    X_train, _, y_train, _ = task
+    kcm = _ensemble(target_accuracy=0.8).fit(X_train, y_train)
+    summary = kcm.ledger_.summary()
+    # one large-model call on the held-out quarter, no out-of-fold large model
+    assert summary["fit_large_samples"] == 375 and summary["fit_large_calls"] == 1
+    assert "seconds_fit_teachers" not in summary
+
+
+def test_with_groups_no_group_is_both_fitted_and_certified_on(task):
+    X_train, _, y_train, _ = task
+    groups = np.arange(len(y_train)) // 10
+    seen = []
+
+    class RecordingForest(RandomForestClassifier):
+        def fit(self, X, y, sample_weight=None):
+            seen.append(X)
+            return super().fit(X, y, sample_weight)
+
+    kcm = KCMEnsemble(LogisticRegression(max_iter=500),
+                      RecordingForest(n_estimators=20, random_state=0), judge=fast_judge(),
+                      epsilon="auto", target_accuracy=0.75, cv=GroupKFold(5), random_state=0)
+    kcm.fit(X_train, y_train, groups=groups)
+    fitted_rows = {tuple(row) for row in seen[-1]}
+    fitted_groups = {g for row, g in zip(map(tuple, X_train), groups) if row in fitted_rows}
+    held_out_groups = set(groups) - fitted_groups
+    assert held_out_groups and all(
+        (g in held_out_groups) != (tuple(row) in fitted_rows)
+        for row, g in zip(map(tuple, X_train), groups))
+    assert kcm.guarantee_["n_rows"] == 10 * len(held_out_groups)
+
+
+def test_too_few_labelled_rows_to_hold_some_out_is_refused():
+    X, y = np.arange(6.0).reshape(-1, 1), np.array([0, 0, 0, 0, 0, 1])
+    kcm = KCMEnsemble(LogisticRegression(), RandomForestClassifier(n_estimators=5),
+                      judge="small", epsilon="auto", target_accuracy=0.9,
+                      target_calibration=0.2, random_state=0)
+    with pytest.raises(ValueError, match="class\\(es\\) to fit on"):
+        kcm.fit(X, y)
 
 
 def test_a_stricter_promise_sends_more_inputs_to_the_large_model(task):
@@ -182,6 +227,7 @@ def test_a_promise_no_threshold_can_keep_warns_and_sends_everything_to_the_large
     X_train, X_test, y_train, _ = task
     with pytest.warns(UserWarning, match="certifies an accuracy >= 0.99 with") as record:
         kcm = _ensemble(target_accuracy=0.99).fit(X_train, y_train)
+    assert "375 labelled rows held out" in str(record[0].message)
     assert record[0].filename == __file__  # it points at the caller's fit
     assert kcm.epsilon_ == np.inf and kcm.route(X_test).all()
     assert not kcm.guarantee_["certified"] and kcm.guarantee_["large_share"] == 1.0
@@ -200,7 +246,8 @@ def test_budgets_that_contradict_each_other_are_refused(task, params, match):
         kcm.fit(X_train[:200], y_train[:200])
 
 
-def test_an_llm_large_model_answers_each_labelled_row_once_for_its_promise():
+@pytest.mark.parametrize("calibration", [0.25, "oof"])
+def test_an_llm_large_model_answers_each_labelled_row_once_for_its_promise(calibration):
     rng = np.random.default_rng(0)
     words = np.array(["good", "fine", "dull", "slow", "plot", "cast", "film", "and"])
     X = np.array([" ".join(rng.choice(words, 4)) for _ in range(300)], dtype=object)
@@ -214,9 +261,13 @@ def test_an_llm_large_model_answers_each_labelled_row_once_for_its_promise():
 
     small = make_pipeline(TfidfVectorizer(), LogisticRegression(C=0.05))
     kcm = KCMEnsemble(small, LLMClassifier(llm), judge="small", epsilon="auto",
-                      target_accuracy=0.9, cv=3).fit(X, y)
-    # the labels the promise needs: one answer a labelled row at most (a text asked with
-    # the same hint twice is answered from the cache)
-    assert len(set(X)) <= len(prompts) <= len(X)
+                      target_accuracy=0.9, target_calibration=calibration, cv=3,
+                      random_state=0).fit(X, y)
+    # the labels the promise needs: the held-out rows, or one answer a labelled row at
+    # most (a text asked with the same hint twice is answered from the cache)
+    if calibration == "oof":
+        assert len(set(X)) <= len(prompts) <= len(X)
+    else:
+        assert len(prompts) <= 75 and kcm.guarantee_["n_rows"] == 75
     assert kcm.guarantee_["certified"] and kcm.guarantee_["large_accuracy"] == 1.0
     assert kcm.large_.usage_.counts()["calls"] > 0  # in the bill

@@ -10,11 +10,11 @@ from sklearn.utils.validation import column_or_1d, indexable
 from .._compat import HasMethods, Interval, StrOptions, _fit_context, _routing_enabled
 from .._routing._base import BaseRouter
 from .._routing._curves import route_to_large, top_probability
-from .._routing._guarantee import fit_guarantee
 from .._routing._judging import default_judge
 from .._routing._signals import JUDGE_INPUTS, JUDGE_TARGETS, confidence_from_proba, judge_features
 from .._utils._metadata import fit_router, route_fit_params
 from .._utils._threads import threads_per_job, torch_threads
+from ._calibration import GuaranteeStage
 from ._distillation import DistillationStage
 from ._first_stage import fit_members_cached
 from ._labels import check_targets, split_labelled
@@ -22,7 +22,7 @@ from ._large_calls import add_usage, ask_large
 from ._plan import plan_fit, warn_if_routing_wastes
 
 
-class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
+class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter):
     """KAN-judged collaboration of a small and a large classifier (KCM).
 
     A judge scores every input with a confidence ``C_x``. Inputs with
@@ -62,17 +62,20 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
     target_accuracy : float in (0, 1] or None, default=None
         With ``epsilon="auto"``, instead of a share: the accuracy to meet, with
         probability ``1 - target_delta``, at the smallest share sent to the
-        large model that certifies it (Learn-then-Test on the out-of-fold
-        answers of both members, see Notes; ``guarantee_`` says what was
-        promised). Needs the large model's out-of-fold answers on the labelled
-        rows: ``cv`` (or ``teacher_cv``) more large fits, or one call per
-        labelled row for a prefit or LLM large model.
+        large model that certifies it (Learn-then-Test on the calibration
+        rows, see Notes; ``guarantee_`` says what was promised).
     target_relative_to : {"large"} or None, default=None
         ``"large"``: ``target_accuracy`` is a fraction of the large model's
         accuracy (0.99: 99% of it); None: an absolute accuracy.
     target_delta : float in (0, 1), default=0.1
         The chance that the promise of ``target_accuracy`` fails, over the draw
         of the labelled rows.
+    target_calibration : float in (0, 1) or "oof", default=0.25
+        The rows that certify ``target_accuracy``: a share of the labelled rows
+        held out of the fit and answered by the fitted ensemble (one large call),
+        for which the promise holds as stated; or ``"oof"``, both members' answers
+        out of fold on every labelled row (``cv`` more large fits, or a call per
+        row of an LLM; the promise is the fold models', kept in 72-95% of 200 splits).
     judge_input : {"auto", "X", "small", "both", "preprocessed"}, default="auto"
         What the judge reads: the inputs (``"X"``, the paper's ``F_j(x)``),
         the small model's answer (``"small"``: its log-probabilities, the
@@ -249,7 +252,7 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
         ``target_large_share`` or ``target_accuracy``.
     guarantee_ : dict or None
         With ``target_accuracy``: the ``promise`` in words, ``certified``,
-        ``delta``, ``n_rows`` (the out-of-fold rows it rests on),
+        ``delta``, ``calibration`` and ``n_rows`` (the rows it rests on),
         ``large_share`` (the share of them sent) and their ``calibration_accuracy``
         and ``large_accuracy``; see :func:`~sklearn_kcm._routing._guarantee.fit_guarantee`.
     ledger_ : CostLedger
@@ -290,14 +293,14 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
     With ``target_accuracy``, ``epsilon_`` is chosen by Learn-then-Test
     (Angelopoulos et al., 2021): thresholds are tested from the one that sends
     every row to the large model down, each by the exact binomial tail of its
-    out-of-fold errors (a relative target ``r``: the paired differences
-    ``routed right - r * large right`` by a betting martingale), and the
-    cheapest one before the first that fails is kept.
-    The promise is for the routing as scored out of fold (the members refitted
-    on every row are, if anything, better); distillation from rows without a
-    label and :meth:`partial_fit` change the small model after it. Near the
-    large model's own accuracy it needs many labels: on ``n`` rows the tail
-    alone costs about ``sqrt(a (1 - a) / n)`` of accuracy ``a``.
+    errors on the calibration rows (a relative target ``r``: the paired
+    differences ``routed right - r * large right`` by a betting martingale),
+    and the cheapest one before the first that fails is kept. Held out
+    (``target_calibration``), those rows are answered by the fitted ensemble
+    itself, and the promise holds for new inputs from the same distribution;
+    :meth:`partial_fit` changes the small model after it. Near the large
+    model's own accuracy it needs many labels: on ``n`` rows the tail alone
+    costs about ``sqrt(a (1 - a) / n)`` of accuracy ``a``.
 
     References
     ----------
@@ -327,6 +330,7 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
         "target_accuracy": [None, Interval(Real, 0, 1, closed="right")],
         "target_relative_to": [None, StrOptions({"large"})],
         "target_delta": [Interval(Real, 0, 1, closed="neither")],
+        "target_calibration": [Interval(Real, 0, 1, closed="neither"), StrOptions({"oof"})],
         "judge_input": [StrOptions({"auto", *JUDGE_INPUTS})],
         "judge_target": [StrOptions({"auto", *JUDGE_TARGETS})],
         "judge_fallback": ["boolean"],
@@ -357,6 +361,7 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
         target_accuracy=None,
         target_relative_to=None,
         target_delta=0.1,
+        target_calibration=0.25,
         judge_input="auto",
         judge_target="auto",
         judge_fallback=True,
@@ -383,6 +388,7 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
         self.target_accuracy = target_accuracy
         self.target_relative_to = target_relative_to
         self.target_delta = target_delta
+        self.target_calibration = target_calibration
         self.judge_input = judge_input
         self.judge_target = judge_target
         self.judge_fallback = judge_fallback
@@ -436,6 +442,12 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
     def _fit(self, X, y, sample_weight, groups, fit_params):
         X, sample_weight = indexable(X, sample_weight)
         y = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
+        if self.target_accuracy is None or self.target_calibration == "oof":
+            return self._fit_rows(X, y, sample_weight, groups, fit_params)
+        return self._fit_and_certify(X, y, sample_weight, groups, fit_params)
+
+    def _fit_rows(self, X, y, sample_weight, groups, fit_params):
+        """The fit on X, y (all of it, or the rows not held out to certify the threshold)."""
         # members, judge and threshold learn from the labelled rows; the others only teach
         labelled, unlabelled = split_labelled(y, self.unlabelled_label)
         plan = plan_fit(self.get_params(deep=False), X, has_unlabelled=unlabelled.size > 0,
@@ -462,18 +474,6 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
                      sample_weight=sample_weight, small_fit_params=metadata.small.fit)
         add_usage(self.large_, members.teachers.fitted())
         return self
-
-    def _guaranteed_epsilon(self, members):
-        """The threshold certified for ``target_accuracy`` (and ``guarantee_``), or None."""
-        self.guarantee_ = None
-        if self.target_accuracy is None:
-            return None
-        rows = members.judging.oof_rows
-        epsilon, self.guarantee_ = fit_guarantee(
-            members.judging.oof_confidence, members.small_correct[rows],
-            members.large_correct[rows], target=self.target_accuracy,
-            relative_to=self.target_relative_to, delta=self.target_delta)
-        return epsilon
 
     def _small_answer(self, X):
         return self.small_.predict_proba(X)

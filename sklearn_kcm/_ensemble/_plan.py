@@ -43,7 +43,7 @@ class MemberPlan:
     small_oof: bool  # compute the small model's out-of-fold answers
     judge_oof: bool  # keep the judge's out-of-fold C_x (epsilon="auto")
     large_answers: bool  # the judge's fit reads the large model's out-of-fold answers
-    guarantee: bool  # target_accuracy: both members' out-of-fold answers certify the threshold
+    guarantee: bool  # both members' out-of-fold answers certify target_accuracy's threshold
     prefit_teachers: bool  # fit the out-of-fold teachers now, to cache them
     hint: object
     cv: object
@@ -88,7 +88,8 @@ def plan_fit(params, X, *, judge_for, has_unlabelled):
     check_params_together(params, X, judge_target)
     judge = judge_for(judge_input)
     auto = params["epsilon"] == "auto"
-    guarantee = params["target_accuracy"] is not None
+    # a guarantee certified out of fold needs both members' answers on every labelled row
+    guarantee = params["target_accuracy"] is not None and params["target_calibration"] == "oof"
     distill = distill_plan(params, has_unlabelled=has_unlabelled)
     # the judge reads or learns the small model's out-of-fold answers, or the fallback
     # compares routings on them

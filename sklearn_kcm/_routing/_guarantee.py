@@ -172,10 +172,13 @@ def guaranteed_threshold(confidence, small_correct, large_correct, *, target,
     return float(thresholds[certified]), float(shares[certified]), p_values
 
 
-def fit_guarantee(confidence, small_correct, large_correct, *, target, relative_to, delta):
+def fit_guarantee(confidence, small_correct, large_correct, *, target, relative_to, delta,
+                  calibration="held out", stacklevel=2):
     """The threshold of ``KCMEnsemble(target_accuracy=...)`` and the promise it makes.
 
-    :func:`guaranteed_threshold` on the out-of-fold calibration rows. Where no
+    :func:`guaranteed_threshold` on the calibration rows (``calibration``:
+    "held out" or "out of fold", as the promise says; ``stacklevel``: of
+    the warning, the caller's line of ``fit``). Where no
     threshold is certified, every input goes to the large model (the most
     accurate routing there is, though not certified) and a warning says what to
     change.
@@ -186,7 +189,7 @@ def fit_guarantee(confidence, small_correct, large_correct, *, target, relative_
         The threshold (``inf`` where none is certified: every input is sent).
     promise : dict
         ``promise``, in words; ``target``, ``relative_to`` and ``delta`` as
-        asked; ``certified``; ``n_rows``, the
+        asked; ``certified``; ``calibration`` and ``n_rows``, the
         calibration rows; ``large_share``, the share of them the threshold
         sends to the large model; ``calibration_accuracy`` and
         ``large_accuracy``, the routed and the large model's accuracy on them.
@@ -201,7 +204,8 @@ def fit_guarantee(confidence, small_correct, large_correct, *, target, relative_
     asked = f"{target:g} x the large model's" if relative else f"{target:g}"
     promise = {"promise": f"accuracy >= {asked}, with probability {1 - delta:g}",
                "target": target, "relative_to": relative_to, "delta": delta,
-               "certified": threshold is not None, "n_rows": n, "large_share": share,
+               "certified": threshold is not None, "calibration": calibration, "n_rows": n,
+               "large_share": share,
                "large_accuracy": float(np.mean(large_correct))}
     if threshold is None:
         if relative:
@@ -211,13 +215,11 @@ def fit_guarantee(confidence, small_correct, large_correct, *, target, relative_
             best = accuracy_lower_bound(large_correct, delta)
             why = (f"even the large model alone, right on {promise['large_accuracy']:.1%} "
                    f"of them, is certified only above {best:.1%} at that probability")
-        # stacklevel: fit_guarantee, KCMEnsemble._guaranteed_epsilon, _fit, fit, the
-        # validation wrapper of fit, the caller
         warnings.warn(
             f"No threshold certifies an accuracy >= {asked} with probability {1 - delta:g} "
-            f"on the {n} labelled rows out of fold: {why}. Every input goes to the large "
+            f"on the {n} labelled rows {calibration}: {why}. Every input goes to the large "
             "model (epsilon_=inf, guarantee_['certified'] False). Label more rows, lower "
-            "target_accuracy, or raise target_delta.", UserWarning, stacklevel=6)
+            "target_accuracy, or raise target_delta.", UserWarning, stacklevel=stacklevel)
         threshold = np.inf
     routed = route_to_large(confidence, threshold)
     promise["calibration_accuracy"] = float(np.mean(np.where(routed, large_correct,
