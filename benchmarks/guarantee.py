@@ -86,8 +86,8 @@ def one_split(name, split, calibration):
             start = time.perf_counter()
             kcm = KCMEnsemble(task.small, task.large, epsilon="auto", target_accuracy=target,
                               target_relative_to=relative_to, target_delta=DELTA,
-                              target_calibration=calibration, hint=task.hint, cv=CV.get(name, task.cv), memory=cache,
-                              random_state=split)
+                              target_calibration=calibration, hint=task.hint,
+                              cv=CV.get(name, task.cv), memory=cache, random_state=split)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # uncertified promises are counted below
                 kcm.fit(task.X_train, task.y_train)
