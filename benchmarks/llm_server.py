@@ -73,14 +73,16 @@ def render_markdown(results):
     lines = ["# The hint on a real server: SmolLM2-135M-Instruct behind llama.cpp", "",
              f"`{results['command']}` on {results['machine']}: {results['snippets']} test "
              "snippets of the language ladder, one request at a time, one server thread.", "",
-             "| model | accuracy | prompts | s / prompt | says positive | repeats the hint |",
-             "|---|---|---|---|---|---|"]
+             "| model | accuracy | share sent | prompts | s / prompt | says positive "
+             "| repeats the hint |",
+             "|---|---|---|---|---|---|---|"]
     def shown(row, key, form):
         return format(row[key], form) if key in row else ""
 
     for name, row in results["rows"].items():
         lines.append(
-            f"| {name} | {row['accuracy']:.3f} | {row['prompts']} | "
+            f"| {name} | {row['accuracy']:.3f} | {shown(row, 'share_sent', '.1%')} "
+            f"| {row['prompts']} | "
             f"{shown(row, 'seconds_per_prompt', '.2f')} | {shown(row, 'says_positive', '.0%')} "
             f"| {shown(row, 'repeats_the_hint', '.0%')} |")
     return "\n".join(lines) + "\n"
