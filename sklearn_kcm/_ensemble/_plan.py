@@ -266,7 +266,7 @@ def warn_if_routing_wastes(epsilon, fitted_epsilon, oof_confidence, small_correc
                 f"epsilon={epsilon!r} sends {share:.0%} of the training rows to the large model "
                 f"out of fold ({len(oof_confidence)} rows): the ensemble will save few large-"
                 "model calls. Give epsilon='auto' with the share you can pay for, e.g. "
-                "target_large_share=0.2, or a lower epsilon.", UserWarning, stacklevel=4)
+                "target_large_share=0.2, or a lower epsilon.", UserWarning, stacklevel=6)
     if small_correct is not None and large_correct is not None:
         small, large = float(np.mean(small_correct)), float(np.mean(large_correct))
         if large < small:
@@ -275,4 +275,4 @@ def warn_if_routing_wastes(epsilon, fitted_epsilon, oof_confidence, small_correc
                 f"{len(small_correct)} training rows ({large:.3f} against {small:.3f}): "
                 "routing inputs to it adds cost and loses accuracy. Check the large model "
                 "(its parameters, its training data), or use the small model alone.",
-                UserWarning, stacklevel=4)
+                UserWarning, stacklevel=6)
