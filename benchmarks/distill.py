@@ -498,7 +498,7 @@ def main(argv=None):
                 start = time.perf_counter()
                 for seed in seeds:
                     print(f"{name}, seed {seed}", flush=True)
-                    fractions = [None] if name == "rotten_tomatoes" else FRACTIONS
+                    fractions = [None] if name.startswith("rotten_tomatoes") else FRACTIONS
                     rows.append(every_label(name, seed))
                     for fraction in fractions:
                         rows += few_labels(name, fraction, seed,
