@@ -84,8 +84,8 @@ def test_long_tailed_counts_and_groups():
 
 
 SUITES = sorted(p.parent.name for p in RESULTS.glob("*/results.json")
-                if p.parent.name not in ("judges", "distill", "llm_calibration", "retrieval",
-                                          "cascade"))
+                if p.parent.name not in ("judges", "judges_mpnet", "distill", "llm_calibration",
+                                          "llm_server", "retrieval", "cascade"))
 
 
 @pytest.mark.parametrize("suite", SUITES)
@@ -101,7 +101,7 @@ def test_docs_tables_match_the_results_the_run_wrote(suite):
 
 @pytest.mark.parametrize("folder", ["judges", "judges/fit_cost", "judges/kan_recipe",
                                     "judges/wide_default", "judges/categories",
-                                    "judges/baselines"])
+                                    "judges/baselines", "judges_mpnet"])
 def test_judge_tables_match_the_results_the_run_wrote(folder):
     results = json.loads((RESULTS / folder / "results.json").read_text())
     assert (RESULTS / folder / "results.md").read_text() == render_judges(results)
@@ -118,6 +118,16 @@ def test_llm_calibration_table_matches_the_results_the_run_wrote():
     assert (folder / "results.md").read_text() == render_calibration(results)
     assert "benchmarks/llm_calibration/results.md" in (RESULTS.parent / "benchmarks.md").read_text()
     assert {"raw", "content-free calibration"} <= {row["variant"] for row in results["rows"]}
+
+
+def test_llm_server_table_matches_the_results_the_run_wrote():
+    from benchmarks.llm_server import render_markdown as render_llm_server
+
+    folder = RESULTS / "llm_server"
+    results = json.loads((folder / "results.json").read_text())
+    assert (folder / "results.md").read_text() == render_llm_server(results)
+    page = RESULTS.parent / "user_guide" / "llm.md"
+    assert "benchmarks/llm_server/results.md" in page.read_text()
 
 
 def test_matched_mlp_has_about_the_parameters_of_the_kan_judge():

@@ -25,7 +25,7 @@ class LlamaCppLM(BaseEstimator):
     answer_prefix : str, default=" "
         Put between the prompt and each label.
     n_threads : int, default=1
-        llama.cpp's threads. One is steady on a busy machine; two threads
+        Threads of llama.cpp. One is steady on a busy machine; two threads
         on two busy cores make it several times slower a prompt.
     n_ctx : int, default=2048
         Context length in tokens: the longest prompt plus label it can score.
