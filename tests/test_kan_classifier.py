@@ -85,6 +85,24 @@ def test_random_state_reproduces_and_leaves_global_rng_alone(iris):
     assert not np.allclose(first, other)
 
 
+def test_dropout_is_seeded_leaves_global_rng_alone_and_predicts_deterministically(iris):
+    X, y = iris
+    params = {**FAST, "dropout": 0.3}
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    clf = KANClassifier(**params).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), clf.predict_proba(X))  # no dropout
+    np.testing.assert_array_equal(clf.predict_proba(X),
+                                  KANClassifier(**params).fit(X, y).predict_proba(X))
+    torch.testing.assert_close(torch.rand(3), expected_next)
+    without = KANClassifier(**FAST).fit(X, y).predict_proba(X)
+    assert not np.allclose(clf.predict_proba(X), without)
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+    restored.partial_fit(X, y)  # a restored net trains on, its masks drawn anew
+
+
 def test_prediction_of_a_sample_does_not_depend_on_its_batch(iris):
     X, y = iris
     clf = KANClassifier(**FAST).fit(X, y)

@@ -151,6 +151,39 @@ def test_a_kan_pickled_before_layer_norm_existed_still_runs():
     torch.testing.assert_close(again(x), expected)
 
 
+def test_dropout_drops_whole_hidden_units_in_training_only():
+    torch.manual_seed(0)
+    net = KAN([3, 8, 2], dropout=0.5)
+    x = torch.randn(4, 3)
+    net.eval()
+    torch.testing.assert_close(net(x), net.layers[1](net.layers[0](x)))  # eval: none
+    net.train()
+    seen = []
+    net.layers[1].register_forward_pre_hook(lambda module, args: seen.append(args[0]))
+    net(x)
+    hidden, full = seen[0], net.layers[0](x)
+    dropped = hidden == 0
+    assert 0 < dropped.float().mean() < 1
+    torch.testing.assert_close(hidden[~dropped], 2 * full[~dropped])  # kept: scaled by 1/(1-p)
+    net.update_grid(x)  # the grids read every unit: the hook saw no zeros from a draw
+    torch.testing.assert_close(seen[-1], net.layers[0](x))
+
+
+def test_dropout_outside_zero_one_is_refused():
+    with pytest.raises(ValueError, match="dropout=1.0 must lie in"):
+        KAN([3, 4, 2], dropout=1.0)
+
+
+def test_a_kan_pickled_before_dropout_existed_still_runs():
+    import pickle
+
+    net = KAN([3, 4, 2])
+    x = torch.randn(5, 3)
+    expected = net(x)
+    del net._modules["dropout"]  # what an older pickle holds
+    torch.testing.assert_close(pickle.loads(pickle.dumps(net))(x), expected)
+
+
 def test_regularization_loss_is_differentiable_and_pushes_edges_to_zero():
     torch.manual_seed(0)
     net = KAN([4, 5, 2])

@@ -57,6 +57,8 @@ class KANJudgeClassifier(_JudgeMixin, KANClassifier):
         Run the KAN layers with kernels fused by ``torch.compile``.
     layer_norm : bool, default=False
         Normalise each hidden layer's outputs before the next layer reads them.
+    dropout : float in [0, 1), default=0.0
+        Share of each hidden layer's units zeroed at random in training.
     max_epochs : int, default=20
         Epochs of ``fit``; ``partial_fit`` runs one epoch per call.
     lr : float, default=1e-2
@@ -114,6 +116,7 @@ class KANJudgeClassifier(_JudgeMixin, KANClassifier):
         regularization=0.0,
         fused=False,
         layer_norm=False,
+        dropout=0.0,
         max_epochs=20,
         lr=1e-2,
         lr_schedule="linear",
@@ -131,6 +134,7 @@ class KANJudgeClassifier(_JudgeMixin, KANClassifier):
             regularization=regularization,
             fused=fused,
             layer_norm=layer_norm,
+            dropout=dropout,
             max_epochs=max_epochs,
             lr=lr,
             lr_schedule=lr_schedule,

@@ -43,6 +43,9 @@ class KANClassifier(TorchClassifier):
     layer_norm : bool, default=False
         Normalise each hidden layer's outputs before the next layer reads them
         (see :class:`sklearn_kcm.nn.KAN`), which keeps them inside its grid.
+    dropout : float in [0, 1), default=0.0
+        Share of each hidden layer's units zeroed at random in training
+        (see :class:`sklearn_kcm.nn.KAN`).
     max_epochs : int, default=50
         Epochs of ``fit``. ``partial_fit`` runs one epoch per call.
     lr : float, default=1e-2
@@ -112,6 +115,7 @@ class KANClassifier(TorchClassifier):
         "regularization": [Interval(Real, 0, None, closed="left")],
         "fused": ["boolean"],
         "layer_norm": ["boolean"],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
     }
 
     def __init__(
@@ -123,6 +127,7 @@ class KANClassifier(TorchClassifier):
         regularization=0.0,
         fused=False,
         layer_norm=False,
+        dropout=0.0,
         max_epochs=50,
         lr=1e-2,
         lr_schedule="constant",
@@ -139,6 +144,7 @@ class KANClassifier(TorchClassifier):
         self.regularization = regularization
         self.fused = fused
         self.layer_norm = layer_norm
+        self.dropout = dropout
         self.max_epochs = max_epochs
         self.lr = lr
         self.lr_schedule = lr_schedule
@@ -156,6 +162,7 @@ class KANClassifier(TorchClassifier):
             spline_order=self.spline_order,
             fused=self.fused,
             layer_norm=self.layer_norm,
+            dropout=self.dropout,
             generator=generator,
         )
 

@@ -305,6 +305,45 @@ class KANLinear(nn.Module):
         )
 
 
+class SeededDropout(nn.Module):
+    """``nn.Dropout`` that draws its masks from a generator of its own.
+
+    Seeded from ``generator`` when given, so that a seeded fit is reproducible
+    without touching torch's global generator, which threads share (None: the
+    global one, as ``nn.Dropout``). One generator per device, made on first
+    use; a pickled module restarts its stream from the seed.
+    """
+
+    def __init__(self, p, generator=None):
+        super().__init__()
+        self.p = p
+        self.seed = (None if generator is None
+                     else int(torch.randint(2**62, (), generator=generator)))
+        self._generators = {}
+
+    def forward(self, x):
+        """Zero each value with probability ``p`` in training, scale the rest by
+        ``1 / (1 - p)``; the identity in eval mode."""
+        if not self.training or not self.p:
+            return x
+        if self.seed is None:
+            return nn.functional.dropout(x, self.p, training=True)
+        if x.device not in self._generators:
+            self._generators[x.device] = torch.Generator(x.device).manual_seed(self.seed)
+        keep = torch.rand(x.shape, generator=self._generators[x.device], device=x.device,
+                          dtype=x.dtype) >= self.p
+        return x * keep / (1.0 - self.p)
+
+    def __getstate__(self):
+        state = super().__getstate__().copy()
+        state["_generators"] = {}  # generators do not pickle
+        return state
+
+    def extra_repr(self):
+        """The drop probability in the repr."""
+        return f"p={self.p}"
+
+
 class KAN(nn.Module):
     """A stack of :class:`KANLinear` layers.
 
@@ -329,12 +368,18 @@ class KAN(nn.Module):
         learnable scale, as FastKAN does) before the next layer reads them, so
         that they stay inside that layer's grid as training moves them; the
         first layer reads the inputs as they come (standardise them).
+    dropout : float in [0, 1), default=0.0
+        Share of each hidden layer's outputs zeroed at random in training (the
+        others scaled by ``1 / (1 - dropout)``), before the next layer's norm;
+        none in eval mode or in :meth:`update_grid`. Whole hidden units are
+        dropped, not single edges, so the layer stays one matmul.
     device : torch.device, default=None
         Where to allocate parameters.
     dtype : torch.dtype, default=None
         Type of the parameters.
     generator : torch.Generator, default=None
-        Draws the initial parameters; None: torch's global generator.
+        Draws the initial parameters and seeds the dropout masks; None:
+        torch's global generator.
 
     Examples
     --------
@@ -355,11 +400,14 @@ class KAN(nn.Module):
         spline_scale=0.1,
         fused=False,
         layer_norm=False,
+        dropout=0.0,
         device=None,
         dtype=None,
         generator=None,
     ):
         super().__init__()
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout={dropout!r} must lie in [0, 1).")
         pairs = layer_pairs(layers)
         self.layers = nn.ModuleList(
             KANLinear(
@@ -375,11 +423,14 @@ class KAN(nn.Module):
             if layer_norm and index else nn.Identity()
             for index, (a, _) in enumerate(pairs)
         )
+        self.dropout = SeededDropout(dropout, generator) if dropout else nn.Identity()
 
     def __setstate__(self, state):
         super().__setstate__(state)
         if "norms" not in self._modules:  # pickled before layer_norm existed
             self.norms = nn.ModuleList(nn.Identity() for _ in self.layers)
+        if "dropout" not in self._modules:  # pickled before dropout existed
+            self.dropout = nn.Identity()
 
     def forward(self, x):
         """Apply the layers in turn.
@@ -394,8 +445,8 @@ class KAN(nn.Module):
         torch.Tensor of shape (..., layers[-1])
             Outputs (logits for a classifier).
         """
-        for norm, layer in zip(self.norms, self.layers):
-            x = layer(norm(x))
+        for index, (norm, layer) in enumerate(zip(self.norms, self.layers)):
+            x = layer(norm(self.dropout(x) if index else x))
         return x
 
     @torch.no_grad()
