@@ -214,6 +214,7 @@ RECIPES = {
     "wide, quantile inputs": dict(**WIDE, quantile_inputs=True),
     "wide, quantile inputs, layer norm": dict(**WIDE, quantile_inputs=True, layer_norm=True),
     # the third round: dropout of hidden units, and more optimiser steps
+    "wide, dropout 0.3": dict(**WIDE, dropout=0.3),
     "wide, dropout 0.3, 40 epochs": dict(**WIDE, dropout=0.3, max_epochs=40),
     "wide, layer norm, 40 epochs, batches of 128": dict(**WIDE, layer_norm=True, max_epochs=40,
                                                         batch_size=128),

@@ -221,6 +221,22 @@ def test_the_price_of_a_promise_is_read_on_the_mean_test_curve():
     assert _price(rows) == pytest.approx(0.2, abs=0.006)
 
 
+def test_the_resampled_check_reads_each_certificate_on_the_whole_population():
+    from benchmarks.guarantee import resampled_met
+
+    rng = np.random.default_rng(0)
+    confidence = rng.random(2000)
+    small = rng.random(2000) < 0.75 + 0.25 * confidence  # wrong mostly where unsure
+    large = rng.random(2000) < 0.97
+    # a sound certificate keeps a reachable promise in at least 90% of the draws
+    assert resampled_met(confidence, small, large, 500, 0.93, None, seed=0, draws=100) >= 0.9
+    assert resampled_met(confidence, small, large, 500, 0.98, "large", seed=0,
+                         draws=100) >= 0.9
+    # beyond the large model itself nothing is certified, everything is sent, and every
+    # draw misses: the check counts the population's accuracy, not the certificate's word
+    assert resampled_met(confidence, small, large, 500, 0.99, None, seed=0, draws=20) == 0.0
+
+
 def test_the_cascade_benchmark_keeps_every_method_within_its_budget():
     from benchmarks.cascade import _apply_cascade, _cascade_thresholds, _pair_threshold
 

@@ -348,14 +348,28 @@ def test_partial_fit_checks_its_parameters_and_weights_the_judge():
 
 
 def test_the_default_judge_of_a_wide_x_normalises_its_hidden_layer():
-    # principal components of a wide X: a LayerNorm before the KAN's hidden layer (the
-    # recipe study: MNIST 0.916 -> 0.936 on the task); narrow X: none (there it did harm)
+    # principal components of a wide X: a LayerNorm before the KAN's hidden layer and
+    # batches of 128 (the recipe study: MNIST 0.916 -> 0.945 on the task); narrow X: no
+    # norm (there it did harm), and dropout on few rows (long-tailed digits 0.887 -> 0.895)
     wide = make_classification(300, 100, n_informative=10, random_state=0)
     narrow = make_classification(300, 20, n_informative=10, random_state=0)
     judges = [KCMEnsemble(LogisticRegression(), LogisticRegression(), cv=3, distill=False,
                           random_state=0).fit(*data).judge_ for data in (wide, narrow)]
-    assert judges[0][-1].layer_norm and judges[0][-1].max_epochs == 40
-    assert not judges[1].layer_norm
+    projected, narrow_judge = judges[0][-1], judges[1]
+    assert projected.layer_norm and projected.batch_size == 128 and not projected.dropout
+    assert projected.max_epochs == 40
+    assert not narrow_judge.layer_norm and narrow_judge.dropout == 0.3
     # a KAN of the same width: the norm adds no parameters
-    assert ([p.shape for p in judges[0][-1].net_.module_.parameters()][1:]
-            == [p.shape for p in judges[1].net_.module_.parameters()][1:])
+    assert ([p.shape for p in projected.net_.module_.parameters()][1:]
+            == [p.shape for p in narrow_judge.net_.module_.parameters()][1:])
+
+
+def test_the_default_judge_drops_hidden_units_only_when_it_learns_from_few_rows():
+    from sklearn_kcm._routing._judging import FEW_ROWS, default_judge
+
+    X, _ = make_classification(FEW_ROWS, 20, random_state=0)
+    assert default_judge(0, X[:-1]).dropout == 0.3
+    assert default_judge(0, X).dropout == 0.0  # on more rows it underfits in 20 epochs
+    assert default_judge(0, X[:10], judge_input="small").dropout == 0.0  # reads the answer
+
+
