@@ -116,13 +116,6 @@ def resplit(task, test_size, seed):
     return task
 
 
-def answers_on_test(kcm, task):
-    """``C_x`` of the test rows and whether each member is right on them (one large call)."""
-    X, small, confidence = kcm._score(task.X_test)
-    large = kcm._ask_large(X, np.arange(len(confidence)), small)
-    return (confidence, *kcm._answers_right(small, large, task.y_test))
-
-
 def resampled_met(confidence, small_correct, large_correct, n_rows, target, relative_to,
                   *, seed, draws=RESAMPLES):
     """The share of ``draws`` certificates, each on ``n_rows`` test rows drawn with
@@ -164,7 +157,9 @@ def one_split(name, split, calibration, test_size=None):
                 warnings.simplefilter("ignore")  # uncertified promises are counted below
                 kcm.fit(task.X_train, task.y_train)
             seconds = time.perf_counter() - start
-            confidence, small_correct, large_correct = answers_on_test(kcm, task)
+            # the test rows' C_x and answers, kept for the resampled check (one large call)
+            confidence, small_correct, large_correct = kcm._routing_answers(task.X_test,
+                                                                            task.y_test)
             thresholds, share, accuracy = routing_curve(confidence, small_correct,
                                                         large_correct)
             # a threshold below every test confidence sends no test row: the first point

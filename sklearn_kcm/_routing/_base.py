@@ -180,7 +180,12 @@ class BaseRouter(MetaEstimatorMixin, BaseEstimator, metaclass=ABCMeta):
             corresponds to the point with the largest threshold that is
             ``<= epsilon_``.
         """
+        return routing_curve(*self._routing_answers(X, y))
+
+    def _routing_answers(self, X, y):
+        """``C_x`` of every row of X and whether each member is right on it, against ``y``
+        (one pass of each member, the large one called once with the small one's hint)."""
         X, small, confidence = self._score(X)
         large = self._ask_large(X, np.arange(len(confidence)), small)
         self.ledger_.add(predict_samples=len(confidence))
-        return routing_curve(confidence, *self._answers_right(small, large, y))
+        return (confidence, *self._answers_right(small, large, y))
