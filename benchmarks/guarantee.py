@@ -63,6 +63,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from sklearn.base import clone
 
 from sklearn_kcm import KCMEnsemble, routing_curve
 from sklearn_kcm._routing._curves import accuracy_at_share, route_to_large
@@ -75,13 +76,14 @@ DELTA = 0.1
 RELATIVE = 0.99
 # absolute promises between the small model's test accuracy and the large one's
 ABSOLUTE = {"digits": 0.97, "mnist": 0.95, "bikeshare": 0.93, "clusters": 0.88,
-            "breast_cancer": 0.95}
+            "five_classes": 0.77, "breast_cancer": 0.95}
 # a quarter of the training rows certifies less: on digits' 315 rows even the large model
 # alone (right on 97.7%) is certified only above about 96.6% at delta = 0.1, on MNIST's
 # 1,250 (96%) above 95.3%; the promises sit a point lower than out of fold
 HELD_OUT = {"digits": (0.95, 0.98), "mnist": (0.94, 0.99), "bikeshare": (0.92, 0.99)}
 # half of the rows for the test: 225 (digits), 625 (MNIST) and 1,080 (Bikeshare) certify
-HELD_OUT_HALF = {"digits": (0.95, 0.97), "mnist": (0.93, 0.99), "bikeshare": (0.92, 0.99)}
+HELD_OUT_HALF = {"digits": (0.95, 0.97), "mnist": (0.93, 0.99), "bikeshare": (0.92, 0.99),
+                 "five_classes": (0.77, 0.99)}
 # MNIST's 200 refits take an hour on two cores with three folds (five: two hours)
 CV = {"mnist": 3}
 # certificates drawn from each split's test rows (``met_resampled``)
@@ -145,6 +147,9 @@ def one_split(name, split, calibration, test_size=None):
     if test_size is not None:
         task = resplit(task, test_size, split)
     rows = []
+    # the large model a user would deploy instead, fitted on all their labelled rows
+    deployed = clone(task.large).fit(task.X_train, task.y_train)
+    deployed_accuracy = float(np.mean(deployed.predict(task.X_test) == task.y_test))
     cache = tempfile.mkdtemp(prefix="kcm-guarantee-")
     try:
         for kind, target, relative_to in promises(name, calibration, test_size):
@@ -166,6 +171,7 @@ def one_split(name, split, calibration, test_size=None):
             point = max(int(np.searchsorted(thresholds, kcm.epsilon_, side="right")) - 1, 0)
             large_accuracy = float(accuracy[-1])
             goal = target * large_accuracy if relative_to else target
+            deployed_goal = target * deployed_accuracy if relative_to else target
             promise = kcm.guarantee_
             rows.append({
                 "task": name, "split": split, "kind": kind, "target": target,
@@ -176,6 +182,8 @@ def one_split(name, split, calibration, test_size=None):
                 "test_share": float(share[point]), "test_accuracy": float(accuracy[point]),
                 "small_accuracy": float(accuracy[0]), "large_accuracy": large_accuracy,
                 "met": bool(accuracy[point] >= goal - 1e-12),
+                "deployed_large_accuracy": deployed_accuracy,
+                "met_deployed": bool(accuracy[point] >= deployed_goal - 1e-12),
                 "met_resampled": resampled_met(confidence, small_correct, large_correct,
                                                promise["n_rows"], target, relative_to,
                                                seed=split),
@@ -211,12 +219,14 @@ def render_markdown(results):
     ]
     rows = results["rows"]
     resampled = "met_resampled" in rows[0]  # runs before the resampled check have none
+    deployed = "met_deployed" in rows[0]  # nor those before the members' refit
     lines += [
         "| task | promise | splits | calibration rows | test rows | certified | met "
+        + ("| met against the user's large model " if deployed else "")
         + ("| met, resampled " if resampled else "")
         + "| share sent (test) | test accuracy | large model "
         "| epsilon='auto' for the same accuracy | price |",
-        "|---" * (12 + resampled) + "|",
+        "|---" * (12 + resampled + deployed) + "|",
     ]
     for name in dict.fromkeys(row["task"] for row in rows):
         for kind in ("absolute", "relative"):
@@ -231,6 +241,8 @@ def render_markdown(results):
             auto = _price(mine)
             n_test = "" if "n_test" not in mine[0] else f"{mine[0]['n_test']:,}"
             met = f"{np.mean([row['met'] for row in mine]):.1%} | "
+            if deployed:
+                met += f"{np.mean([row['met_deployed'] for row in mine]):.1%} | "
             if resampled:
                 met += f"{np.mean([row['met_resampled'] for row in mine]):.1%} | "
             lines.append(

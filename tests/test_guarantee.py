@@ -3,6 +3,7 @@ against its promise on simulated draws."""
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -174,6 +175,21 @@ def test_held_out_rows_are_answered_in_one_call_by_the_fitted_ensemble(task):
     assert "seconds_fit_teachers" not in summary
 
 
+def test_the_promise_is_kept_against_the_large_model_the_user_would_fit_on_every_row(task):
+    X_train, X_test, y_train, y_test = task
+    kcm = _ensemble(target_accuracy=0.97, target_relative_to="large").fit(X_train, y_train)
+    # the members in use are fitted on every labelled row: the large model is the one the
+    # user compares with, not a weaker one fitted on the rows left after the hold-out
+    users_large = clone(kcm.large).fit(X_train, y_train)
+    np.testing.assert_array_equal(kcm.large_.predict_proba(X_test),
+                                  users_large.predict_proba(X_test))
+    users_small = clone(kcm.small).fit(X_train, y_train)
+    np.testing.assert_allclose(kcm.small_.predict_proba(X_test),
+                               users_small.predict_proba(X_test))
+    assert kcm.guarantee_["fitted_on"] == len(y_train)
+    assert kcm.score(X_test, y_test) >= 0.97 * users_large.score(X_test, y_test)
+
+
 def test_with_groups_no_group_is_both_fitted_and_certified_on(task):
     X_train, _, y_train, _ = task
     groups = np.arange(len(y_train)) // 10
@@ -188,7 +204,9 @@ def test_with_groups_no_group_is_both_fitted_and_certified_on(task):
                       RecordingForest(n_estimators=20, random_state=0), judge=fast_judge(),
                       epsilon="auto", target_accuracy=0.75, cv=GroupKFold(5), random_state=0)
     kcm.fit(X_train, y_train, groups=groups)
-    fitted_rows = {tuple(row) for row in seen[-1]}
+    # the certified fit, then the refit on every labelled row
+    assert len(seen) == 2 and len(seen[-1]) == len(X_train)
+    fitted_rows = {tuple(row) for row in seen[0]}
     fitted_groups = {g for row, g in zip(map(tuple, X_train), groups) if row in fitted_rows}
     held_out_groups = set(groups) - fitted_groups
     assert held_out_groups and all(
@@ -219,6 +237,12 @@ def test_a_target_relative_to_the_large_model_is_promised_in_words(task):
     promise = kcm.guarantee_
     assert promise["certified"] and promise["relative_to"] == "large"
     assert promise["promise"] == "accuracy >= 0.97 x the large model's, with probability 0.9"
+    # which two models, on how many rows, and the share it costs
+    assert promise["compares"] == (
+        "this ensemble, its members fitted on all 1,500 labelled rows, against the large model "
+        "fitted on the same rows; the judge and threshold were certified on 375 held-out rows "
+        "answered by members fitted on the other 1,125, where they sent "
+        f"{promise['large_share']:.0%} to the large model")
     assert promise["calibration_accuracy"] >= 0.97 * promise["large_accuracy"]
     assert promise["large_share"] < 1
 

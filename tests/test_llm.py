@@ -2,8 +2,10 @@
 
 import os
 import pickle
+import re
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -99,6 +101,57 @@ def test_garbage_answers_follow_on_error(policy, server):
     assert clf.usage_.summary()["parse_errors"] == 1
 
 
+@pytest.mark.parametrize("reply, body", [("html", "<html><body><h1>502 Bad Gateway"),
+                                         ("not_json", "upstream timed out"),
+                                         ("no_choices", '{"id":"x"')])
+def test_a_reply_that_is_no_chat_completion_is_retried_then_named(server, reply, body):
+    server.script.append(reply)  # a proxy's page, once: retried like a 502
+    clf = _clf(server, max_concurrency=1, max_retries=2)
+    np.testing.assert_array_equal(clf.predict(TEXTS[:2]), LABELS[:2])
+    assert clf.usage_.summary()["retries"] == 1
+    server.script.extend([reply] * 3)  # for good: the server and the body are named
+    with pytest.raises(TransientLLMError) as raised:
+        clf.predict(TEXTS[2:3])
+    message = str(raised.value)
+    assert server.base_url in message and body in message and "check base_url" in message
+    assert clf.usage_.summary()["failures"] == 1
+
+
+@pytest.mark.parametrize("stored", [b"\x80\x81 not text", b'["positive"]', b'{"answer": 1}'])
+def test_a_corrupted_cache_entry_is_a_miss_named_once_and_rewritten(server, tmp_path, stored):
+    clf = _clf(server, cache=tmp_path)
+    first = clf.predict(TEXTS[:1])
+    (path,) = [p for p in tmp_path.rglob("*.json")]
+    path.write_bytes(stored)
+    with pytest.warns(UserWarning, match=f"cache file {path} does not hold an answer"):
+        np.testing.assert_array_equal(clf.predict(TEXTS[:1]), first)
+    assert len(server.prompts) == 2  # asked again
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # rewritten: read without a word
+        np.testing.assert_array_equal(clf.predict(TEXTS[:1]), first)
+    assert len(server.prompts) == 2
+
+
+@pytest.mark.parametrize("answer, label", [
+    ("The answer is: negative. I am confident it is right.", "negative"),
+    ("Sentiment: POSITIVE", "positive"),
+    ("positive.", "positive"),
+])
+def test_an_answer_naming_exactly_one_label_in_a_sentence_is_that_label(answer, label):
+    clf = LLMClassifier(lambda prompts: [answer] * len(prompts)).fit(TEXTS, LABELS)
+    assert clf.predict(TEXTS[:1]).tolist() == [label]
+
+
+@pytest.mark.parametrize("answer, found", [
+    ("Not positive, rather negative.", "names several of them, ['negative', 'positive']"),
+    ("I cannot tell.", "names none of them"),
+])
+def test_an_answer_that_names_no_single_label_says_which_it_found(answer, found):
+    clf = LLMClassifier(lambda prompts: [answer] * len(prompts)).fit(TEXTS, LABELS)
+    with pytest.raises(LLMOutputError, match=re.escape(found)):
+        clf.predict(TEXTS[:1])
+
+
 def test_the_key_is_never_stored(server, tmp_path):
     clf = _clf(server, cache=tmp_path)
     clf.predict(TEXTS)
@@ -139,7 +192,7 @@ def test_cache_survives_two_processes_writing_at_once(tmp_path):
              for name in ("a", "b")]
     assert all(p.wait(timeout=60) == 0 for p in procs)
     cache = DiskCache(tmp_path)
-    assert all(cache.get("m", f"p{i}")["text"] in ("a", "b") for i in range(300))
+    assert all(cache.get("m", f"p{i}", "text") in ("a", "b") for i in range(300))
     assert not list(tmp_path.rglob("*.tmp"))
 
 

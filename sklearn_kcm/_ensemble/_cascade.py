@@ -12,12 +12,14 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import ClassifierMixin, MetaEstimatorMixin, clone
-from sklearn.utils import Bunch
+from sklearn.utils import Bunch, get_tags
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted, indexable
 
 from .._compat import HasMethods, Interval, StrOptions, _fit_context, _num_samples, _safe_indexing
 from .._routing._curves import route_to_large, threshold_for_share
+from .._utils._interrupts import restores_on_interrupt
+from .._utils._log_proba import log_of
 from ._ensemble import KCMEnsemble
 
 
@@ -166,6 +168,7 @@ class KCMCascade(ClassifierMixin, MetaEstimatorMixin, _BaseComposition):
         self._set_params("estimators", **params)
         return self
 
+    @restores_on_interrupt()
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
         """Fit every step: members, judges and, where on, distillation; then the thresholds.
@@ -222,6 +225,13 @@ class KCMCascade(ClassifierMixin, MetaEstimatorMixin, _BaseComposition):
                 "('forest', RandomForestClassifier())].")
         names, members = zip(*self.estimators)
         self._validate_names(names)
+        for name, member in zip(names, members):
+            if not (hasattr(member, "fit") and hasattr(member, "predict_proba")):
+                raise ValueError(
+                    f"The member {name!r} of estimators is {member!r}; every member of a "
+                    "cascade must be a classifier with fit and predict_proba (a cascade "
+                    f"cannot skip one, as 'drop' does in a StackingClassifier): remove the "
+                    f"pair ({name!r}, {member!r}) from the list.")
         return list(names), list(members)
 
     def _budget(self, n_steps):
@@ -292,6 +302,20 @@ class KCMCascade(ClassifierMixin, MetaEstimatorMixin, _BaseComposition):
             if not rows.size:
                 break
         return proba, member
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba` (-inf where a probability is 0).
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or list of str
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Log-probabilities in the order of ``classes_``.
+        """
+        return log_of(self.predict_proba(X))
 
     def predict_proba(self, X):
         """Class probabilities, each row's from the member that answers it.
@@ -370,6 +394,17 @@ class KCMCascade(ClassifierMixin, MetaEstimatorMixin, _BaseComposition):
         calls = [None] + [c["predict_large_calls"] for c in counts]
         return {name: {"samples": n, "calls": call, "share": n / total if total else 0.0}
                 for name, n, call in zip(self.member_names_, samples, calls)}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        members = [member for _, member in self.estimators
+                   if hasattr(member, "fit") and hasattr(member, "predict_proba")]
+        if members:  # every member reads X, as in KCMEnsemble; the first one reads it all
+            member_tags = [get_tags(member).input_tags for member in members]
+            tags.input_tags.sparse = all(t.sparse for t in member_tags)
+            tags.input_tags.allow_nan = all(t.allow_nan for t in member_tags)
+            tags.input_tags.string = member_tags[0].string
+        return tags
 
     @property
     def n_features_in_(self):

@@ -15,13 +15,13 @@ fold for each share of the student's own answer compared (``distill_mix="auto"``
 """
 
 import copy
-import warnings
 
 import numpy as np
 from scipy.stats import binomtest
 from sklearn.base import clone
 
 from .._compat import _num_samples, _safe_indexing
+from .._utils._warnings import warn
 from ._large_calls import bills_its_calls
 from ._soft_fit import DISTILL_EPOCHS, fit_on_soft_targets, soften
 
@@ -126,12 +126,11 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
                f"{distilled:.1%}), too little evidence that it helps" if better_teacher else
                f"its targets (distill_mix={mix}) are right on {teacher:.1%} of them, the small "
                f"model on {plain:.1%}: a teacher no better than its student")
-        warnings.warn(
+        warn(
             f"The large model does not teach (the {unlabelled.size} unlabelled rows nor the "
             f"labelled ones): out of fold on the labelled rows, distillation from its answers "
             f"{why}. Label more rows, or change distill_threshold, temperature or distill_mix "
-            "(0.5 tempers a weak teacher with the small model's own answers).",
-            UserWarning, stacklevel=3)
+            "(0.5 tempers a weak teacher with the small model's own answers).")
     return {"used": helps, "mix": float(mix), "small_accuracy": plain,
             "distilled_accuracy": distilled, "teacher_accuracy": teacher, "fixed": fixed,
             "broken": broken, "p_value": float(p_value)}

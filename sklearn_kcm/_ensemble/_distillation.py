@@ -13,6 +13,7 @@ from sklearn.utils.validation import indexable
 from .._compat import _fit_context, _num_samples
 from .._routing._curves import route_to_large
 from .._routing._judging import update_judge
+from .._utils._interrupts import restores_on_interrupt
 from .._utils._validation import check_known_labels
 from ._distill_check import AUTO_MIXES, distillation_helps
 from ._distiller import Distiller
@@ -97,6 +98,8 @@ class DistillationStage:
                   f"{record['teacher_samples']} teacher samples, {record['method']}")
         return small_proba, large_answers
 
+    # what a batch changes in place; the ledger keeps counting what was paid
+    @restores_on_interrupt("small_", "judge_", "distillation_", copied=("_refit_set",))
     @_fit_context(prefer_skip_nested_validation=False)
     def partial_fit(self, X, y=None, classes=None, sample_weight=None):
         """Improve the small model and the judge from one more batch of a stream.

@@ -12,6 +12,8 @@ from .._routing._base import BaseRouter
 from .._routing._curves import route_to_large, top_probability
 from .._routing._judging import default_judge
 from .._routing._signals import JUDGE_INPUTS, JUDGE_TARGETS, confidence_from_proba, judge_features
+from .._utils._interrupts import restores_on_interrupt
+from .._utils._log_proba import log_of
 from .._utils._metadata import fit_router, route_fit_params
 from .._utils._threads import threads_per_job, torch_threads
 from ._calibration import GuaranteeStage
@@ -409,6 +411,7 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
 
     # ------------------------------------------------------------------ fit
 
+    @restores_on_interrupt()
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, *, sample_weight=None, groups=None, **fit_params):
         """Fit judge, small and large models, then distil the large into the small.
@@ -446,34 +449,46 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
             return self._fit_rows(X, y, sample_weight, groups, fit_params)
         return self._fit_and_certify(X, y, sample_weight, groups, fit_params)
 
-    def _fit_rows(self, X, y, sample_weight, groups, fit_params):
-        """The fit on X, y (all of it, or the rows not held out to certify the threshold)."""
+    def _fit_rows(self, X, y, sample_weight, groups, fit_params, *, members_only=False):
+        """The fit on X, y (all of it, or the rows not held out to certify the threshold).
+
+        ``members_only``: refit the members (and distil) on X, y, keeping the
+        fitted judge and threshold (the last step of a certified fit)."""
         # members, judge and threshold learn from the labelled rows; the others only teach
         labelled, unlabelled = split_labelled(y, self.unlabelled_label)
         plan = plan_fit(self.get_params(deep=False), X, has_unlabelled=unlabelled.size > 0,
-                        judge_for=lambda judge_input: self._judge_template(X, judge_input))
-        self.judge_input_, self.judge_target_ = plan.members.judge_input, plan.members.judge_target
+                        judge_for=lambda judge_input: self._judge_template(X, judge_input),
+                        members_only=members_only)
         metadata = route_fit_params(
             self, {"small": self.small, "large": self.large, "judge": plan.members.judge},
             sample_weight, fit_params)
         members = fit_members_cached(self.memory)(
             plan.members, X, y, labelled=labelled, unlabelled=unlabelled, groups=groups,
             metadata=metadata, verbose=self.verbose)
+        if members_only:  # what the certified fit cost stays in the bill
+            members.ledger.absorb(self.ledger_)
+            add_usage(members.large, [self.large_])
         self.classes_, self.ledger_ = members.classes, members.ledger
         self.ledger_.verbose = self.verbose  # a cached ledger keeps the verbosity of its fit
         self.small_, self.large_, self._refit_set = members.small, members.large, members.refit_set
+        if not members_only:
+            self._set_fitted_routing(plan, members, labelled)
+        self._distil(plan.distill, members, X, y, labelled=labelled, unlabelled=unlabelled,
+                     sample_weight=sample_weight, small_fit_params=metadata.small.fit)
+        add_usage(self.large_, members.teachers.fitted())
+        return self
+
+    def _set_fitted_routing(self, plan, members, labelled):
+        """What the judge reads and learns, the judge, the threshold and the routing."""
+        self.judge_input_, self.judge_target_ = plan.members.judge_input, plan.members.judge_target
         self._judge_preprocessing = members.judge_preprocessing
         self._set_routing(members.judging, self._guaranteed_epsilon(members))
         # the out-of-fold C_x of rows of X, for a KCMCascade that sets this step's threshold
         judging = members.judging
         self._oof_routing = None if judging.oof_confidence is None else (
             labelled[judging.oof_rows], judging.oof_confidence)
-        warn_if_routing_wastes(self.epsilon, self.epsilon_, members.judging.oof_confidence,
+        warn_if_routing_wastes(self.epsilon, self.epsilon_, judging.oof_confidence,
                                members.small_correct, members.large_correct)
-        self._distil(plan.distill, members, X, y, labelled=labelled, unlabelled=unlabelled,
-                     sample_weight=sample_weight, small_fit_params=metadata.small.fit)
-        add_usage(self.large_, members.teachers.fitted())
-        return self
 
     def _small_answer(self, X):
         return self.small_.predict_proba(X)
@@ -534,6 +549,20 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
             proba[hard] = self._ask_large(X, hard, small_proba)
         self.ledger_.add(predict_samples=len(proba))
         return proba, routed
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba` (-inf where a probability is 0).
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or list of str
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Log-probabilities in the order of ``classes_``.
+        """
+        return log_of(self.predict_proba(X))
 
     def predict(self, X):
         """Class of highest probability (see :meth:`predict_proba`).

@@ -80,7 +80,36 @@ def split_labelled(y, mark=None, *, batch=False):
             "task (labels -1/+1), pass unlabelled_label=None; otherwise label rows of "
             "every class."
         )
+    if np.unique(y[~unlabelled]).size < 2:
+        raise ValueError(
+            f"y holds a single class ({np.asarray(y[~unlabelled][:1]).tolist()[0]!r}); a "
+            "classifier can't train when only one class is present: give rows of two "
+            "classes at least.")
+    if unlabelled.any():
+        _refuse_a_mark_that_is_a_class(y, unlabelled, mark)
     return np.flatnonzero(~unlabelled), np.flatnonzero(unlabelled)
+
+
+def _refuse_a_mark_that_is_a_class(y, unlabelled, mark):
+    """Raise where the mark reads as one more class: integer labels ``0..K-1`` with the mark
+    among them, on no more rows than a class has (rows without a label usually outnumber
+    each class). Its class would vanish from ``classes_`` without a word."""
+    labels, counts = np.unique(y[~unlabelled], return_counts=True)
+    if y.dtype.kind not in "iu" and not all(isinstance(v, Integral) for v in labels):
+        return
+    together = np.sort(np.append(labels.astype(int), int(mark)))
+    if not np.array_equal(together, np.arange(len(together))):
+        return
+    if unlabelled.sum() > 1.5 * counts.max():
+        return
+    raise ValueError(
+        f"unlabelled_label={mark!r} marks {int(unlabelled.sum())} rows as unlabelled, but "
+        f"{mark!r} reads as a class: with it the labels are 0..{len(together) - 1}, and it "
+        f"has as many rows as a class (the largest labelled class, "
+        f"{labels[np.argmax(counts)].item()!r}, has {counts.max()}); class {mark!r} would have no "
+        "labelled row and vanish from classes_. If it is a class, pass "
+        f"unlabelled_label=None; if those rows have no label, mark them -1 (and pass "
+        "unlabelled_label=-1).")
 
 
 UNLABELLED_FIX = ("Rows marked `unlabelled_label` have no label: label at least one row of "
@@ -90,11 +119,18 @@ UNLABELLED_FIX = ("Rows marked `unlabelled_label` have no label: label at least 
 def check_first_batch(y, classes, mark):
     """Raise unless the labelled rows of the first batch of a stream hold every class."""
     labels = np.unique(y[split_labelled(y, mark)[0]])
-    if classes is not None and not np.array_equal(np.unique(classes), labels):
+    if classes is None:
+        return
+    classes = np.unique(classes)
+    missing, extra = np.setdiff1d(classes, labels), np.setdiff1d(labels, classes)
+    if missing.size or extra.size:
+        problems = ([f"lacks {missing.tolist()[:10]} of `classes`"] if missing.size else []) + (
+            [f"holds {extra.tolist()[:10]}, not in `classes`"] if extra.size else [])
         raise ValueError(
             "The first batch given to KCMEnsemble.partial_fit must hold every class of "
-            f"`classes` ({list(np.unique(classes))[:10]}); it holds {list(labels)[:10]}. Fit "
-            "on an initial labelled sample holding them all first."
+            f"`classes` ({len(classes)} classes) and no other; it "
+            f"{' and '.join(problems)}. Fit on an initial labelled sample holding them all "
+            "first, or give `classes` the labels of the stream."
         )
 
 

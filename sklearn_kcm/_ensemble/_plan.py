@@ -9,8 +9,8 @@ computes, who teaches the small model and how. The stages of ``fit`` read the
 plan, never the parameters, and the first stage's plan is its cache key.
 """
 
-import warnings
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 
 import numpy as np
 from sklearn.frozen import FrozenEstimator
@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 from .._routing._base import check_budget
 from .._routing._signals import READS_X, TASK_TARGETS
 from .._utils._validation import is_numeric
+from .._utils._warnings import warn
 from ._distiller import teacher_sources, teaches_labelled
 from ._large_calls import takes_hint
 
@@ -75,13 +76,15 @@ class FitPlan:
     distill: DistillPlan
 
 
-def plan_fit(params, X, *, judge_for, has_unlabelled):
+def plan_fit(params, X, *, judge_for, has_unlabelled, members_only=False):
     """The plan of a fit of KCMEnsemble with ``params`` (``get_params(deep=False)``) on X.
 
     ``judge_for(judge_input)`` makes the unfitted judge that reads
     ``judge_input`` of X (None for the cascade); ``has_unlabelled``: y marks
-    rows without a label. Raises where parameters contradict each other or the
-    data.
+    rows without a label; ``members_only``: the judge and threshold are already
+    fitted and certified, the plan refits the members alone (no judge, none of
+    the out-of-fold signals only the judge reads). Raises where parameters
+    contradict each other or the data.
     """
     judge_input, judge_target = resolve_judge(params["judge_input"], params["judge_target"], X,
                                               params["judge"], params["small"])
@@ -96,10 +99,12 @@ def plan_fit(params, X, *, judge_for, has_unlabelled):
     judge_reads_small = judge is not None and (
         params["judge_fallback"] or judge_input not in READS_X or judge_target not in TASK_TARGETS
         or (judge_target == "agreement" and auto))
-    small_oof = (
+    # the large model's fit and the unlabelled rows' check read them whatever routes
+    members_read_small_oof = (
         params["hint"] == "features" or takes_hint(params["large"], params["hint"], "fit")
-        or judge_reads_small or (has_unlabelled and distill.large) or (auto and judge is None)
-        or guarantee)
+        or (has_unlabelled and distill.large))
+    small_oof = (members_read_small_oof or judge_reads_small or (auto and judge is None)
+                 or guarantee)
     members = MemberPlan(
         small=params["small"], large=params["large"], judge=judge,
         default_judge=params["judge"] is None, judge_input=judge_input,
@@ -111,6 +116,10 @@ def plan_fit(params, X, *, judge_for, has_unlabelled):
         prefit_teachers=params["memory"] is not None and distill.large,
         hint=params["hint"], cv=params["cv"], teacher_cv=params["teacher_cv"],
         n_jobs=params["n_jobs"], random_state=params["random_state"])
+    if members_only:
+        members = replace(members, judge=None, default_judge=False, judge_fallback=False,
+                          judge_oof=False, large_answers=False, guarantee=False,
+                          small_oof=members_read_small_oof)
     return FitPlan(members=members, distill=distill)
 
 
@@ -201,6 +210,13 @@ def check_params_together(params, X, judge_target):
     """
     check_budget(params["epsilon"], params["target_large_share"],
                  target_accuracy=params["target_accuracy"])
+    memory = params["memory"]
+    if isinstance(memory, str) and os.path.exists(os.path.expanduser(memory)) and (
+            not os.path.isdir(os.path.expanduser(memory))):
+        raise ValueError(
+            f"memory={memory!r} is a file; memory must be a folder, where the members' fits "
+            "are cached (it is made if missing): give a folder's path, e.g. "
+            "memory='kcm_cache'.")
     if params["target_relative_to"] is not None and params["target_accuracy"] is None:
         raise ValueError(
             f"target_relative_to={params['target_relative_to']!r} says what target_accuracy "
@@ -262,17 +278,16 @@ def warn_if_routing_wastes(epsilon, fitted_epsilon, oof_confidence, small_correc
     if epsilon != "auto" and oof_confidence is not None and len(oof_confidence):
         share = float(np.mean(oof_confidence <= fitted_epsilon))
         if share > 0.5:
-            warnings.warn(
+            warn(
                 f"epsilon={epsilon!r} sends {share:.0%} of the training rows to the large model "
                 f"out of fold ({len(oof_confidence)} rows): the ensemble will save few large-"
                 "model calls. Give epsilon='auto' with the share you can pay for, e.g. "
-                "target_large_share=0.2, or a lower epsilon.", UserWarning, stacklevel=6)
+                "target_large_share=0.2, or a lower epsilon.")
     if small_correct is not None and large_correct is not None:
         small, large = float(np.mean(small_correct)), float(np.mean(large_correct))
         if large < small:
-            warnings.warn(
+            warn(
                 f"The large model is less accurate than the small one out of fold on the "
                 f"{len(small_correct)} training rows ({large:.3f} against {small:.3f}): "
                 "routing inputs to it adds cost and loses accuracy. Check the large model "
-                "(its parameters, its training data), or use the small model alone.",
-                UserWarning, stacklevel=6)
+                "(its parameters, its training data), or use the small model alone.")

@@ -16,7 +16,6 @@ teacher's samples are added to it with weight ``distill_weight``.
 """
 
 import inspect
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,6 +26,7 @@ from .._compat import _safe_indexing
 from .._utils._metadata import routed_sample_weight
 from .._utils._soft_labels import one_hot
 from .._utils._validation import split_pipeline
+from .._utils._warnings import warn
 
 # The soft-label expansion leaves out classes below this probability: on MNIST at
 # temperature 0.25 it keeps 8,877 of 38,000 rows and the fit takes 5 s instead of 15 s,
@@ -173,12 +173,9 @@ def fit_on_soft_targets(small, X, y, teacher_rows, teacher_proba, classes, *,
         labels = np.concatenate([known, labels])
         weights = np.concatenate([weight[labelled], weights])
     else:
-        warnings.warn(
+        warn(
             f"{type(final).__name__}.fit takes neither soft labels nor sample_weight, so "
-            "the teacher's probabilities are distilled as hard labels (its top class).",
-            UserWarning,
-            stacklevel=3,
-        )
+            "the teacher's probabilities are distilled as hard labels (its top class).")
         rows = np.concatenate([labelled, teacher_rows])
         labels = np.concatenate([known, classes[np.argmax(teacher_proba, axis=1)]])
         weights = None
@@ -232,7 +229,8 @@ class RefitSet:
     def add(self, X, labels, weights=None):
         """Add rows (``weights`` None: weight 1)."""
         weights = np.ones(len(labels)) if weights is None else np.asarray(weights, float)
-        self._parts.append((X, np.asarray(labels), weights))
+        # a new list: a shallow copy taken before keeps the rows it had
+        self._parts = [*self._parts, (X, np.asarray(labels), weights)]
 
     def fit(self, final):
         """Refit ``final`` on every row held."""

@@ -1,11 +1,11 @@
 """Pure functions of routing: confidence, masks, thresholds, and members' class alignment."""
 
-import warnings
 
 import numpy as np
 from sklearn.utils.validation import check_consistent_length
 
 from .._compat import validate_params
+from .._utils._warnings import warn
 
 
 def top_probability(proba):
@@ -60,15 +60,13 @@ def threshold_for_budget(confidence, target):
     epsilon = threshold_for_share(confidence, target)
     share = float(np.mean(route_to_large(confidence, epsilon)))
     if abs(share - target) > 0.02 + 0.25 * target:
-        warnings.warn(
+        warn(
             f"epsilon='auto' cannot meet target_large_share={target:g}: the "
             f"{len(confidence)} out-of-fold confidences take only "
             f"{np.unique(confidence).size} distinct values, so the nearest threshold "
             f"sends {share:.0%} of the training rows to the large model. The routing is "
             "too sure of itself (e.g. the small model is right on every training row) or "
-            "the rows are too few: give a float epsilon, more data, or another judge.",
-            UserWarning, stacklevel=4,
-        )
+            "the rows are too few: give a float epsilon, more data, or another judge.")
     return epsilon
 
 

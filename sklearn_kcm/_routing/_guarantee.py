@@ -31,12 +31,11 @@ the binomial tail alone costs about ``sqrt(a (1 - a) / n)`` of accuracy.
 """
 
 
-import warnings
-
 import numpy as np
 from scipy.stats import beta, binom
 from sklearn.utils.validation import check_consistent_length
 
+from .._utils._warnings import warn
 from ._curves import route_to_large, routing_curve
 
 
@@ -173,12 +172,11 @@ def guaranteed_threshold(confidence, small_correct, large_correct, *, target,
 
 
 def fit_guarantee(confidence, small_correct, large_correct, *, target, relative_to, delta,
-                  calibration="held out", stacklevel=2):
+                  calibration="held out"):
     """The threshold of ``KCMEnsemble(target_accuracy=...)`` and the promise it makes.
 
     :func:`guaranteed_threshold` on the calibration rows (``calibration``:
-    "held out" or "out of fold", as the promise says; ``stacklevel``: of
-    the warning, the caller's line of ``fit``). Where no
+    "held out" or "out of fold", as the promise says). Where no
     threshold is certified, every input goes to the large model (the most
     accurate routing there is, though not certified) and a warning says what to
     change.
@@ -215,11 +213,11 @@ def fit_guarantee(confidence, small_correct, large_correct, *, target, relative_
             best = accuracy_lower_bound(large_correct, delta)
             why = (f"even the large model alone, right on {promise['large_accuracy']:.1%} "
                    f"of them, is certified only above {best:.1%} at that probability")
-        warnings.warn(
+        warn(
             f"No threshold certifies an accuracy >= {asked} with probability {1 - delta:g} "
             f"on the {n} labelled rows {calibration}: {why}. Every input goes to the large "
             "model (epsilon_=inf, guarantee_['certified'] False). Label more rows, lower "
-            "target_accuracy, or raise target_delta.", UserWarning, stacklevel=stacklevel)
+            "target_accuracy, or raise target_delta.")
         threshold = np.inf
     routed = route_to_large(confidence, threshold)
     promise["calibration_accuracy"] = float(np.mean(np.where(routed, large_correct,

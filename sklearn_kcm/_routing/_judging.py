@@ -7,7 +7,6 @@ which blends the judge with the small model's confidence, or routes by that
 alone, when the judge alone routes worse.
 """
 
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,6 +18,7 @@ from sklearn.utils import Bunch
 from sklearn.utils.metaestimators import available_if
 
 from .._compat import _num_features, _num_samples, _routing_enabled, _safe_indexing
+from .._utils._warnings import warn
 from ._curves import top_probability
 from ._fallback import choose_routing, routing_name
 from ._folds import aligned_proba, out_of_fold_proba
@@ -170,12 +170,11 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
     features = judge_features(X, small_oof, judge_input)
     labels = judge_labels(judge_target, y, small_correct, large_correct)
     if np.unique(labels).size < 2:
-        warnings.warn(
+        warn(
             f"The judge has nothing to learn: judge_target={judge_target!r} gives one outcome "
             f"({labels[0]!r}) on every training row out of fold, so the small model's "
             "confidence routes instead (routing_by_='small'). Give more varied data, or "
-            "judge_target='task'.", UserWarning, stacklevel=4,
-        )
+            "judge_target='task'.")
         return by_small()
     result = Bunch(judge=None, routing_by="judge", routing_weight=1.0, quality=None,
                    oof_confidence=None, oof_rows=None)

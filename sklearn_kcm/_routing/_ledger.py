@@ -98,6 +98,19 @@ class CostLedger(Counters):
             if self.verbose and key.startswith("fit_"):
                 print(f"[{self.owner}] {key.removeprefix('fit_')}: {own:.2f} s", flush=True)
 
+    def absorb(self, other):
+        """Add the counts and seconds of ``other``, a ledger of the same kind.
+
+        Parameters
+        ----------
+        other : CostLedger
+            Work done for the same fit (a first pass whose models were replaced).
+        """
+        self.add(**other.counts())
+        with self._lock:
+            for key, value in other._seconds.items():
+                self._seconds[key] = self._seconds.get(key, 0.0) + value
+
     def report_fits(self, name, seconds):
         """With ``verbose``, print the seconds of each of several parallel fits.
 

@@ -1,9 +1,10 @@
 """An OpenAI-compatible ``/v1/chat/completions`` server on loopback, for tests and benchmarks.
 
 A real HTTP server (``http.server.ThreadingHTTPServer``) on 127.0.0.1 with a
-fixed latency per request, scripted faults (HTTP 429/500 or garbage answers
-for the next requests) and a record of every prompt and Authorization header
-it received. The answer is a rule of the text between ``<text>`` and
+fixed latency per request, scripted faults (HTTP 429/500, garbage answers, or
+replies of status 200 that are no chat completion: an HTML page, a body that
+is not JSON, no choices, for the next requests) and a record of every prompt
+and Authorization header it received. The answer is a rule of the text between ``<text>`` and
 ``</text>``: "positive" when it holds a positive word, else "negative".
 """
 
@@ -15,6 +16,14 @@ from collections import Counter, deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 POSITIVE = {"good", "great", "excellent", "fun", "moving", "brilliant", "delight"}
+# replies of status 200 that a proxy or a misconfigured server sends: (status, type, body)
+MALFORMED = {
+    "html": (200, "text/html", b"<html><body><h1>502 Bad Gateway</h1></body></html>"),
+    "not_json": (200, "application/json", b"upstream timed out"),
+    "no_choices": (200, "application/json", json.dumps(
+        {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+         "choices": []}).encode()),
+}
 
 
 def keyword_answer(prompt):
@@ -30,7 +39,8 @@ class ChatServer:
         self.latency = latency
         self.retry_after = retry_after  # the Retry-After header of a 429
         self.answer = answer
-        self.script = deque()  # next responses: an HTTP status (int) or "garbage"
+        # next responses: an HTTP status (int), "garbage", or a malformed 200 of MALFORMED
+        self.script = deque()
         self.prompts = []
         self.auth_headers = set()
         self.in_flight = 0
@@ -68,6 +78,9 @@ class ChatServer:
                     scripted = owner.script.popleft() if owner.script else None
                 try:
                     time.sleep(owner.latency)
+                    if scripted in MALFORMED:
+                        self._reply_raw(*MALFORMED[scripted])
+                        return
                     if isinstance(scripted, int):
                         status, payload = scripted, {"error": {"message": "scripted fault"}}
                     else:
@@ -90,9 +103,11 @@ class ChatServer:
                 self._reply(status, payload)
 
             def _reply(self, status, payload):
-                data = json.dumps(payload).encode()
+                self._reply_raw(status, "application/json", json.dumps(payload).encode())
+
+            def _reply_raw(self, status, content_type, data):
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 if status == 429:
                     self.send_header("Retry-After", owner.retry_after)

@@ -24,6 +24,8 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 
 from .._compat import Interval, StrOptions, _check_sample_weight, _fit_context
+from .._utils._interrupts import restores_on_interrupt
+from .._utils._log_proba import log_of
 from .._utils._soft_labels import check_soft_labels, hard_labels, is_soft, one_hot, resolve_classes
 from .._utils._threads import threads_for_work, torch_threads
 from .._utils._validation import check_known_labels, check_y_given
@@ -31,6 +33,10 @@ from .._utils._validation import check_known_labels, check_y_given
 INFERENCE_BATCH = 4096
 INFERENCE_VALUES = 2**24  # at most 128 MB of float64 per inference block's widest tensor
 LR_FINAL_FRACTION = 0.02  # lr_schedule="linear" ends fit at lr / 50
+
+
+class _Interrupted(BaseException):
+    """A KeyboardInterrupt carried past skorch's ``except KeyboardInterrupt``."""
 
 
 class SoftTargetNet(NeuralNet):
@@ -42,7 +48,8 @@ class SoftTargetNet(NeuralNet):
     the logits are divided by T too and the loss multiplied by T², so that its
     gradients keep their scale (Hinton et al., 2015). A module that defines
     ``regularization_loss(X)`` adds it, times ``regularization``, to the
-    training loss.
+    training loss. A ``KeyboardInterrupt`` stops training and propagates
+    (skorch's own nets return as if training had ended).
     """
 
     def __init__(self, *args, regularization=0.0, temperature=1.0, **kwargs):
@@ -58,6 +65,21 @@ class SoftTargetNet(NeuralNet):
         if "module" not in self.cuda_dependent_attributes_:
             self.cuda_dependent_attributes_ = [*self.cuda_dependent_attributes_, "module"]
         return self
+
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt as interrupt:  # skorch's partial_fit would swallow it
+            raise _Interrupted from interrupt
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        # skorch stops at Ctrl-C and returns as if training had ended; a scikit-learn
+        # user expects the interrupt to stop the program (and the estimator to say so)
+        try:
+            return super().partial_fit(X, y, classes, **fit_params)
+        except _Interrupted:
+            raise KeyboardInterrupt(
+                f"training interrupted during epoch {len(self.history)}") from None
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         temperature = self.temperature if training else 1.0
@@ -290,6 +312,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         """Numbers the module's widest tensor holds per input row (bounds inference blocks)."""
         return self.n_features_in_
 
+    @restores_on_interrupt()
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Train from scratch on hard labels or soft labels.
@@ -316,6 +339,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         self._train(X, targets, epochs=self.max_epochs)
         return self
 
+    @restores_on_interrupt("net_")
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None, *, temperature=1.0):
         """Train one more epoch on a batch of hard or soft labels.
@@ -360,6 +384,12 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             y = hard_labels(y)
         if first:
             self.classes_ = resolve_classes(y, classes)
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} got a single class "
+                    f"({np.asarray(self.classes_).tolist()}); a classifier can't train when "
+                    "only one class is present: give rows of two classes at least (or "
+                    "every class with `classes=` in partial_fit).")
             if soft and len(self.classes_) != y.shape[1]:
                 raise ValueError(
                     f"Soft labels have {y.shape[1]} columns but `classes` lists "
@@ -390,7 +420,9 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     def _initialize(self, X):
         _check_device(self.device)
         self._rng = check_random_state(self.random_state)
-        self._scaler = StandardScaler(with_mean=not sp.issparse(X)).fit(X)
+        # arrays whatever set_config(transform_output=...) says: torch reads arrays
+        self._scaler = StandardScaler(with_mean=not sp.issparse(X)).set_output(
+            transform="default").fit(X)
         generator = self._generator()
         # building a torch module may draw from the global generator too (nn.Linear
         # does); the caller's state is kept, our values come from `generator`
@@ -512,6 +544,20 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
                 batch = torch.as_tensor(batch, dtype=torch.float64, device=device)
                 logits.append(module(batch).cpu().numpy())
         return np.concatenate(logits)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba` (-inf where a probability is 0).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Log-probabilities in the order of ``classes_``.
+        """
+        return log_of(self.predict_proba(X))
 
     def predict_proba(self, X):
         """Class probabilities: the softmax of the logits.

@@ -1,7 +1,6 @@
 """LLMClassifier: any LLM as a scikit-learn classifier that takes the small model's hint."""
 
 import os
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,6 +10,8 @@ from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import HasMethods, Interval, StrOptions, _fit_context
+from .._utils._log_proba import log_of
+from .._utils._warnings import warn
 from .._utils._validation import check_hint, check_known_labels, check_texts, check_y_given
 from ._calibration import (
     CALIBRATIONS,
@@ -27,6 +28,7 @@ from ._prompts import (
     build_prompt,
     check_label_names,
     check_prompts,
+    labels_named,
     parse_label,
 )
 from ._query import query, valid_scores
@@ -289,13 +291,12 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         if len(failed) > PARSE_ERROR_SHARE * len(texts):
             stand_in = ("the small model's answer" if self.on_error == "hint" and hint is not None
                         else "uniform probabilities")
-            warnings.warn(
+            warn(
                 f"{len(failed)} of the LLM's {len(texts)} answers named no single label (the "
                 f"first: {_shown(answers[failed[0]], self.label_names_)}); {stand_in} stood in "
                 f"for them (on_error={self.on_error!r}), so the LLM added nothing there. Check "
                 "that the prompt asks for one of the labels and that they are the words the "
-                "model uses, or use on_error='raise' to stop at the first.",
-                UserWarning, stacklevel=2)
+                "model uses, or use on_error='raise' to stop at the first.")
         return proba
 
     def _answer_proba(self, answer):
@@ -311,6 +312,22 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         if not valid_scores(answer[None, :])[0]:
             return None
         return calibrated_proba(answer, self.label_bias_)
+
+    def predict_log_proba(self, X, hint=None):
+        """Logarithm of :meth:`predict_proba` (-inf where a probability is 0).
+
+        Parameters
+        ----------
+        X : list or array of str
+        hint : ndarray of shape (n_samples, n_classes), default=None
+            As in :meth:`predict_proba`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Log-probabilities in the order of ``classes_``.
+        """
+        return log_of(self.predict_proba(X, hint=hint))
 
     def predict(self, X, hint=None):
         """Ask the LLM for the label of each text (see :meth:`predict_proba`).
@@ -377,7 +394,9 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
 def _shown(answer, labels):
     """What was wrong with an answer, for an error message."""
     if isinstance(answer, str):
-        return (f"{answer[:80]!r}, which names none (or more than one) of the labels "
-                f"{labels}")
+        named = [labels[i] for i in labels_named(answer, labels)]
+        found = (f"names several of them, {named}" if named
+                 else "names none of them")
+        return f"{answer[:80]!r}, which {found}, of the labels {labels}"
     return (f"the label scores {np.array2string(np.asarray(answer), precision=3)} for "
             f"{labels}, which make no distribution (NaN, +inf, or no finite score)")

@@ -1,6 +1,7 @@
 """An OpenAI-compatible chat adapter (OpenAI, vLLM, Ollama, llama.cpp server...)."""
 
 import hashlib
+import json
 import os
 import threading
 from datetime import datetime, timezone
@@ -23,7 +24,9 @@ class OpenAIChat(BaseEstimator):
     worker reconnects there. The client's own retries are off: timeouts,
     connection errors, 429 and 5xx are raised as
     :class:`~sklearn_kcm.llm.TransientLLMError` for :class:`LLMClassifier` to
-    retry with its backoff.
+    retry with its backoff, and so is a reply of status 200 that is no chat
+    completion (a body that is not JSON, an HTML error page of a proxy, no
+    ``choices``): the error names the server and the body's first bytes.
 
     Parameters
     ----------
@@ -124,17 +127,36 @@ class OpenAIChat(BaseEstimator):
                     retry_after=seconds_to_wait(error.response.headers.get("retry-after")),
                 ) from error
             raise
-        usage = response.usage
+        except json.JSONDecodeError as error:  # declared JSON, and is not
+            raise self._malformed("a body that is not JSON", error.doc) from error
+        choices = getattr(response, "choices", None)
+        if not choices:  # the client hands back a body it cannot read as it is (e.g. HTML)
+            if isinstance(response, str):
+                raise self._malformed("a body that is not JSON", response)
+            raise self._malformed("no `choices`", _as_json(response))
+        usage = getattr(response, "usage", None)
         return Completion(
-            response.choices[0].message.content or "",
+            choices[0].message.content or "",
             getattr(usage, "prompt_tokens", 0) or 0,
             getattr(usage, "completion_tokens", 0) or 0,
         )
+
+    def _malformed(self, what, body):
+        return TransientLLMError(
+            f"The server at {self.base_url or 'the OpenAI API'} answered a chat completion "
+            f"request with {what}; its body starts {str(body)[:120]!r}. A proxy or the wrong "
+            "base_url answers there, or the server failed: check base_url (it ends in /v1 "
+            "for most servers).")
 
     def __getstate__(self):
         state = super().__getstate__()
         state.pop("_local", None)
         return state
+
+
+def _as_json(response):
+    dump = getattr(response, "model_dump_json", None)
+    return dump() if dump is not None else repr(response)
 
 
 def seconds_to_wait(retry_after):

@@ -118,18 +118,52 @@ def check_label_names(names):
 def parse_label(answer, labels):
     """Index of the one label the answer names, or None.
 
-    Accepted: the label alone (case, surrounding whitespace, quotes and a
-    final period ignored), or ``label: <label>``/``answer: <label>``. An answer
-    naming several labels, or none, is rejected.
+    The label alone (case, surrounding whitespace, quotes and a final period
+    ignored), ``label: <label>``/``answer: <label>``, or a sentence that names
+    exactly one label as a word of its own ("The answer is: negative."; a
+    label inside a longer label that is named, "good" in "very good", does not
+    count). An answer naming several labels, or none, is rejected (see
+    :func:`labels_named`).
 
     Examples
     --------
     >>> parse_label(" Positive.", ["negative", "positive"])
     1
+    >>> parse_label("The answer is: negative. I am confident.", ["negative", "positive"])
+    0
     >>> parse_label("positive or negative", ["negative", "positive"]) is None
     True
     """
     wanted = _normalise(answer)
     wanted = re.sub(r"^(label|answer)\s*:\s*", "", wanted)
     matches = [i for i, label in enumerate(labels) if _normalise(label) == wanted]
-    return matches[0] if len(matches) == 1 else None
+    if len(matches) == 1:
+        return matches[0]
+    named = labels_named(answer, labels)
+    return named[0] if len(named) == 1 else None
+
+
+def labels_named(answer, labels):
+    """Indices of the labels that ``answer`` names as words of their own (case ignored),
+    leaving out a label named only inside a longer one that is named too.
+
+    Examples
+    --------
+    >>> labels_named("It is very good, not bad", ["bad", "good", "very good"])
+    [0, 2]
+    """
+    text = re.sub(r"\s+", " ", str(answer)).casefold()
+    spans = {}
+    for index, label in enumerate(labels):
+        word = re.escape(_normalise(label))
+        found = [m.span() for m in re.finditer(rf"(?<!\w){word}(?!\w)", text)] if word else []
+        if found:
+            spans[index] = found
+
+    def inside_another(index, span):
+        return any(other != index and start <= span[0] and span[1] <= end
+                   and (end - start) > (span[1] - span[0])
+                   for other, found in spans.items() for start, end in found)
+
+    return [index for index, found in spans.items()
+            if not all(inside_another(index, span) for span in found)]

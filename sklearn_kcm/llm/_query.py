@@ -49,9 +49,10 @@ def query(llm, prompts, *, labels, usage, cache=None, model_key=None, batch_size
     distinct = list(dict.fromkeys(prompts))
     answers = {}
     for prompt in distinct:
-        stored = store.get(model_key, prompt) if store is not None else None
+        stored = (store.get(model_key, prompt, "scores" if scores else "text")
+                  if store is not None else None)
         if stored is not None:
-            answers[prompt] = np.asarray(stored["scores"]) if scores else stored["text"]
+            answers[prompt] = np.asarray(stored, dtype=np.float64) if scores else stored
     missing = [prompt for prompt in distinct if prompt not in answers]
     usage.add(cache_hits=len(prompts) - len(missing))
     if missing:

@@ -20,6 +20,8 @@ from .._torch._base import (
     softened,
 )
 from .._utils._hf import frozen_kwargs, load_model, load_tokenizer
+from .._utils._interrupts import restores_on_interrupt
+from .._utils._log_proba import log_of
 from .._utils._soft_labels import hard_labels, is_soft, resolve_classes
 from .._utils._validation import check_hint, check_texts, check_y_given
 from ._encoder import EncoderTop, encoder_layers, frozen_bottom
@@ -127,6 +129,7 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
+    @restores_on_interrupt()
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, hint=None):
         """Fine-tune the top of the encoder from scratch on hard or soft labels.
@@ -154,6 +157,7 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
         self._train(inputs, targets, self.max_epochs)
         return self
 
+    @restores_on_interrupt("net_")
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None, hint=None, *,
                     temperature=1.0):
@@ -299,6 +303,22 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
         texts = check_texts(X, OWNER)
         inputs = self._encode(texts, hint)
         return self.net_.forward(inputs, training=False).numpy()
+
+    def predict_log_proba(self, X, hint=None):
+        """Logarithm of :meth:`predict_proba` (-inf where a probability is 0).
+
+        Parameters
+        ----------
+        X : list or array of str
+        hint : ndarray of shape (n_samples, n_classes), default=None
+            As in :meth:`predict_proba`.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Log-probabilities in the order of ``classes_``.
+        """
+        return log_of(self.predict_proba(X, hint=hint))
 
     def predict_proba(self, X, hint=None):
         """Class probabilities: the softmax of the logits.
