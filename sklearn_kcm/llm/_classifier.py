@@ -11,8 +11,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._compat import HasMethods, Interval, StrOptions, _fit_context
 from .._utils._log_proba import log_of
-from .._utils._warnings import warn
 from .._utils._validation import check_hint, check_known_labels, check_texts, check_y_given
+from .._utils._warnings import warn
 from ._calibration import (
     CALIBRATIONS,
     CONTENT_FREE_TEXTS,
