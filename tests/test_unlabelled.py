@@ -165,8 +165,10 @@ def _kl(teacher, student):
 )
 def test_a_stream_without_labels_teaches_the_small_model(small, digits):
     X_train, y_semi, X_test, y_test, labelled = digits
+    # T = 1: the student moves towards the teacher's own probabilities, which KL reads
     kcm = KCMEnsemble(small, SVC(C=10, probability=True, random_state=0), judge="small",
-                      epsilon=0.95, distill_threshold=0.0, cv=3, unlabelled_label=-1)
+                      epsilon=0.95, distill_threshold=0.0, temperature=1.0, cv=3,
+                      unlabelled_label=-1)
     kcm.fit(X_train[labelled], y_semi[labelled])
     stream = X_train[~labelled]
     routed = kcm.route(stream)
@@ -275,3 +277,86 @@ def test_a_teacher_no_better_than_the_student_out_of_fold_does_not_teach(digits)
     assert not check["used"] and check["teacher_accuracy"] <= check["small_accuracy"]
     plain = _small().fit(X_train[labelled], y_semi[labelled])
     np.testing.assert_array_equal(kcm.small_.predict(X_test), plain.predict(X_test))
+
+
+# ---------------------------------------------------------- a stream with the defaults
+
+def _stream_task():
+    X, y = load_digits(return_X_y=True)
+    X_rest, X_test, y_rest, y_test = train_test_split(X, y, test_size=0.3, random_state=0,
+                                                      stratify=y)
+    return X_rest[:300], y_rest[:300], X_rest[300:], X_test, y_test
+
+
+def test_a_default_stream_teaches_the_small_model_and_keeps_the_ensemble_accurate():
+    X_fit, y_fit, stream, X_test, y_test = _stream_task()
+    large = SVC(C=10, probability=True, random_state=0)
+    kcm = KCMEnsemble(_small(), large, judge="small", random_state=0).fit(X_fit, y_fit)
+    small_before, kcm_before = kcm.small_.score(X_test, y_test), kcm.score(X_test, y_test)
+    for batch in np.array_split(stream, 10):
+        kcm.partial_fit(batch)
+    taught = sum(record["teacher_samples"] for record in kcm.distillation_
+                 if record["method"] not in (None, "refused"))
+    assert taught > 0
+    assert kcm.small_.score(X_test, y_test) > small_before
+    assert kcm.score(X_test, y_test) >= kcm_before - 0.01
+
+
+def test_a_stream_whose_teacher_harms_the_small_model_is_refused_with_the_counts():
+    X_fit, y_fit, stream, _, _ = _stream_task()
+    rng = np.random.default_rng(0)
+    wrong = FrozenEstimator(LogisticRegression(max_iter=2000).fit(
+        X_fit, rng.permutation(y_fit)))  # a teacher that learnt shuffled labels
+    kcm = KCMEnsemble(_small(), wrong, judge="small", random_state=0).fit(X_fit, y_fit)
+    coef = kcm.small_[-1].coef_.copy()
+    with pytest.warns(UserWarning, match=r"partial_fit left the small model as it was: .*"
+                                         r"fixed \d+ answers and broke \d+"):
+        for batch in np.array_split(stream, 3):
+            kcm.partial_fit(batch)
+    assert {record["method"] for record in kcm.distillation_} == {"refused"}
+    np.testing.assert_array_equal(kcm.small_[-1].coef_, coef)
+
+
+def test_a_stream_that_pays_and_teaches_nothing_says_why():
+    X_fit, y_fit, stream, _, _ = _stream_task()
+    kcm = KCMEnsemble(_small(), SVC(C=10, probability=True, random_state=0), judge="small",
+                      distill_threshold=0.9999, random_state=0).fit(X_fit, y_fit)
+    with pytest.warns(UserWarning, match=r"partial_fit paid the large model for \d+ routed "
+                                         r"rows and taught the small model nothing.*"
+                                         r"distill_threshold=0.9999"):
+        kcm.partial_fit(stream[:100])
+
+
+def test_predicting_a_batch_then_learning_from_it_pays_the_llm_once():
+    rng = np.random.default_rng(0)
+    words = np.array(["good", "great", "fun", "dull", "slow", "boring", "plot", "cast"])
+    texts = np.array([" ".join(rng.choice(words, 3)) for _ in range(200)], dtype=object)
+    truth = np.array([keyword_answer(f"<text>\n{t}\n</text>") for t in texts], dtype=object)
+    asked = []
+
+    def llm(prompts):  # no cache: every prompt sent is paid
+        asked.extend(prompts)
+        return [keyword_answer(p) for p in prompts]
+
+    small = make_pipeline(TfidfVectorizer(), LogisticRegression(C=0.1))
+    kcm = KCMEnsemble(small, LLMClassifier(llm, labels=["negative", "positive"]),
+                      judge="small", epsilon=0.8, cv=2).fit(texts[:40], truth[:40])
+    batch = texts[40:120]
+    kcm.predict(batch)
+    paid = len(asked)
+    assert paid > 0
+    kcm.partial_fit(batch)  # the routed rows' answers were bought by predict
+    assert len(asked) == paid
+
+
+def test_distill_large_at_the_defaults_teaches_and_its_temperature_matters(digits):
+    X_train, _, X_test, _, labelled = digits
+    y = load_digits().target  # a fit on labelled rows only: the paper's L_ls
+    X_l, y_l = X_train[labelled], train_test_split(
+        load_digits().data / 16, y, test_size=0.3, stratify=y, random_state=0)[2][labelled]
+    fits = [KCMEnsemble(_small(), SVC(C=10, probability=True, random_state=0), judge="small",
+                        distill="large", temperature=t, cv=3).fit(X_l, y_l)
+            for t in (0.25, 4.0)]
+    assert all(kcm.distillation_[0]["teacher_samples"] > 0 for kcm in fits)
+    assert not np.allclose(fits[0].small_.predict_proba(X_test),
+                           fits[1].small_.predict_proba(X_test))

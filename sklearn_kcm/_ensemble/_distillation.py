@@ -15,6 +15,7 @@ from .._routing._curves import route_to_large
 from .._routing._judging import update_judge
 from .._utils._interrupts import restores_on_interrupt
 from .._utils._validation import check_known_labels
+from .._utils._warnings import warn
 from ._distill_check import AUTO_MIXES, distillation_helps
 from ._distiller import Distiller
 from ._labels import check_first_batch, check_targets, split_labelled
@@ -92,6 +93,7 @@ class DistillationStage:
             judge=self._judge_proba if plan.judge else None,
             sample_weight=sample_weight, epochs=epochs, incremental=incremental)
         self.distillation_.append({"round": len(self.distillation_), **record})
+        warn_if_nothing_taught(record, distiller.threshold, plan.large, incremental)
         if self.verbose and not incremental:
             print("[KCMEnsemble] distillation: "
                   f"{record['large_samples']} hard samples, "
@@ -158,7 +160,8 @@ class DistillationStage:
         """One batch of a stream teaches the small model, and the judge when it can learn."""
         # the batch is new to the fitted large model: it teaches directly
         teachers = LargeTeachers.unseen(self.large_, len(y), hint=self.hint,
-                                        n_classes=len(self.classes_), ledger=self.ledger_)
+                                        n_classes=len(self.classes_), ledger=self.ledger_,
+                                        recent=self._recent_answers)
         plan = distill_plan(self.get_params(deep=False), has_unlabelled=True)
         small_proba, large_answers = self._distillation_round(
             self._distiller(plan, self.distill_mix_), plan, X, y, teachers,
@@ -170,3 +173,25 @@ class DistillationStage:
                          classes=self.classes_, judge_input=self.judge_input_,
                          judge_target=self.judge_target_, sample_weight=sample_weight,
                          ledger=self.ledger_)
+
+
+def warn_if_nothing_taught(record, threshold, large_teaches, stream):
+    """Say, with the counts, why a distillation that paid the large model taught nothing
+    (no answer above ``threshold``), or why a stream's batch was refused."""
+    where = "partial_fit" if stream else "fit"
+    if record["method"] == "refused":
+        check = record["check"]
+        warn(f"{where} left the small model as it was: out of fold on the labelled rows of "
+             f"fit, learning the large model's answers on this batch's "
+             f"{record['teacher_samples']} routed rows fixed {check['fixed']} answers and "
+             f"broke {check['broken']}. A large model that errs where the small one is right "
+             "teaches it nothing; distillation_ records each batch.")
+    elif large_teaches and record["large_samples"] and not record["teacher_samples"] and (
+            "large_confidence_max" in record):
+        warn(f"{where} paid the large model for {record['large_samples']} routed rows and "
+             f"taught the small model nothing: none of its answers was surer than "
+             f"distill_threshold={threshold:g} (the surest: "
+             f"{record['large_confidence_max']:.4f}). Lower distill_threshold (0.0 lets "
+             "every answer teach, checked out of fold on a stream), or distill=False to "
+             "pay for no teaching.")
+

@@ -106,8 +106,11 @@ class Distiller:
         Returns
         -------
         record : dict
-            ``large_samples`` (routed), ``teacher_samples`` and ``method``
-            (None when nothing was learnt).
+            ``large_samples`` (routed), ``teacher_samples``, ``method``
+            (None when nothing was learnt, ``"refused"`` when a stream's
+            out-of-fold check found its teacher rows harmful: ``check``
+            holds its counts), and ``large_confidence_max``, the large
+            model's highest confidence on the rows it answered.
         large_answers : tuple (rows, proba) or None
             What the large model answered, confident or not.
         """
@@ -133,6 +136,10 @@ class Distiller:
         record = {"large_samples": int(routed.sum()), "teacher_samples": int(rows.size),
                   "method": None}
         learns_labels = labelled_rows is None or len(labelled_rows) > 0
+        if large_answers is not None:  # what the threshold let through, for the record
+            record["large_confidence_max"] = float(top_probability(large_answers[1]).max())
+        if self.refit_set is not None:
+            self.refit_set.last_check = None
         if rows.size or (incremental and learns_labels):
             with self.ledger.timer("fit_distill"):
                 record["method"] = fit_on_soft_targets(
@@ -141,4 +148,6 @@ class Distiller:
                     distill_weight=self.weight, epochs=epochs, incremental=incremental,
                     refit_set=self.refit_set, temperature=self.temperature,
                 )
+        if self.refit_set is not None and self.refit_set.last_check is not None:
+            record["check"] = self.refit_set.last_check
         return record, large_answers

@@ -20,8 +20,9 @@ from ._calibration import GuaranteeStage
 from ._distillation import DistillationStage
 from ._first_stage import fit_members_cached
 from ._labels import check_targets, split_labelled
-from ._large_calls import add_usage, ask_large
+from ._large_calls import add_usage, ask_large, bills_its_calls
 from ._plan import plan_fit, warn_if_routing_wastes
+from ._recent import RecentAnswers
 
 
 class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter):
@@ -153,9 +154,13 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         beyond its own (``L_ls`` on labelled rows needs ``cv`` out-of-fold fits
         of the large model, and teaches little that the labels do not say).
         True means ``"large"``; False turns distillation off.
-    distill_threshold : float in [0, 1] or None, default=None
+    distill_threshold : float in [0, 1] or None, default=0.0
         Minimum confidence of the large model for its output to be used as a
-        teacher; None means ``epsilon``, as in the paper.
+        teacher; None means ``epsilon_``, as in the paper. 0 lets every answer
+        it gave teach: the paper's threshold let none of a few-label large
+        model's answers through (measured in the distillation guide), and the
+        out-of-fold checks of unlabelled rows and of a stream's batches refuse
+        the answers that would harm the small model.
     distill_weight : float, default=1.0
         Weight of a teacher sample relative to a labelled one: above 1 the
         large model's answers outweigh labels that may be wrong (noisy labels).
@@ -169,12 +174,13 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         one that fixes more answers net (``distill_mix_``); without unlabelled
         rows 0, the paper. The confidence that ``distill_threshold`` reads
         stays the large model's.
-    temperature : float, default=1.0
+    temperature : float, default=0.25
         Temperature applied to teacher probabilities before distillation,
-        ``softmax(log(p) / T)``. Above 1 (Hinton et al.), a small model that
-        takes soft labels learns them on its logits / T, the loss times T²;
-        below 1 the targets are sharpened and learnt as they are (an unsure
-        large model trained on few labels teaches better at T = 0.25).
+        ``softmax(log(p) / T)``. Below 1 the targets are sharpened and learnt as
+        they are (an unsure large model trained on few labels teaches best at
+        T = 0.25, measured in the distillation guide); above 1 (Hinton et al.),
+        a small model that takes soft labels learns them on its logits / T, the
+        loss times T².
     unlabelled_label : int, str or None, default=None
         The label that marks a row of ``y`` without a label, e.g. -1 (the
         convention of scikit-learn's ``SelfTrainingClassifier``; with string
@@ -370,10 +376,10 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         judge_refit=True,
         hint="auto",
         distill="auto",
-        distill_threshold=None,
+        distill_threshold=0.0,
         distill_weight=1.0,
         distill_mix="auto",
-        temperature=1.0,
+        temperature=0.25,
         unlabelled_label=None,
         cv=5,
         teacher_cv=None,
@@ -471,6 +477,8 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         self.classes_, self.ledger_ = members.classes, members.ledger
         self.ledger_.verbose = self.verbose  # a cached ledger keeps the verbosity of its fit
         self.small_, self.large_, self._refit_set = members.small, members.large, members.refit_set
+        # a stream's batch that was predicted before does not pay the LLM again
+        self._recent_answers = RecentAnswers() if bills_its_calls(self.large_) else None
         if not members_only:
             self._set_fitted_routing(plan, members, labelled)
         self._distil(plan.distill, members, X, y, labelled=labelled, unlabelled=unlabelled,
@@ -513,7 +521,8 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
     def _ask_large(self, X, rows, small_proba):
         """The fitted large model's probabilities on ``rows`` of X, one counted call."""
         return ask_large(self.large_, X, rows, small_proba, hint=self.hint,
-                         n_classes=len(self.classes_), ledger=self.ledger_, phase="predict")
+                         n_classes=len(self.classes_), ledger=self.ledger_, phase="predict",
+                         recent=self._recent_answers)
 
     def _answers_right(self, small_proba, large_proba, y):
         y = column_or_1d(y)

@@ -6,6 +6,7 @@ from sklearn.frozen import FrozenEstimator
 
 from .._compat import _safe_indexing
 from .._utils._validation import checked_proba
+from ._recent import row_digests
 
 
 def large_input(X, small_proba, hint):
@@ -50,20 +51,36 @@ def fit_large(model, X, y, small_proba, *, hint, fit_params):
     return model.fit(large_input(X, small_proba, hint), y, **fit_params, **kwargs)
 
 
-def ask_large(model, X, rows, small_proba, *, hint, n_classes, ledger, phase):
+def ask_large(model, X, rows, small_proba, *, hint, n_classes, ledger, phase, recent=None):
     """One call of a large ``model`` on ``rows`` of X, with the hint; counted in ``ledger``.
 
     ``small_proba`` holds the small model's probabilities on every row of X;
-    ``phase`` ("fit" or "predict") names the ledger's counters.
+    ``phase`` ("fit" or "predict") names the ledger's counters. ``recent``
+    (a :class:`~._recent.RecentAnswers`): rows it holds, asked with the same
+    hint, are answered from it without a call, and the answers bought are added.
     """
     X_rows = _safe_indexing(X, rows)
     row_hint = small_proba[rows]
-    kwargs = {"hint": row_hint} if takes_hint(model, hint) else {}
-    # in fit the large model answers as a teacher; its own fit is timed as "fit_large"
-    with ledger.timer("predict_large" if phase == "predict" else "fit_teacher_answers"):
-        proba = model.predict_proba(large_input(X_rows, row_hint, hint), **kwargs)
-    ledger.add(**{f"{phase}_large_samples": rows.size, f"{phase}_large_calls": 1})
-    return checked_proba(proba, rows.size, n_classes, "large")
+    proba = np.empty((rows.size, n_classes))
+    todo = np.arange(rows.size)
+    if recent is not None:
+        digests = row_digests(X_rows, row_hint)
+        stored = recent.get(digests)
+        known = np.array([answer is not None for answer in stored], dtype=bool)
+        if known.any():
+            proba[known] = np.vstack([answer for answer in stored if answer is not None])
+        todo = np.flatnonzero(~known)
+    if todo.size:
+        asked = X_rows if todo.size == rows.size else _safe_indexing(X_rows, todo)
+        kwargs = {"hint": row_hint[todo]} if takes_hint(model, hint) else {}
+        # in fit the large model answers as a teacher; its own fit is timed as "fit_large"
+        with ledger.timer("predict_large" if phase == "predict" else "fit_teacher_answers"):
+            answers = model.predict_proba(large_input(asked, row_hint[todo], hint), **kwargs)
+        ledger.add(**{f"{phase}_large_samples": todo.size, f"{phase}_large_calls": 1})
+        proba[todo] = checked_proba(answers, todo.size, n_classes, "large")
+        if recent is not None:
+            recent.put([digests[i] for i in todo], proba[todo])
+    return proba
 
 
 def bills_its_calls(model):

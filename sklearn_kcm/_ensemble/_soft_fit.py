@@ -20,6 +20,7 @@ import inspect
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import softmax
+from sklearn.base import clone
 from sklearn.utils.validation import has_fit_parameter
 
 from .._compat import _safe_indexing
@@ -36,6 +37,10 @@ MIN_EXPANDED_PROBA = 1e-3
 # labels (a KAN or MLP): 3 taught less (digits, 10% of the labels: 0.873 against 0.887),
 # 30 no more than 10 (the distillation benchmark's knobs)
 DISTILL_EPOCHS = 10
+# The out-of-fold check of a stream's teacher rows (RefitSet.add_if_no_harm): 3 folds of at
+# most 2,000 labelled rows, 6 fits of the small model a batch that teaches
+STREAM_CHECK_FOLDS = 3
+STREAM_CHECK_ROWS = 2000
 
 
 def soften(proba, temperature):
@@ -141,7 +146,9 @@ def fit_on_soft_targets(small, X, y, teacher_rows, teacher_proba, classes, *,
     Returns
     -------
     method : str
-        The method used: ``"soft"``, ``"sample_weight"`` or ``"hard"``.
+        The method used: ``"soft"``, ``"sample_weight"`` or ``"hard"``; on a
+        stream, ``"refused"`` where ``refit_set`` found its teacher rows harmful
+        (the small model is then unchanged).
     """
     method = soft_target_method(small)
     preprocess, final = split_pipeline(small)
@@ -183,6 +190,10 @@ def fit_on_soft_targets(small, X, y, teacher_rows, teacher_proba, classes, *,
     kwargs = {} if weights is None else {"sample_weight": weights}
     if incremental and hasattr(final, "partial_fit"):
         final.partial_fit(X_set, labels, **kwargs)
+    elif refit_set is not None and incremental and len(teacher_rows):
+        if not refit_set.add_if_no_harm(final, X_set, labels, weights):
+            return "refused"
+        refit_set.fit(final)
     elif refit_set is not None:
         (refit_set.add if incremental else refit_set.replace)(X_set, labels, weights)
         refit_set.fit(final)
@@ -198,18 +209,22 @@ class RefitSet:
     ``KCMEnsemble.fit`` (labels and teacher rows) plus those of every batch of
     the stream so far, in the features the final step reads (after a
     Pipeline's preprocessing). It holds those features: memory grows with the
-    teacher rows of the stream.
+    teacher rows of the stream. A batch's teacher rows join only if they do
+    not harm the small model out of fold on the labelled rows of ``fit``
+    (:meth:`add_if_no_harm`).
 
     Parameters
     ----------
     X : ndarray or sparse matrix
-        The rows of the last fit.
+        The labelled rows of the fit.
     labels : ndarray
     weights : ndarray or None
     """
 
     def __init__(self, X, labels, weights=None):
         self.replace(X, labels, weights)
+        self._labelled = self._parts[0]
+        self.last_check = None
 
     @classmethod
     def for_small(cls, small, X, y, fit_params):
@@ -232,19 +247,60 @@ class RefitSet:
         # a new list: a shallow copy taken before keeps the rows it had
         self._parts = [*self._parts, (X, np.asarray(labels), weights)]
 
+    def add_if_no_harm(self, final, X, labels, weights=None):
+        """Add a stream's rows, unless they make ``final`` worse out of fold; whether added.
+
+        On ``STREAM_CHECK_FOLDS`` folds of (a sample of at most
+        ``STREAM_CHECK_ROWS`` of) the labelled rows of the fit, a clone of
+        ``final`` fitted on the other folds plus the stream rows taken so far is
+        compared with one fitted on those plus these rows: they are refused
+        when the second breaks more of the fold's answers than it fixes (a
+        teacher wrong where the small model was right). ``last_check`` holds
+        ``fixed`` and ``broken``.
+        """
+        weights = np.ones(len(labels)) if weights is None else np.asarray(weights, float)
+        new = (X, np.asarray(labels), weights)
+        X_l, y_l, w_l = self._labelled
+        rows = np.random.default_rng(0).permutation(len(y_l))[:STREAM_CHECK_ROWS]
+        taken = self._parts[1:]
+        fixed = broken = 0
+        for fold in np.array_split(rows, STREAM_CHECK_FOLDS):
+            train = np.setdiff1d(rows, fold)
+            base = [(_safe_indexing(X_l, train), y_l[train], w_l[train]), *taken]
+            before = _fit_clone(final, base).predict(_safe_indexing(X_l, fold)) == y_l[fold]
+            after = _fit_clone(final, [*base, new]).predict(_safe_indexing(X_l, fold)) == (
+                y_l[fold])
+            fixed += int(np.sum(after & ~before))
+            broken += int(np.sum(before & ~after))
+        self.last_check = {"fixed": fixed, "broken": broken, "added": broken <= fixed}
+        if broken <= fixed:
+            self._parts = [*self._parts, new]
+        return broken <= fixed
+
     def fit(self, final):
         """Refit ``final`` on every row held."""
-        blocks, labels, weights = zip(*self._parts)
-        if len(blocks) == 1:
-            X = blocks[0]
-        elif hasattr(blocks[0], "iloc"):  # DataFrames keep their column names
-            X = blocks[0].__class__(np.vstack([block.to_numpy() for block in blocks]),
-                                    columns=blocks[0].columns)
-        elif sp.issparse(blocks[0]):
-            X = sp.vstack(blocks, format="csr")
-        else:
-            X = np.vstack(blocks)
-        kwargs = {}
-        if has_fit_parameter(final, "sample_weight"):
-            kwargs["sample_weight"] = np.concatenate(weights)
-        final.fit(X, np.concatenate(labels), **kwargs)
+        _fit_on(final, self._parts)
+
+
+def _fit_clone(final, parts):
+    model = clone(final)
+    _fit_on(model, parts)
+    return model
+
+
+def _fit_on(final, parts):
+    """Fit ``final`` on the rows of ``parts``, (X, labels, weights) blocks stacked."""
+    blocks, labels, weights = zip(*parts)
+    if len(blocks) == 1:
+        X = blocks[0]
+    elif hasattr(blocks[0], "iloc"):  # DataFrames keep their column names
+        X = blocks[0].__class__(np.vstack([block.to_numpy() for block in blocks]),
+                                columns=blocks[0].columns)
+    elif sp.issparse(blocks[0]):
+        X = sp.vstack(blocks, format="csr")
+    else:
+        X = np.vstack(blocks)
+    kwargs = {}
+    if has_fit_parameter(final, "sample_weight"):
+        kwargs["sample_weight"] = np.concatenate(weights)
+    final.fit(X, np.concatenate(labels), **kwargs)

@@ -37,7 +37,7 @@ class LargeTeachers:
         have missed some (a class with fewer rows than folds): it gives them 0.
     """
 
-    def __init__(self, fit_models, *, hint, n_classes, ledger, classes=None):
+    def __init__(self, fit_models, *, hint, n_classes, ledger, classes=None, recent=None):
         self._fit_models = fit_models
         self._models = None
         self._answers = {}
@@ -45,6 +45,7 @@ class LargeTeachers:
         self.n_classes = n_classes
         self.ledger = ledger
         self.classes = classes
+        self.recent = recent
 
     def also(self, model, rows):
         """These teachers, and a fitted ``model`` that has not seen ``rows`` answering them.
@@ -102,10 +103,11 @@ class LargeTeachers:
         return cls.out_of_fold(large, X, y, **kwargs)
 
     @classmethod
-    def unseen(cls, model, n_rows, *, hint, n_classes, ledger):
-        """A fitted ``model`` that has seen none of the ``n_rows`` rows: it answers them all."""
+    def unseen(cls, model, n_rows, *, hint, n_classes, ledger, recent=None):
+        """A fitted ``model`` that has seen none of the ``n_rows`` rows: it answers them all
+        (those of ``recent``, a :class:`~._recent.RecentAnswers`, without a call)."""
         return cls(lambda: [(model, np.arange(n_rows))], hint=hint, n_classes=n_classes,
-                   ledger=ledger)
+                   ledger=ledger, recent=recent)
 
     def answer(self, X, rows, small_proba):
         """The teachers' probabilities on ``rows`` of X, one call per teacher concerned."""
@@ -139,7 +141,7 @@ class LargeTeachers:
         partial = self.classes is not None and seen is not None and len(seen) < self.n_classes
         proba = ask_large(model, X, rows, small_proba, hint=self.hint,
                           n_classes=len(seen) if partial else self.n_classes,
-                          ledger=self.ledger, phase="fit")
+                          ledger=self.ledger, phase="fit", recent=self.recent)
         if partial:  # a clone fitted on folds that lacked a class: 0 for it
             proba = aligned_proba(proba, seen, self.classes)
         self._answers[key] = (hint, proba)
