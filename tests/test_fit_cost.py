@@ -42,7 +42,9 @@ def test_a_labelled_fit_fits_the_large_model_once(data, capsys):
                       random_state=0).fit(X, y)
     out = capsys.readouterr().out
     assert _teacher_fits(out) == 0 and out.count("[KCMEnsemble] large:") == 1
-    assert kcm.ledger_.counts()["fit_large_calls"] == 0 and kcm.distillation_ == []
+    counts = kcm.ledger_.counts()  # fitted once, asked about no training row
+    assert counts["fit_large_fits"] == 1 and counts["fit_large_calls"] == 0
+    assert kcm.distillation_ == []
 
 
 def test_the_papers_distillation_on_labelled_rows_fits_one_teacher_per_fold(data, capsys):

@@ -172,6 +172,8 @@ def test_held_out_rows_are_answered_in_one_call_by_the_fitted_ensemble(task):
     summary = kcm.ledger_.summary()
     # one large-model call on the held-out quarter, no out-of-fold large model
     assert summary["fit_large_samples"] == 375 and summary["fit_large_calls"] == 1
+    # the fit that is certified, then the refit on every labelled row
+    assert summary["fit_large_fits"] == 2
     assert "seconds_fit_teachers" not in summary
 
 

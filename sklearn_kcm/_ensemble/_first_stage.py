@@ -23,7 +23,7 @@ from .._routing._judging import default_judge_for_preprocessed, fit_judge
 from .._routing._ledger import CostLedger
 from .._utils._metadata import labelled_part, rekeyed_for
 from ._labels import UNLABELLED_FIX, check_same_classes
-from ._large_calls import bills_its_calls, fit_large
+from ._large_calls import bills_its_calls, fit_large, learns_in_fit
 from ._soft_fit import RefitSet
 from ._teachers import LargeTeachers
 
@@ -114,6 +114,7 @@ def fit_members(plan, X, y, *, labelled, unlabelled, groups, metadata, verbose=0
     large = clone(plan.large)
     with ledger.timer("fit_large"):
         fit_large(large, X_l, y_l, small_oof, hint=plan.hint, fit_params=metadata.large.fit)
+    ledger.add(fit_large_fits=int(learns_in_fit(large)))
     check_same_classes(classes, large, "large", fix=UNLABELLED_FIX if unlabelled.size else None)
 
     # honest large-model answers on the training rows, fitted on first use

@@ -83,6 +83,12 @@ def ask_large(model, X, rows, small_proba, *, hint, n_classes, ledger, phase, re
     return proba
 
 
+def learns_in_fit(model):
+    """Whether a fitted large ``model``'s ``fit`` learnt anything (not a FrozenEstimator,
+    nor a model that keeps a bill of its calls, an LLM, whose fit reads the labels only)."""
+    return not (isinstance(model, FrozenEstimator) or bills_its_calls(model))
+
+
 def bills_its_calls(model):
     """Whether a fitted large ``model`` keeps a bill of its calls (``usage_``: an LLM).
 

@@ -15,7 +15,7 @@ from sklearn.frozen import FrozenEstimator
 from .._compat import _num_samples, _safe_indexing
 from .._routing._folds import aligned_proba
 from .._routing._ledger import timed
-from ._large_calls import ask_large, fit_large
+from ._large_calls import ask_large, fit_large, learns_in_fit
 
 
 class LargeTeachers:
@@ -83,6 +83,7 @@ class LargeTeachers:
             with ledger.timer("fit_teachers"):
                 fitted = Parallel(n_jobs=n_jobs)(delayed(fit_one)(train) for train, _ in splits)
             ledger.report_fits("teacher", [seconds for _, seconds in fitted])
+            ledger.add(fit_large_fits=sum(learns_in_fit(model) for model, _ in fitted))
             return [(model, rows[test]) for (model, _), (_, test) in zip(fitted, splits)]
 
         return cls(fit_models, hint=hint, n_classes=n_classes, ledger=ledger,

@@ -26,6 +26,11 @@ class CostLedger(Counters):
     that predicting never changes the estimator's own attributes. Safe to share
     between threads; pickles without its lock. ``KCMEnsemble.ledger_`` is one.
 
+    ``fit_large_fits`` counts the fits of the large model that learnt something
+    (itself, its out-of-fold teachers, the refit after a certificate; not a
+    ``FrozenEstimator``'s nor an LLM's); ``*_large_calls`` and
+    ``*_large_samples`` count its answers: the calls made and the rows asked.
+
     Parameters
     ----------
     verbose : int, default=0
@@ -48,6 +53,7 @@ class CostLedger(Counters):
     """
 
     NAMES = (
+        "fit_large_fits",
         "fit_large_samples",
         "fit_large_calls",
         "predict_samples",
