@@ -13,6 +13,7 @@ from ._model_selection._scoring import make_budget_scorer, make_cost_scorer, neg
 from ._model_selection._tuning import tune_epsilon
 from ._routing._curves import gap_recovered, oracle_routing_curve, routing_curve
 from ._routing._ledger import CostLedger
+from ._show_versions import show_versions
 from ._utils._dask import predict_blocks
 from ._utils._lazy import lazy_names
 from .llm import LLMClassifier
@@ -45,5 +46,6 @@ __all__ = [
     "oracle_routing_curve",
     "predict_blocks",
     "routing_curve",
+    "show_versions",
     "tune_epsilon",
 ]

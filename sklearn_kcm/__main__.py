@@ -29,7 +29,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from . import KCMEnsemble, MLPJudgeClassifier, RoutingCurveDisplay
+from . import KCMEnsemble, MLPJudgeClassifier, RoutingCurveDisplay, show_versions
 from ._routing._curves import accuracy_at_share
 
 BUDGET = 0.2
@@ -195,9 +195,14 @@ def main(argv=None):
                      help="where to write the routing-curve PNG ('' for none)")
     commands.add_parser("build-kernel", help="compile the C++ kernel of the cubic KAN layer "
                                              "(once per machine and torch version)")
+    commands.add_parser("show-versions", help="print the versions, threads, kernel and GPU, "
+                                              "for a bug report")
     args = parser.parse_args(argv)
     if args.command == "build-kernel":
         return build_kernel()
+    if args.command == "show-versions":
+        show_versions()
+        return 0
     demo(args.dataset, args.random_state, args.figure)
     return 0
 

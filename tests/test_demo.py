@@ -95,3 +95,11 @@ def test_the_citation_file_names_the_library_and_the_paper():
     (paper,) = citation["references"]
     assert paper["title"].startswith("KCM: KAN-Based Collaboration Models")
     assert paper["type"] and paper["authors"]
+
+
+def test_show_versions_prints_what_a_bug_report_needs(capsys):
+    assert main(["show-versions"]) == 0
+    out = capsys.readouterr().out
+    for part in ("sklearn_kcm: 0.1.0", "scikit-learn:", "torch:", "skorch:",
+                 "torch threads:", "KAN kernel:", "GPU:"):
+        assert part in out

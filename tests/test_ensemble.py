@@ -421,13 +421,3 @@ def test_a_group_aware_cv_gets_the_groups(iris):
     with pytest.raises(ValueError, match="groups"):
         clone(kcm).fit(X, y)
     assert 0 < kcm.fit(X, y, groups=groups).route(X).mean() < 0.5
-
-
-def test_the_old_name_of_routing_confidence_warns_and_gives_the_same(iris):
-    X, y = iris
-    kcm = KCMEnsemble(_small(), RandomForestClassifier(random_state=0), judge=fast_judge(),
-                      cv=2).fit(X, y)
-    with pytest.warns(FutureWarning, match="routing_confidence"):
-        old = kcm.confidence(X)
-    np.testing.assert_array_equal(old, kcm.routing_confidence(X))
-    assert not np.allclose(kcm.judge_.confidence(X), old)  # a judge's own: its top probability

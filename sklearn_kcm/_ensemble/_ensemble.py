@@ -511,8 +511,9 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
     def _judge_view(self, X):
         """X as the judge reads it: through the small model's preprocessing for
         ``judge_input_="preprocessed"``."""
-        preprocessing = getattr(self, "_judge_preprocessing", None)  # older pickles lack it
-        return X if preprocessing is None else preprocessing.transform(X)
+        if self._judge_preprocessing is None:
+            return X
+        return self._judge_preprocessing.transform(X)
 
     def _judge_proba(self, X, small_proba):
         return self.judge_.predict_proba(judge_features(self._judge_view(X), small_proba,

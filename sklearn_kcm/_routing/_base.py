@@ -8,7 +8,6 @@ threshold, the routing, the curve and the fitted routing attributes live here,
 as ``BaseThresholdClassifier`` serves scikit-learn's two threshold classifiers.
 """
 
-import warnings
 from abc import ABCMeta, abstractmethod
 
 import numpy as np
@@ -121,28 +120,6 @@ class BaseRouter(MetaEstimatorMixin, BaseEstimator, metaclass=ABCMeta):
             ``C_x`` of each input.
         """
         return self._score(X)[2]
-
-    def confidence(self, X):
-        """Deprecated: use :meth:`routing_confidence`.
-
-        Renamed in 0.2 so as not to mean the same as a judge's
-        ``confidence`` (its top probability); removed in 0.4.
-
-        Parameters
-        ----------
-        X : array-like, sparse matrix, DataFrame or list
-            Inputs, in whatever form the members accept.
-
-        Returns
-        -------
-        ndarray of shape (n_samples,)
-            ``C_x`` of each input.
-        """
-        warnings.warn(
-            f"{type(self).__name__}.confidence was renamed routing_confidence in 0.2 (a "
-            "judge's confidence is its top probability, this is the C_x that routes) and "
-            "will be removed in 0.4.", FutureWarning, stacklevel=2)
-        return self.routing_confidence(X)
 
     def route(self, X):
         """Which inputs go to the large member: ``routing_confidence(X) <= epsilon_``.

@@ -425,13 +425,6 @@ class KAN(nn.Module):
         )
         self.dropout = SeededDropout(dropout, generator) if dropout else nn.Identity()
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        if "norms" not in self._modules:  # pickled before layer_norm existed
-            self.norms = nn.ModuleList(nn.Identity() for _ in self.layers)
-        if "dropout" not in self._modules:  # pickled before dropout existed
-            self.dropout = nn.Identity()
-
     def forward(self, x):
         """Apply the layers in turn.
 
