@@ -59,13 +59,11 @@ def show_versions(file=None):
     System:
     ...
     """
-    from . import __version__
-
     file = sys.stdout if file is None else file
     sections = {
         "System": {"python": sys.version.replace("\n", " "), "executable": sys.executable,
                    "machine": platform.platform()},
-        "Python dependencies": {"sklearn_kcm": __version__,
+        "Python dependencies": {"sklearn_kcm": _version("sklearn_kcm") or "not installed",
                                 **{name: _version(name) or "not installed"
                                    for name in DEPENDENCIES}},
         "Optional": {name: version for name in OPTIONAL if (version := _version(name))},

@@ -26,8 +26,9 @@ ALLOWED = {
     "retrieval": {"_routing", "_utils", "_compat"},
     "_model_selection": {"_routing", "_utils", "_compat"},
     "_testing": {"_torch", "_utils", "_compat"},
+    "_show_versions": {"nn", "_utils", "_compat"},  # reports on the machine, a leaf
 }
-ROOT_MODULES = {"__init__", "__main__", "_compat"}
+ROOT_MODULES = {"__init__", "__main__", "_compat", "_show_versions"}
 
 
 def _module_name(path):

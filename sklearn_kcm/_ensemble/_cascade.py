@@ -309,6 +309,7 @@ class KCMCascade(ClassifierMixin, MetaEstimatorMixin, _BaseComposition):
         Parameters
         ----------
         X : array-like, sparse matrix, DataFrame or list of str
+            Inputs, as :meth:`predict_proba` takes them.
 
         Returns
         -------

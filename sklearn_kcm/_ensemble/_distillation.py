@@ -112,12 +112,18 @@ class DistillationStage:
         batch's labels plus the confident teacher outputs. Rows without a label
         (``y`` None, or rows marked ``unlabelled_label``) learn only from the
         large model's answers on the routed rows: the calls production pays
-        anyway, counted in ``ledger_`` as fit calls. A small model with
-        ``partial_fit`` is updated with it; one without is refitted on what it
-        was fitted on in ``fit`` plus every teacher row of the stream so far.
-        The judge, when it has ``partial_fit``, learns whether the small model
-        is right: from the labels, or, without them, from whether it agrees
-        with the large model where that answered. On an unfitted ensemble the
+        anyway, counted in ``ledger_`` as fit calls; rows that :meth:`predict`
+        sent to an LLM large model before are not asked again. A small model
+        with ``partial_fit`` is updated with it; one without is refitted on
+        what it was fitted on in ``fit`` plus every teacher row of the stream
+        so far, provided that, out of fold on the labelled rows of ``fit``, the
+        batch's teacher rows fix at least as many of its answers as they break
+        (else the batch is refused, with a warning and the counts in
+        ``distillation_``). A batch that pays the large model and teaches
+        nothing warns why. Ctrl-C leaves the ensemble as it was. The judge,
+        when it has ``partial_fit``, learns whether the small model is right:
+        from the labels, or, without them, from whether it agrees with the
+        large model where that answered. On an unfitted ensemble the
         first call fits it on the batch, which must then hold a label of every
         class.
 

@@ -75,64 +75,38 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         of the labelled rows.
     target_calibration : float in (0, 1) or "oof", default=0.25
         The rows that certify ``target_accuracy``: a share of the labelled rows
-        held out of the fit and answered by the fitted ensemble (one large call),
-        for which the promise holds as stated; or ``"oof"``, both members' answers
-        out of fold on every labelled row (``cv`` more large fits, or a call per
-        row of an LLM; the promise is the fold models', kept in 72-95% of 200 splits).
+        held out of a first fit and answered by that fitted ensemble (one large
+        call); the judge and threshold it certifies are kept, and the members
+        refitted on every labelled row, so that the promise is checked against
+        the large model a user would fit on all of them (``guarantee_["compares"]``
+        says so). Or ``"oof"``, both members' answers out of fold on every
+        labelled row (``cv`` more large fits, or a call per row of an LLM; the
+        promise is the fold models', kept in 72-95% of 200 splits).
     judge_input : {"auto", "X", "small", "both", "preprocessed"}, default="auto"
-        What the judge reads: the inputs (``"X"``, the paper's ``F_j(x)``),
-        the small model's answer (``"small"``: its log-probabilities, the
-        log-margin of its two top classes and its entropy; out of fold in
-        ``fit``), both, or the inputs as the small model's Pipeline turns them
-        into numbers (``"preprocessed"``: its steps before the classifier,
-        e.g. a ``ColumnTransformer`` encoding the categories of a DataFrame).
-        ``"auto"``: on numeric X, ``"X"`` for the targets that learn the task
-        and ``"both"`` for the others; on a DataFrame of text or category
-        columns with the default judge and a small model Pipeline,
-        ``"preprocessed"``; ``"small"`` for anything else (text, dicts...), so
-        the default judge works whatever the small model reads, except for a
-        ``judge`` Pipeline, built to read X (e.g. ``make_pipeline(
-        TfidfVectorizer(), TruncatedSVD(32), KANJudgeClassifier())`` on
-        texts), which reads X as on numbers.
+        What the judge reads: the inputs (the paper's ``F_j(x)``), the small
+        model's out-of-fold answer, both, or X through the small model
+        Pipeline's preprocessing. ``"auto"``: ``"X"`` on numeric X (or for a
+        ``judge`` Pipeline), ``"preprocessed"`` on a DataFrame of text or
+        category columns with the default judge and a small model Pipeline,
+        ``"small"`` for anything else (text, dicts...). See the method guide.
     judge_target : {"auto", "agreement", "task", "small_correct", "gain"}, \
             default="auto"
         What the judge learns, and what its ``C_x`` means (high: the small
-        model answers):
-
-        - ``"agreement"``: the task labels; ``C_x`` is the probability of the
-          small model's answer under the product of the judge's and the small
-          model's class distributions (normalised), i.e. how much a second
-          opinion, learnt from X apart from the small model, backs its answer
-          (two models that disagree flag a mistake better than either one's top
-          probability; see the user guide's benchmarks);
-        - ``"task"``: the task labels; ``C_x`` is the judge's top probability
-          (the paper);
-        - ``"small_correct"``: whether the small model's out-of-fold answer is
-          right; ``C_x = P(right)`` (a learned deferral rule);
-        - ``"gain"``: whether routing would not help; ``C_x = 1 - P(the large
-          model is right where the small one is wrong)``. Needs out-of-fold
-          answers of the large model on every training row, so ``cv`` more
-          large fits, or one call on the training data for a prefit or LLM
-          large model.
-
-        ``"auto"`` is ``"agreement"`` where the judge reads X alone, else
-        ``"small_correct"``.
+        model answers): the task labels, ``C_x`` the probability of the small
+        model's answer under the product of the two models' distributions
+        (``"agreement"``) or the judge's top probability (``"task"``, the
+        paper); whether the small model's out-of-fold answer is right
+        (``"small_correct"``); whether routing would not help (``"gain"``,
+        needs the large model's out-of-fold answers). ``"auto"``:
+        ``"agreement"`` where the judge reads X alone, else ``"small_correct"``.
     judge_fallback : bool, default=True
-        Compare, on out-of-fold scores of the training data, the routing of the
-        judge with the small model's own top probability (the cascade) and
-        with geometric blends of the two, ``C_x = judge ** w * top ** (1 - w)``
-        for ``w`` in 0, 0.25, 0.5, 0.75 and 1, and route by the best
-        (``routing_weight_``; ``routing_by_`` "judge", "blend" or "small").
-        The judge's out-of-fold scores come from the first folds of ``cv`` that
-        hold 4,000 rows together. The large model counts as right everywhere,
-        unless its out-of-fold answers cost no extra large-model work (a prefit
-        model, or the teachers of ``distill="large"``) and it keeps no bill
-        (``usage_``, e.g. ``LLMClassifier``). False: the judge alone routes.
+        Compare out of fold the judge's routing with the small model's top
+        probability (the cascade) and their geometric blends
+        ``judge ** w * top ** (1 - w)``, ``w`` in 0, 0.25, ..., 1, and route by
+        the best (``routing_by_``, ``routing_weight_``). False: the judge alone.
     judge_refit : bool, default=True
-        Fit the judge on every training row after its out-of-fold fits. False
-        (cross-fitting), where those fits are made (``judge_fallback`` or
-        ``epsilon="auto"``): the judge is the average of the out-of-fold
-        judges, one fit fewer, and each prediction asks each of them.
+        Fit the judge on every training row after its out-of-fold fits. False:
+        the average of the out-of-fold judges (cross-fitting), one fit fewer.
     hint : {"auto", "features"} or None, default="auto"
         How the small model's answer reaches the large model. ``"auto"``:
         passed as ``hint=`` (its probability matrix) to a large model whose
@@ -166,14 +140,9 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         large model's answers outweigh labels that may be wrong (noisy labels).
     distill_mix : float in [0, 1] or "auto", default="auto"
         Share of the small model's own probabilities in the large model's
-        targets: ``(1 - distill_mix) * p_large + distill_mix * p_small``. 0 is
-        the paper (the large model alone teaches); 0.5 teaches the mean of the
-        two, which pulls less towards a large model that is only a little
-        better, or worse. ``"auto"``: with unlabelled rows, the out-of-fold
-        check that lets the large model teach compares 0 and 0.5 and keeps the
-        one that fixes more answers net (``distill_mix_``); without unlabelled
-        rows 0, the paper. The confidence that ``distill_threshold`` reads
-        stays the large model's.
+        targets, ``(1 - distill_mix) * p_large + distill_mix * p_small`` (0: the
+        paper). ``"auto"``: with unlabelled rows, the out-of-fold check keeps
+        0 or 0.5, whichever fixes more answers net (``distill_mix_``); else 0.
     temperature : float, default=0.25
         Temperature applied to teacher probabilities before distillation,
         ``softmax(log(p) / T)``. Below 1 the targets are sharpened and learnt as
@@ -182,42 +151,25 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         a small model that takes soft labels learns them on its logits / T, the
         loss times T².
     unlabelled_label : int, str or None, default=None
-        The label that marks a row of ``y`` without a label, e.g. -1 (the
-        convention of scikit-learn's ``SelfTrainingClassifier``; with string
-        labels, -1 sits in a list or an object array). Such rows train no
-        member: the large model's confident answers on them teach the small
-        model, provided those answers beat the small model's on the labelled
-        rows out of fold. None: every row is labelled, and -1 is a class like
-        any other (labels -1/+1). Rows without a label can also come in
-        :meth:`partial_fit` with ``y=None``.
+        The label that marks a row of ``y`` without a label, e.g. -1 (as
+        scikit-learn's ``SelfTrainingClassifier``). Such rows train no member:
+        the large model's answers on them teach the small model, where that
+        helps out of fold. None: every row is labelled (-1 may be a class).
     cv : int, cross-validation generator or iterable, default=5
-        Folds for the out-of-fold predictions that keep training signals
-        honest: the large model's teacher outputs (when the ensemble fits the
-        large model itself), the small probabilities the judge reads and
-        learns from and that ``hint="features"`` appends, and the judge
-        confidences of ``epsilon="auto"`` and ``judge_fallback``.
+        Folds of the out-of-fold answers that keep training signals honest
+        (the large model's as a teacher, the small model's that the judge and
+        ``hint="features"`` read, the judge's that set ``epsilon_``).
     teacher_cv : int or None, default=None
         How many clones of the large model answer the training rows they did
-        not see (the out-of-fold teachers that distillation and
-        ``judge_fallback`` read; ``verbose`` and ``ledger_`` show each fit).
-        None: one per fold of ``cv``. An int ``g`` (2 up to the number of
-        folds) groups the folds of ``cv`` into ``g`` teachers, fold ``i`` in
-        group ``i % g`` (``cv=5, teacher_cv=2``: two fits, on 60% and 40% of
-        the rows). A prefit large model or an LLM needs no teacher fits.
+        not see (the out-of-fold teachers): None, one per fold of ``cv``; ``g``
+        groups the folds into ``g`` teachers (fold ``i`` in group ``i % g``).
     memory : str, joblib.Memory or None, default=None
-        Where to cache what ``fit`` learns before it picks the threshold: the
-        small, large and judge fits and their out-of-fold counterparts (a
-        path, or an object with joblib's ``cache`` method), as
-        ``Pipeline(memory=...)`` caches its transformers. A fit with the same
-        data and the same parameters, apart from the values of ``epsilon``,
-        ``target_large_share``, ``target_accuracy`` (not whether it is set),
-        ``target_relative_to``, ``target_delta``, ``distill_threshold``,
-        ``distill_weight``, ``distill_mix``, ``temperature`` and ``verbose``, loads them, so that
-        ``GridSearchCV`` over ``epsilon`` fits the members once per split
-        (with distillation on, the out-of-fold teachers are fitted in every
-        fit). The members must pickle; as with a Pipeline, a member whose
-        ``random_state`` is None is not refitted for a new draw; ``ledger_``
-        holds the seconds of the fits as they were made.
+        A folder (or an object with joblib's ``cache`` method) where the
+        member, judge and out-of-fold fits are cached, as
+        ``Pipeline(memory=...)`` caches its transformers: a fit that differs
+        only in the threshold, the budget's values or the distillation's
+        settings loads them, so that ``GridSearchCV`` over ``epsilon`` fits
+        the members once per split. The members must pickle.
     n_jobs : int or None, default=None
         Jobs that fit the out-of-fold models in parallel (the small model's,
         the judges', the large teachers'), through joblib: None means 1 unless
@@ -259,10 +211,13 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         The threshold in use: ``epsilon``, or the one fitted for
         ``target_large_share`` or ``target_accuracy``.
     guarantee_ : dict or None
-        With ``target_accuracy``: the ``promise`` in words, ``certified``,
-        ``delta``, ``calibration`` and ``n_rows`` (the rows it rests on),
-        ``large_share`` (the share of them sent) and their ``calibration_accuracy``
-        and ``large_accuracy``; see :func:`~sklearn_kcm._routing._guarantee.fit_guarantee`.
+        With ``target_accuracy``: the ``promise`` in words, ``compares`` (which
+        two models, fitted on how many rows, certified on which, at what
+        share), ``certified``, ``delta``, ``calibration`` and ``n_rows`` (the
+        rows it rests on), ``fitted_on`` (the labelled rows the members in use
+        learnt from), ``large_share`` (the share of the calibration rows sent)
+        and their ``calibration_accuracy`` and ``large_accuracy``; see
+        :func:`~sklearn_kcm._routing._guarantee.fit_guarantee`.
     ledger_ : CostLedger
         Samples, calls and seconds per member in fit and predict;
         ``ledger_.summary()``, ``ledger_.reset()``. An LLM large model's own
@@ -270,7 +225,9 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         made in ``fit``.
     distillation_ : list of dict
         One record for ``fit`` and one per batch of :meth:`partial_fit`:
-        samples routed to the large model, teacher samples used, the method.
+        samples routed to the large model, teacher samples used, the method
+        (``"refused"`` where a batch's out-of-fold check found that its
+        teacher rows would harm the small model, with the counts in ``check``).
     unlabelled_teacher_ : dict or None
         With unlabelled rows: the out-of-fold check of distilling from them
         (``used``, ``mix``, answers ``fixed`` and ``broken``, ``p_value`` and
@@ -304,8 +261,12 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
     errors on the calibration rows (a relative target ``r``: the paired
     differences ``routed right - r * large right`` by a betting martingale),
     and the cheapest one before the first that fails is kept. Held out
-    (``target_calibration``), those rows are answered by the fitted ensemble
-    itself, and the promise holds for new inputs from the same distribution;
+    (``target_calibration``), those rows are answered by an ensemble fitted on
+    the others; its judge and threshold are kept and its members refitted on
+    every labelled row, the models a user compares with. Learn-then-Test's
+    guarantee is for the ensemble fitted on fewer rows; for the refitted one
+    it is measured (``benchmarks/guarantee.py``, against a large model fitted
+    on every labelled row; see the benchmarks page).
     :meth:`partial_fit` changes the small model after it. Near the large
     model's own accuracy it needs many labels: on ``n`` rows the tail alone
     costs about ``sqrt(a (1 - a) / n)`` of accuracy ``a``.
@@ -511,9 +472,8 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
     def _judge_view(self, X):
         """X as the judge reads it: through the small model's preprocessing for
         ``judge_input_="preprocessed"``."""
-        if self._judge_preprocessing is None:
-            return X
-        return self._judge_preprocessing.transform(X)
+        preprocessing = self._judge_preprocessing
+        return X if preprocessing is None else preprocessing.transform(X)
 
     def _judge_proba(self, X, small_proba):
         return self.judge_.predict_proba(judge_features(self._judge_view(X), small_proba,
@@ -566,6 +526,7 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         Parameters
         ----------
         X : array-like, sparse matrix, DataFrame or list of str
+            Inputs, as :meth:`predict_proba` takes them.
 
         Returns
         -------

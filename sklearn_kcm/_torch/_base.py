@@ -551,6 +551,7 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Inputs, as :meth:`predict_proba` takes them.
 
         Returns
         -------

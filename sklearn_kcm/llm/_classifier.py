@@ -319,6 +319,7 @@ class LLMClassifier(ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : list or array of str
+            Inputs, as :meth:`predict_proba` takes them.
         hint : ndarray of shape (n_samples, n_classes), default=None
             As in :meth:`predict_proba`.
 
