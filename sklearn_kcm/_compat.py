@@ -10,10 +10,12 @@ from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 from sklearn.utils.metadata_routing import _routing_enabled
+from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import _check_sample_weight, _num_features, _num_samples
 
 __all__ = [
     "HasMethods",
+    "_BaseComposition",
     "Interval",
     "StrOptions",
     "_check_sample_weight",

@@ -126,3 +126,16 @@ def test_a_torch_estimator_loads_torch_on_first_use():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.split() == ["False", "True", "True"]
+
+
+def test_private_scikit_learn_helpers_are_imported_in_compat_alone():
+    private = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.name == "_compat.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sklearn"):
+                names = [alias.name for alias in node.names if alias.name.startswith("_")]
+                if names or any(part.startswith("_") for part in node.module.split(".")):
+                    private.append(f"{path.relative_to(PACKAGE)}: {node.module} {names}")
+    assert not private, "\n".join(private)

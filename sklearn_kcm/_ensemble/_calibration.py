@@ -19,8 +19,8 @@ exchangeable given the fit.
 
 import numpy as np
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
-from sklearn.utils import _safe_indexing
 
+from .._compat import _safe_indexing
 from .._routing._guarantee import fit_guarantee
 from ._labels import split_labelled
 from ._large_calls import ask_large

@@ -13,10 +13,17 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import Bunch, get_tags
-from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted, indexable
 
-from .._compat import HasMethods, Interval, StrOptions, _fit_context, _num_samples, _safe_indexing
+from .._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _BaseComposition,
+    _fit_context,
+    _num_samples,
+    _safe_indexing,
+)
 from .._routing._curves import route_to_large, threshold_for_share
 from .._utils._interrupts import restores_on_interrupt
 from .._utils._log_proba import log_of
