@@ -418,9 +418,16 @@ def render_markdown(results):
                              f"{_mean_std([r['accuracy'] for r in got])} | "
                              f"{_mean_std([r['test_accuracy'] for r in got])} | "
                              f"{_mean_std([r['small_test_accuracy'] for r in got])} |")
+            early = [r for r in rows if r["batch"] < 5]
+            late = [r for r in rows if r["batch"] >= n - 5]
+            early_share, late_share = (np.mean([r["share"] for r in early]),
+                                       np.mean([r["share"] for r in late]))
             lines += ["", f"Share routed, first batch {share_first:.1%}, last "
-                      f"{share_last:.1%}: {1 - share_last / share_first:.0%} lower (relative).",
-                      ""]
+                      f"{share_last:.1%}; over the first five batches {early_share:.1%}, the "
+                      f"last five {late_share:.1%} ({1 - late_share / early_share:.0%} lower), "
+                      "accuracy on those batches "
+                      f"{np.mean([r['accuracy'] for r in early]):.3f} and "
+                      f"{np.mean([r['accuracy'] for r in late]):.3f}.", ""]
     if results.get("knobs"):
         rows = results["knobs"]
         lines += ["", "### The loop's knobs", "",

@@ -83,7 +83,7 @@ def test_each_target_gives_c_x_its_meaning(target):
         meaning = joint[np.arange(len(X)), small_proba.argmax(axis=1)] / joint.sum(axis=1)
     else:
         meaning = judge_proba[:, 1]  # P(True)
-    np.testing.assert_allclose(kcm.confidence(X), meaning, rtol=1e-6)
+    np.testing.assert_allclose(kcm.routing_confidence(X), meaning, rtol=1e-6)
 
 
 def test_the_default_judge_learns_the_task_on_numeric_x_and_routes_by_agreement():
@@ -97,7 +97,8 @@ def test_the_default_judge_learns_the_task_on_numeric_x_and_routes_by_agreement(
     small_pred = kcm.small_.predict(X)
     disagree = kcm.judge_.predict(X) != small_pred
     assert disagree.any()
-    assert np.median(kcm.confidence(X)[disagree]) < np.median(kcm.confidence(X)[~disagree])
+    confidence = kcm.routing_confidence(X)
+    assert np.median(confidence[disagree]) < np.median(confidence[~disagree])
 
 
 def test_the_default_judge_projects_wide_input_and_keeps_sparse_input_sparse():
@@ -139,7 +140,7 @@ def test_a_judge_that_routes_worse_falls_back_to_the_small_models_confidence():
     cascade = KCMEnsemble(LogisticRegression(), HistGradientBoostingClassifier(max_iter=30),
                           judge="small", **common).fit(X, y)
     np.testing.assert_array_equal(kcm.route(X), cascade.route(X))
-    np.testing.assert_allclose(kcm.confidence(X), kcm.small_.predict_proba(X).max(axis=1))
+    np.testing.assert_allclose(kcm.routing_confidence(X), kcm.small_.predict_proba(X).max(axis=1))
     kept = clone(kcm).set_params(judge_fallback=False).fit(X, y)
     assert kept.routing_by_ == "judge" and kept.routing_quality_ is None
 
@@ -205,7 +206,7 @@ def test_a_judge_that_reads_x_beats_the_cascade_where_the_small_model_fails_by_r
     assert kcm.routing_by_ == "judge"
     small_right = kcm.small_.predict(X_test) == y_test
     large_right = kcm.large_.predict(X_test) == y_test
-    judge = routing_quality(kcm.confidence(X_test), small_right, large_right)
+    judge = routing_quality(kcm.routing_confidence(X_test), small_right, large_right)
     cascade = routing_quality(kcm.small_.predict_proba(X_test).max(axis=1), small_right,
                               large_right)
     assert judge > cascade + 0.01
@@ -304,7 +305,7 @@ def test_a_nan_confidence_is_not_sure_and_goes_to_the_large_model():
     X, y = _clusters(300)
     kcm = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(random_state=0), NaNJudge(),
                       judge_fallback=False, epsilon=0.5, cv=3, distill=False).fit(X, y)
-    assert np.isnan(kcm.confidence(X)).all() and kcm.route(X).all()
+    assert np.isnan(kcm.routing_confidence(X)).all() and kcm.route(X).all()
     np.testing.assert_array_equal(kcm.predict(X), kcm.large_.predict(X))
 
 

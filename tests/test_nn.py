@@ -140,17 +140,6 @@ def test_layer_norm_feeds_each_hidden_layer_normalised_rows_inside_its_grid():
     assert isinstance(net.norms[0], torch.nn.Identity)  # the inputs come as they are
 
 
-def test_a_kan_pickled_before_layer_norm_existed_still_runs():
-    import pickle
-
-    net = KAN([3, 4, 2])
-    x = torch.randn(5, 3)
-    expected = net(x)
-    del net._modules["norms"]  # what an older pickle holds
-    again = pickle.loads(pickle.dumps(net))
-    torch.testing.assert_close(again(x), expected)
-
-
 def test_dropout_drops_whole_hidden_units_in_training_only():
     torch.manual_seed(0)
     net = KAN([3, 8, 2], dropout=0.5)
@@ -172,16 +161,6 @@ def test_dropout_drops_whole_hidden_units_in_training_only():
 def test_dropout_outside_zero_one_is_refused():
     with pytest.raises(ValueError, match="dropout=1.0 must lie in"):
         KAN([3, 4, 2], dropout=1.0)
-
-
-def test_a_kan_pickled_before_dropout_existed_still_runs():
-    import pickle
-
-    net = KAN([3, 4, 2])
-    x = torch.randn(5, 3)
-    expected = net(x)
-    del net._modules["dropout"]  # what an older pickle holds
-    torch.testing.assert_close(pickle.loads(pickle.dumps(net))(x), expected)
 
 
 def test_regularization_loss_is_differentiable_and_pushes_edges_to_zero():
