@@ -1,7 +1,9 @@
 """KCMCascade: each member asked once per batch about the rows that reach it, budgets per
 member, the two-model machinery underneath, and the scikit-learn contract."""
 
+import ast
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,3 +133,25 @@ def test_the_display_shows_the_share_and_accuracy_of_each_member(data):
     right = cascade.predict(X_test) == y_test
     assert display.accuracy[2] == pytest.approx(right[member == 2].mean())
     assert [bar.get_height() for bar in display.bars_] == pytest.approx(display.shares)
+
+
+def test_the_cascade_reads_its_steps_through_their_public_surface():
+    source = (Path(__file__).resolve().parents[1] / "sklearn_kcm" / "_ensemble"
+              / "_cascade.py").read_text()
+    private = {node.attr for node in ast.walk(ast.parse(source))
+               if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+               and node.value.id == "step" and node.attr.startswith("_")}
+    assert not private
+
+
+def test_the_two_steps_of_a_prediction_give_what_predict_proba_gives(iris):
+    X, y = iris
+    kcm = KCMEnsemble(LogisticRegression(max_iter=500), RandomForestClassifier(random_state=0),
+                      judge="small", epsilon="auto", target_large_share=0.3).fit(X, y)
+    small, routed = kcm.small_answers(X)
+    proba = small.copy()
+    proba[routed] = kcm.ask_large(X, np.flatnonzero(routed), small)
+    np.testing.assert_allclose(proba, kcm.predict_proba(X))
+    np.testing.assert_array_equal(routed, kcm.route(X))
+    assert kcm.oof_confidence_.shape == (len(y),)
+    assert not kcm.with_threshold(0.0).route(X).any()  # nothing is that unsure

@@ -106,6 +106,7 @@ class GuaranteeStage:
         # the user deploys, and compares with, members fitted on every labelled row: a
         # certificate against the weaker large model of the fit rows fails against that one
         self._fit_rows(X, y, sample_weight, groups, fit_params, members_only=True)
+        self.oof_confidence_ = None  # those of the first fit's rows, not of X's
         self.guarantee_ = {**promise, **refit_statement(promise, len(labelled))}
         return self
 

@@ -24,7 +24,7 @@ from .._compat import (
     _num_samples,
     _safe_indexing,
 )
-from .._routing._curves import route_to_large, threshold_for_share
+from .._routing._curves import threshold_for_share
 from .._utils._interrupts import restores_on_interrupt
 from .._utils._log_proba import log_of
 from ._ensemble import KCMEnsemble
@@ -277,14 +277,13 @@ class KCMCascade(ClassifierMixin, MetaEstimatorMixin, _BaseComposition):
         member ``i``."""
         confidence = np.full((len(self.steps_), n_samples), np.nan)
         for level, step in enumerate(self.steps_):
-            rows, values = step._oof_routing
-            confidence[level, rows] = values
+            confidence[level, :len(step.oof_confidence_)] = step.oof_confidence_
         known = ~np.isnan(confidence).any(axis=0)  # rows every step scored out of fold
         reaching = known.copy()
         for level, (step, share) in enumerate(zip(self.steps_, shares)):
             here = confidence[level, reaching]
             passing = min(1.0, share * known.sum() / max(len(here), 1))
-            step.epsilon_ = threshold_for_share(here, passing) if len(here) else 1.0
+            step.with_threshold(threshold_for_share(here, passing) if len(here) else 1.0)
             reaching &= ~(confidence[level] > step.epsilon_)
 
     def _walk(self, X):
@@ -296,12 +295,12 @@ class KCMCascade(ClassifierMixin, MetaEstimatorMixin, _BaseComposition):
         proba, member = np.zeros((n, len(self.classes_))), np.zeros(n, dtype=int)
         rows = np.arange(n)
         for level, step in enumerate(self.steps_):
-            X_here, small, confidence = step._score(_safe_indexing(X, rows))
-            up = route_to_large(confidence, step.epsilon_)
+            X_here = _safe_indexing(X, rows)
+            small, up = step.small_answers(X_here)
             proba[rows[~up]] = small[~up]
             step.ledger_.add(predict_samples=len(rows))
             if level == len(self.steps_) - 1 and up.any():  # the last member, with its hint
-                proba[rows[up]] = step._ask_large(X_here, np.flatnonzero(up), small)
+                proba[rows[up]] = step.ask_large(X_here, np.flatnonzero(up), small)
             elif up.any():
                 step.ledger_.add(predict_large_samples=int(up.sum()), predict_large_calls=1)
             rows = rows[up]

@@ -9,7 +9,7 @@ from sklearn.utils.validation import column_or_1d, indexable
 
 from .._compat import HasMethods, Interval, StrOptions, _fit_context, _routing_enabled
 from .._routing._base import BaseRouter
-from .._routing._curves import route_to_large, top_probability
+from .._routing._curves import top_probability
 from .._routing._judging import default_judge
 from .._routing._signals import JUDGE_INPUTS, JUDGE_TARGETS, confidence_from_proba, judge_features
 from .._utils._interrupts import restores_on_interrupt
@@ -206,6 +206,11 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         With ``judge_fallback`` and a judge: the mean out-of-fold accuracy over
         shares sent to the large model in [0, 0.5] of ``"judge"``, of
         ``"small"`` (the cascade) and of the best ``"blend"`` in between.
+    oof_confidence_ : ndarray of shape (n_samples,) or None
+        ``C_x`` of each training row out of fold (NaN where none was
+        computed: unlabelled rows, rows beyond those the judge's out-of-fold
+        fits score); None where none were, and after a fit certified on
+        held-out rows.
     classes_ : ndarray of shape (n_classes,)
     epsilon_ : float
         The threshold in use: ``epsilon``, or the one fitted for
@@ -441,21 +446,23 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         # a stream's batch that was predicted before does not pay the LLM again
         self._recent_answers = RecentAnswers() if bills_its_calls(self.large_) else None
         if not members_only:
-            self._set_fitted_routing(plan, members, labelled)
+            self._set_fitted_routing(plan, members, labelled, len(y))
         self._distil(plan.distill, members, X, y, labelled=labelled, unlabelled=unlabelled,
                      sample_weight=sample_weight, small_fit_params=metadata.small.fit)
         add_usage(self.large_, members.teachers.fitted())
         return self
 
-    def _set_fitted_routing(self, plan, members, labelled):
+    def _set_fitted_routing(self, plan, members, labelled, n_rows):
         """What the judge reads and learns, the judge, the threshold and the routing."""
         self.judge_input_, self.judge_target_ = plan.members.judge_input, plan.members.judge_target
         self._judge_preprocessing = members.judge_preprocessing
         self._set_routing(members.judging, self._guaranteed_epsilon(members))
-        # the out-of-fold C_x of rows of X, for a KCMCascade that sets this step's threshold
+        # C_x out of fold of each training row, which a KCMCascade reads to set thresholds
         judging = members.judging
-        self._oof_routing = None if judging.oof_confidence is None else (
-            labelled[judging.oof_rows], judging.oof_confidence)
+        self.oof_confidence_ = None
+        if judging.oof_confidence is not None:
+            self.oof_confidence_ = np.full(n_rows, np.nan)
+            self.oof_confidence_[labelled[judging.oof_rows]] = judging.oof_confidence
         warn_if_routing_wastes(self.epsilon, self.epsilon_, judging.oof_confidence,
                                members.small_correct, members.large_correct)
 
@@ -511,13 +518,10 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
 
     def _predict_proba_and_route(self, X):
         """:meth:`predict_proba` and :meth:`route` from one pass of the small model and judge."""
-        X, small_proba, confidence = self._score(X)
-        routed = route_to_large(confidence, self.epsilon_)
-        hard = np.flatnonzero(routed)
+        small_proba, routed, large_proba = self._routed_answers(X)
         proba = np.array(small_proba, dtype=np.float64)
-        if hard.size:
-            proba[hard] = self._ask_large(X, hard, small_proba)
-        self.ledger_.add(predict_samples=len(proba))
+        if large_proba is not None:
+            proba[routed] = large_proba
         return proba, routed
 
     def predict_log_proba(self, X):

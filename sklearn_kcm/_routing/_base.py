@@ -95,6 +95,82 @@ class BaseRouter(MetaEstimatorMixin, BaseEstimator, metaclass=ABCMeta):
             judge = self._judge_confidence(X, small)
         return blend_confidence(judge, own, self.routing_weight_)
 
+    def _routed_answers(self, X):
+        """The routing loop, written once: score every row of X, answer it with the small
+        member, and ask the large member about the rows ``C_x <= epsilon_`` sends it, in one
+        call (none when no row goes). ``(small, routed, large)``; ``large`` is None when no
+        row was sent, else the large member's answer on the routed rows."""
+        X, small, routed = self._score_and_route(X)
+        hard = np.flatnonzero(routed)
+        large = self._ask_large(X, hard, small) if hard.size else None
+        self.ledger_.add(predict_samples=len(routed))
+        return small, routed, large
+
+    def _score_and_route(self, X):
+        X, small, confidence = self._score(X)
+        return X, small, route_to_large(confidence, self.epsilon_)
+
+    def small_answers(self, X):
+        """The small member's answer on every row of X, and which rows go to the large member.
+
+        One pass of the small member and the judge; the large member is not
+        called. With :meth:`ask_large`, the two steps of a prediction, for a
+        caller that sends the routed rows elsewhere (``KCMCascade`` sends them
+        to its next member).
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or list
+            Inputs, in whatever form the members accept.
+
+        Returns
+        -------
+        small : ndarray
+            The small member's answer on each row (probabilities, or scores).
+        routed : ndarray of bool, shape (n_samples,)
+            True where the row goes to the large member.
+        """
+        return self._score_and_route(X)[1:]
+
+    def ask_large(self, X, rows, small):
+        """The large member's answer on ``rows`` of X, in one counted call, with the hint.
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or list
+            Inputs, in whatever form the members accept.
+        rows : ndarray of int
+            The rows of X to ask about.
+        small : ndarray
+            The small member's answer on every row of X (:meth:`small_answers`).
+
+        Returns
+        -------
+        object
+            The large member's answer on those rows (probabilities, or scores).
+        """
+        check_is_fitted(self)
+        (X,) = indexable(X)
+        return self._ask_large(X, np.asarray(rows, dtype=int), small)
+
+    def with_threshold(self, epsilon):
+        """Route by another threshold from now on, without refitting.
+
+        Parameters
+        ----------
+        epsilon : float
+            The new ``epsilon_``: inputs with ``C_x <= epsilon`` go to the
+            large member (:meth:`routing_curve` shows what each threshold does).
+
+        Returns
+        -------
+        self : object
+            The router, with ``epsilon_`` set.
+        """
+        check_is_fitted(self)
+        self.epsilon_ = float(epsilon)
+        return self
+
     def _score(self, X):
         """Indexable X, the small member's answer and ``C_x``."""
         check_is_fitted(self)

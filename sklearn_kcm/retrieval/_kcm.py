@@ -11,7 +11,6 @@ from sklearn.utils.validation import indexable
 
 from .._compat import HasMethods, Interval, StrOptions, _fit_context, _safe_indexing
 from .._routing._base import BaseRouter, check_budget
-from .._routing._curves import route_to_large
 from .._routing._judging import default_judge, fit_judge
 from .._routing._ledger import RetrievalLedger
 from .._routing._signals import confidence_from_proba, probability_features
@@ -356,12 +355,9 @@ class KCMRetriever(RetrieverMixin, BaseRouter):
         ndarray of shape (n_queries, n_docs)
             Scores that rank the documents of each row (see Notes).
         """
-        queries, small, confidence = self._score(queries)
-        self.ledger_.add(predict_samples=len(small))
-        routed = np.flatnonzero(route_to_large(confidence, self.epsilon_))
-        if not routed.size:
+        small, routed, answer = self._routed_answers(queries)
+        if answer is None:
             return small
-        answer = self._ask_large(queries, routed, small)
         out = small.copy()
         out[routed] = answer.scores if answer.candidates is None else rank_candidates_first(
             small[routed], answer.candidates, answer.scores)
