@@ -25,7 +25,13 @@ noise (written to ``.../test_0.5/``).
 
 ``met`` counts the splits whose test accuracy keeps the promise (for the
 relative one: at least 0.99 times the large model's test accuracy, on the same
-rows). The guarantee says: in at least 90% of the splits, up to the noise of a
+rows: the ensemble's own large member). ``met against the user's large model``
+reads the relative promise against the large model a user would deploy
+instead: a clone fitted on every training row of the split, apart from the
+ensemble. The library refits its members on every labelled row after
+certifying, so the two agree; before it did (``before_refit/``, the same script
+run on the code of that time), the ensemble's large member had seen three
+quarters of the rows. The guarantee says: in at least 90% of the splits, up to the noise of a
 finite test part (a test accuracy is itself an estimate, and a promise that
 holds just at its edge is "met" half of the time on test rows). A split where
 nothing is certified sends every input to the large model and counts as met if

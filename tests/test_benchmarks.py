@@ -262,5 +262,12 @@ def test_guarantee_and_cascade_tables_match_the_results_the_runs_wrote():
     parts = [json.loads(path.read_text()) for path in sorted(GUARANTEE.glob("*.json"))]
     results = {**parts[0], "rows": [row for part in parts for row in part["rows"]]}
     assert render_guarantee(results) == (GUARANTEE / "results.md").read_text()
+    # the promise against the large model a user deploys: the members refitted on every
+    # labelled row, and before that (members on the rows left after the hold-out)
+    for folder in (GUARANTEE / "deployed", GUARANTEE / "before_refit"):
+        parts = [json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))]
+        results = {**parts[0], "rows": [row for part in parts for row in part["rows"]]}
+        assert all("met_deployed" in row for row in results["rows"])
+        assert render_guarantee(results) == (folder / "results.md").read_text()
     cascade = json.loads((CASCADE / "results.json").read_text())
     assert render_cascade(cascade) == (CASCADE / "results.md").read_text()

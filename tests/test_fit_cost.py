@@ -219,3 +219,24 @@ def test_a_cross_fitted_judge_is_the_mean_of_the_fold_judges(data, capsys):
     np.testing.assert_allclose(kcm.judge_.predict_proba(features), mean)
     again = pickle.loads(pickle.dumps(kcm))
     np.testing.assert_array_equal(again.predict(X), kcm.predict(X))
+
+
+def test_each_judge_learns_from_a_bounded_stratified_sample(monkeypatch):
+    from sklearn_kcm._routing import _judging
+
+    monkeypatch.setattr(_judging, "MAX_JUDGE_ROWS", 300)
+    seen = []
+
+    class RecordingJudge(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            seen.append((len(y), float(np.mean(y == y.max()))))
+            return super().fit(X, y, sample_weight)
+
+    X, y = make_classification(2000, 8, weights=[0.8], random_state=0)
+    kcm = KCMEnsemble(LogisticRegression(), _forest(), RecordingJudge(), epsilon="auto",
+                      target_large_share=0.2, cv=4, random_state=0).fit(X, y)
+    # the fold judges and the refitted one: 300 rows each, the classes in their shares
+    assert [n for n, _ in seen] == [300] * len(seen) and len(seen) >= 2
+    assert all(abs(share - np.mean(y == 1)) < 0.01 for _, share in seen)
+    # the routing is still read on every row out of fold
+    assert np.isfinite(kcm.oof_confidence_).sum() == len(y)

@@ -96,6 +96,12 @@ class KANClassifier(TorchClassifier):
     equals the KL divergence up to a constant: this is how a teacher's
     probabilities are distilled.
 
+    Ctrl-C (``KeyboardInterrupt``) during ``fit`` or ``partial_fit`` stops
+    training and propagates, as it does in scikit-learn's estimators (skorch
+    alone would return as if training had ended, after the epochs that ran),
+    and the estimator is left as it was before the call: unfitted after a
+    first ``fit``, with its previous network otherwise.
+
     Examples
     --------
     >>> from sklearn.datasets import load_iris
