@@ -108,14 +108,11 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         Fit the judge on every training row after its out-of-fold fits. False:
         the average of the out-of-fold judges (cross-fitting), one fit fewer.
     hint : {"auto", "features"} or None, default="auto"
-        How the small model's answer reaches the large model. ``"auto"``:
-        passed as ``hint=`` (its probability matrix) to a large model whose
-        ``predict_proba`` requests ``hint`` through metadata routing, and, out
-        of fold, to its ``fit`` when that requests it too (e.g.
-        :class:`~sklearn_kcm.text.TransformerClassifier`, trained to read it);
-        ``"features"``: appended to the large model's input columns (it is
-        trained on out-of-fold small probabilities, so nothing leaks; needs
-        numeric X); None: no hint.
+        How the small model's answer reaches the large model: ``"auto"``, as
+        ``hint=`` (its probabilities) to a large model whose ``predict_proba``
+        (and ``fit``, out of fold) requests it through metadata routing;
+        ``"features"``, as columns appended to numeric X (the large model is
+        trained on out-of-fold small probabilities); None, not at all.
     distill : {"auto", "large", "judge", "both"} or bool, default="auto"
         Which teachers update the small model: the large model's soft outputs
         on the hard training inputs where its confidence exceeds
@@ -123,11 +120,9 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         outputs on the easy inputs (``"judge"``, ``L_js``, needs a judge that
         learns the task: ``judge_target`` "task" or "agreement"), or both.
         ``"auto"``: the large model teaches the rows without a label only (see
-        ``unlabelled_label``; in :meth:`partial_fit`, the routed ones), so a
-        fit whose rows are all labelled makes no large-model fit or call
-        beyond its own (``L_ls`` on labelled rows needs ``cv`` out-of-fold fits
-        of the large model, and teaches little that the labels do not say).
-        True means ``"large"``; False turns distillation off.
+        ``unlabelled_label``; in :meth:`partial_fit`, the routed ones): a fit
+        on labelled rows alone asks it nothing (``L_ls`` there needs ``cv``
+        out-of-fold fits of it). True means ``"large"``; False: no teacher.
     distill_threshold : float in [0, 1] or None, default=0.0
         Minimum confidence of the large model for its output to be used as a
         teacher; None means ``epsilon_``, as in the paper. 0 lets every answer
