@@ -80,7 +80,8 @@ LLM_RUNGS = {
                                                      distill_mix=0.5),
 }
 RUNGS = {
-    "distilled, paper (eps 0.98, T 1)": dict(distill_mix=0.0),
+    "distilled, paper (eps 0.98, T 1)": dict(distill_threshold=None, temperature=1.0,
+                                             distill_mix=0.0),
     "distilled, all answers at T 0.25": dict(distill_threshold=0.0, temperature=0.25,
                                              distill_mix=0.0),
     "distilled, all answers at T 2": dict(distill_threshold=0.0, temperature=2.0,
@@ -205,7 +206,8 @@ def noisy_labels(name, seed, log=print):
     for rung, params in NOISY_RUNGS.items():
         start = time.perf_counter()
         kcm = KCMEnsemble(task.small, task.large, judge="small", cv=task.cv, epsilon="auto",
-                          target_large_share=0.2, distill_threshold=0.3, **params)
+                          target_large_share=0.2, distill_threshold=0.3, temperature=1.0,
+                          **params)
         kcm.fit(task.X_train, noisy)
         rows.append(dict(task=name, labels=label, seed=seed, method=rung,
                          accuracy=kcm.small_.score(task.X_test, task.y_test),
