@@ -95,7 +95,7 @@ def _refuse_a_mark_that_is_a_class(y, unlabelled, mark):
     among them, on no more rows than a class has (rows without a label usually outnumber
     each class). Its class would vanish from ``classes_`` without a word."""
     labels, counts = np.unique(y[~unlabelled], return_counts=True)
-    if y.dtype.kind not in "iu" and not all(isinstance(v, Integral) for v in labels):
+    if not isinstance(mark, Integral) or not all(isinstance(v, Integral) for v in labels):
         return
     together = np.sort(np.append(labels.astype(int), int(mark)))
     if not np.array_equal(together, np.arange(len(together))):
