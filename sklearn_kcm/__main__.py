@@ -188,7 +188,7 @@ def _draw_curves(models, curves, dataset, path, out):
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m sklearn_kcm")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("demo", help="train the KCM ladder on bundled data")
+    run = commands.add_parser("demo", help="train the KCM ladder on generated or bundled data")
     run.add_argument("--dataset", choices=sorted(DATASETS), default="clusters")
     run.add_argument("--random-state", type=int, default=0)
     run.add_argument("--figure", default="kcm_routing_curves.png",
