@@ -38,7 +38,8 @@ MIN_EXPANDED_PROBA = 1e-3
 # 30 no more than 10 (the distillation benchmark's knobs)
 DISTILL_EPOCHS = 10
 # The out-of-fold check of a stream's teacher rows (RefitSet.add_if_no_harm): 3 folds of at
-# most 2,000 labelled rows, 6 fits of the small model a batch that teaches
+# most 2,000 labelled rows, with at most the 2,000 latest stream rows taken; 6 fits of the
+# small model a batch that teaches
 STREAM_CHECK_FOLDS = 3
 STREAM_CHECK_ROWS = 2000
 
@@ -252,7 +253,9 @@ class RefitSet:
 
         On ``STREAM_CHECK_FOLDS`` folds of (a sample of at most
         ``STREAM_CHECK_ROWS`` of) the labelled rows of the fit, a clone of
-        ``final`` fitted on the other folds plus the stream rows taken so far is
+        ``final`` fitted on the other folds plus the stream rows taken so far
+        (the latest ``STREAM_CHECK_ROWS`` of them, so that a check costs the
+        same on a long stream) is
         compared with one fitted on those plus these rows: they are refused
         when the second breaks more of the fold's answers than it fixes (a
         teacher wrong where the small model was right). ``last_check`` holds
@@ -262,7 +265,7 @@ class RefitSet:
         new = (X, np.asarray(labels), weights)
         X_l, y_l, w_l = self._labelled
         rows = np.random.default_rng(0).permutation(len(y_l))[:STREAM_CHECK_ROWS]
-        taken = self._parts[1:]
+        taken = _latest_rows(self._parts[1:], STREAM_CHECK_ROWS)
         fixed = broken = 0
         for fold in np.array_split(rows, STREAM_CHECK_FOLDS):
             train = np.setdiff1d(rows, fold)
@@ -280,6 +283,28 @@ class RefitSet:
     def fit(self, final):
         """Refit ``final`` on every row held."""
         _fit_on(final, self._parts)
+
+
+def _latest_rows(parts, limit):
+    """The last ``limit`` rows of ``parts``, (X, labels, weights) blocks, as blocks.
+
+    Examples
+    --------
+    >>> parts = [(np.zeros((5, 2)), np.arange(5), np.ones(5)),
+    ...          (np.ones((3, 2)), np.arange(3), np.ones(3))]
+    >>> [labels.tolist() for _, labels, _ in _latest_rows(parts, 4)]
+    [[4], [0, 1, 2]]
+    """
+    kept, total = [], 0
+    for X, labels, weights in reversed(parts):
+        if total >= limit:
+            break
+        take = min(len(labels), limit - total)
+        rows = np.arange(len(labels) - take, len(labels))
+        kept.append((X if take == len(labels) else _safe_indexing(X, rows), labels[rows],
+                     weights[rows]))
+        total += take
+    return kept[::-1]
 
 
 def _fit_clone(final, parts):
