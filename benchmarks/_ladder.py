@@ -7,10 +7,9 @@ the small model's answer; on text they read the small model's out-of-fold
 answer and learn whether it is right; both fall back to the cascade where
 they route worse out of fold) and
 KCM with the paper's judge (reading X only, learning the task labels). Every
-routing method runs at the same budget (``epsilon="auto"``,
-``target_large_share=budget``) so that accuracies compare at equal cost; the
-routing curve gives, besides, the share each judge needs to reach 99% of the
-large model's accuracy.
+routing method runs at the same budget (``epsilon=LargeShare(budget)``) so
+that accuracies compare at equal cost; the routing curve gives, besides, the
+share each judge needs to reach 99% of the large model's accuracy.
 """
 
 import time
@@ -19,7 +18,10 @@ import numpy as np
 from sklearn.base import clone
 
 from sklearn_kcm import (
+    Distillation,
+    Judge,
     KCMEnsemble,
+    LargeShare,
     MLPJudgeClassifier,
     gap_recovered,
     oracle_routing_curve,
@@ -36,8 +38,9 @@ def routing_methods(task, seed, budget):
     # rows without a label only), where the large model's outputs are at least this sure: the
     # auto epsilon_ (0.98-0.995 here) would keep almost none of them; at the paper's
     # temperature 1 (the library's default is 0.25 since the suites' runs in the docs)
-    common = dict(epsilon="auto", target_large_share=budget, distill="large",
-                  distill_threshold=0.5, temperature=1.0, cv=task.cv, hint=task.hint,
+    common = dict(epsilon=LargeShare(budget),
+                  distill=Distillation("large", threshold=0.5, temperature=1.0),
+                  cv=task.cv, hint=task.hint,
                   random_state=seed)
     return {
         "cascade": KCMEnsemble(task.small, task.large, judge="small", **{**common,
@@ -45,9 +48,9 @@ def routing_methods(task, seed, budget):
         "MCM (MLP judge)": KCMEnsemble(task.small, task.large,
                                        MLPJudgeClassifier(random_state=seed), **common),
         "KCM (KAN judge)": KCMEnsemble(task.small, task.large, **common),
-        "KCM, paper judge": KCMEnsemble(task.small, task.large, task.judge("kan", seed),
-                                        judge_input="X", judge_target="task",
-                                        judge_fallback=False, **common),
+        "KCM, paper judge": KCMEnsemble(
+            task.small, task.large,
+            Judge(task.judge("kan", seed), input="X", target="task", fallback=False), **common),
     }
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from sklearn_kcm import KCMEnsemble, LLMClassifier
+from sklearn_kcm import KCMEnsemble, LargeShare, LLMClassifier
 from sklearn_kcm.llm import TransformersLM
 
 from ._ladder import TARGET_OF_LARGE, curve_with, share_for
@@ -53,8 +53,8 @@ def run_llm(suite, seed, budget, log=print):
     # snippets corrects part of it (see benchmarks.llm_calibration)
     large = LLMClassifier(_language_model(), calibration="labelled",
                           random_state=seed).fit(X_train, y_train)
-    cascade = KCMEnsemble(small, large, judge="small", epsilon="auto",
-                          target_large_share=budget, distill=False).fit(X_train, y_train)
+    cascade = KCMEnsemble(small, large, judge="small", epsilon=LargeShare(budget),
+                          distill=False).fit(X_train, y_train)
 
     def row(method, predict, share, fit_seconds=0.0):
         log(f"    {method}")

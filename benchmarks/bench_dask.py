@@ -23,7 +23,13 @@ from sklearn.linear_model import SGDClassifier  # noqa: E402
 from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from sklearn_kcm import KANJudgeClassifier, KCMEnsemble, predict_blocks  # noqa: E402
+from sklearn_kcm import (  # noqa: E402
+    Distillation,
+    KANJudgeClassifier,
+    KCMEnsemble,
+    LargeShare,
+    predict_blocks,
+)
 
 N_FEATURES, N_CLASSES = 20, 4
 PROJECTION = np.random.default_rng(42).normal(size=(N_FEATURES, N_CLASSES))
@@ -65,8 +71,8 @@ def bench_predict(X, y, args):
     kcm = KCMEnsemble(
         make_pipeline(StandardScaler(), SGDClassifier(loss="log_loss", random_state=0)),
         HistGradientBoostingClassifier(random_state=0),
-        KANJudgeClassifier(random_state=0), epsilon="auto", target_large_share=0.2,
-        distill=False, random_state=0,
+        KANJudgeClassifier(random_state=0), epsilon=LargeShare(0.2), distill=False,
+        random_state=0,
     ).fit(X, y)
     print(f"predict {args.rows:,} rows x {N_FEATURES} features, 2 worker processes "
           f"(1 thread each); epsilon_ = {kcm.epsilon_:.4f}")
@@ -93,7 +99,7 @@ def bench_stream(X, y):
     """partial_fit over 100 batches; True when the small model improved."""
     stream = KCMEnsemble(SGDClassifier(loss="log_loss", random_state=0),
                          HistGradientBoostingClassifier(random_state=0), judge="small",
-                         epsilon=0.9, distill_threshold=0.5, cv=3)
+                         epsilon=0.9, cv=3, distill=Distillation(threshold=0.5))
     X_test, y_test = make_rows(20_000, seed=7)
     scaler = StandardScaler().fit(X)
     stream.partial_fit(scaler.transform(X[:2_000]), y[:2_000], classes=np.arange(N_CLASSES))

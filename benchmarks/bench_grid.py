@@ -46,7 +46,7 @@ def main(argv=None):
 
     X, y = load_digits(return_X_y=True)
     X_train, _, y_train, _ = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
-    kcm = make_models(0)[KCM].set_params(epsilon=0.9, target_large_share=None)
+    kcm = make_models(0)[KCM].set_params(epsilon=0.9)
     grid = {"epsilon": np.round(np.linspace(0.5, 0.99, args.values), 3).tolist()}
     splits = list(StratifiedKFold(args.splits, shuffle=True, random_state=0).split(X_train,
                                                                                  y_train))

@@ -30,7 +30,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402
 from sklearn.model_selection import train_test_split  # noqa: E402
 
-from sklearn_kcm import KCMEnsemble  # noqa: E402
+from sklearn_kcm import KCMEnsemble, LargeShare  # noqa: E402
 from sklearn_kcm._routing import _judging  # noqa: E402
 from sklearn_kcm._routing._curves import accuracy_at_share  # noqa: E402
 
@@ -67,8 +67,7 @@ def main(argv=None):
           f"{'acc @10%':>9} {'acc @20%':>9} {'acc @30%':>9}")
     for limit in (int(text) for text in args.limits.split(",")):
         _judging.MAX_JUDGE_ROWS = limit or np.inf
-        kcm = KCMEnsemble(small, large, epsilon="auto", target_large_share=0.2,
-                          random_state=0)
+        kcm = KCMEnsemble(small, large, epsilon=LargeShare(0.2), random_state=0)
         fit = seconds(lambda: kcm.fit(X_train, y_train))
         _, share, accuracy = kcm.routing_curve(X_test, y_test)
         at = [accuracy_at_share(share, accuracy, s) for s in (0.1, 0.2, 0.3)]

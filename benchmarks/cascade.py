@@ -39,7 +39,7 @@ from sklearn.decomposition import PCA
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_kcm import KANClassifier, KCMCascade, KCMEnsemble
+from sklearn_kcm import KANClassifier, KCMCascade, KCMEnsemble, LargeShare
 from sklearn_kcm._routing._curves import threshold_for_share
 
 from ._tasks import TASKS
@@ -104,10 +104,10 @@ def one_seed(seed):
     models = {
         "cascade": KCMCascade([("lr", lr), ("kan", kan), ("svm", svm)], epsilon="auto",
                               target_shares=(0.3, 0.1), random_state=seed),
-        "lr → svm": KCMEnsemble(clone(lr), clone(svm), epsilon="auto",
-                                target_large_share=0.2, random_state=seed),
-        "kan → svm": KCMEnsemble(clone(kan), clone(svm), epsilon="auto",
-                                 target_large_share=0.2, random_state=seed),
+        "lr → svm": KCMEnsemble(clone(lr), clone(svm), epsilon=LargeShare(0.2),
+                                random_state=seed),
+        "kan → svm": KCMEnsemble(clone(kan), clone(svm), epsilon=LargeShare(0.2),
+                                 random_state=seed),
     }
     fit_seconds = {}
     for name, model in models.items():

@@ -9,8 +9,8 @@ into it, with the paper's settings (confidence threshold epsilon = 0.98,
 temperature 1), and with every answer of the large model sharpened at
 temperature 0.25 or softened at 2 (Hinton's setting; a neural small model
 learns it on logits / T with the loss times T²), with the mean of the large and
-the small model's answers at 0.25 (``distill_mix=0.5``), and with the share of
-the small model's answer chosen out of fold (``distill_mix="auto"``: 0 or 0.5,
+the small model's answers at 0.25 (``Distillation(mix=0.5)``), and with the share of
+the small model's answer chosen out of fold (``mix="auto"``: 0 or 0.5,
 whichever fixes more answers net in the check). ``digits_kan`` is digits with
 a one-layer KAN as the small model. ``closed`` is the share of the small-to-large gap on the
 test set that distillation closed; ``taught`` says how often the out-of-fold
@@ -66,7 +66,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from sklearn_kcm import KANClassifier, KCMEnsemble
+from sklearn_kcm import Distillation, KANClassifier, KCMEnsemble, LargeShare
 
 from ._tasks import TASKS
 
@@ -74,22 +74,22 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "distill"
 FRACTIONS = (0.05, 0.10, 0.25)
 SNIPPET_LABELS = 500
 LLM_RUNGS = {
-    "student after the LM taught, T 0.25": dict(distill_threshold=0.0, temperature=0.25,
-                                                distill_mix=0.0),
-    "student after the LM taught, mean, T 0.25": dict(distill_threshold=0.0, temperature=0.25,
-                                                     distill_mix=0.5),
+    "student after the LM taught, T 0.25": dict(distill=Distillation(threshold=0.0, mix=0.0,
+                                                                     temperature=0.25)),
+    "student after the LM taught, mean, T 0.25": dict(distill=Distillation(threshold=0.0, mix=0.5,
+                                                                           temperature=0.25)),
 }
 RUNGS = {
-    "distilled, paper (eps 0.98, T 1)": dict(distill_threshold=None, temperature=1.0,
-                                             distill_mix=0.0),
-    "distilled, all answers at T 0.25": dict(distill_threshold=0.0, temperature=0.25,
-                                             distill_mix=0.0),
-    "distilled, all answers at T 2": dict(distill_threshold=0.0, temperature=2.0,
-                                          distill_mix=0.0),
-    "distilled, mean of large and small at T 0.25": dict(distill_threshold=0.0,
-                                                         temperature=0.25, distill_mix=0.5),
-    "distilled, mix chosen out of fold at T 0.25": dict(distill_threshold=0.0,
-                                                        temperature=0.25, distill_mix="auto"),
+    "distilled, paper (eps 0.98, T 1)": dict(distill=Distillation(threshold=None, mix=0.0,
+                                                                  temperature=1.0)),
+    "distilled, all answers at T 0.25": dict(distill=Distillation(threshold=0.0, mix=0.0,
+                                                                  temperature=0.25)),
+    "distilled, all answers at T 2": dict(distill=Distillation(threshold=0.0, mix=0.0,
+                                                               temperature=2.0)),
+    "distilled, mean of large and small at T 0.25": dict(
+        distill=Distillation(threshold=0.0, mix=0.5, temperature=0.25)),
+    "distilled, mix chosen out of fold at T 0.25": dict(
+        distill=Distillation(threshold=0.0, mix="auto", temperature=0.25)),
 }
 
 
@@ -171,29 +171,29 @@ def few_labels(name, fraction, seed, log=print):
     return rows
 
 
-KNOB_BASE = dict(distill_threshold=0.0, temperature=0.25, distill_mix=0.0)
+KNOB_BASE = Distillation(threshold=0.0, mix=0.0, temperature=0.25)
+# the teachers of each rung
 KNOB_RUNGS = {
-    "base (1 round, 10 epochs, weight 1, the large model teaches)": {},
-    # distill_rounds (2, 3) and distill_epochs (3, 30) were measured here too, in version
-    # 0.1, and removed: their rows stay in results.json
-    "distill_weight=0.5": dict(distill_weight=0.5),
-    "distill_weight=2": dict(distill_weight=2.0),
-    "distill='large' (+ the labelled rows, out of fold)": dict(distill="large"),
-    "distill='judge' (the judge on easy rows, no large)": dict(distill="judge"),
-    "distill='both' (+ the judge on easy rows)": dict(distill="both"),
+    "base (1 round, 10 epochs, weight 1, the large model teaches)": "auto",
+    # distill_rounds (2, 3), distill_epochs (3, 30) and distill_weight (0.5, 2) were
+    # measured here too, in version 0.1, and removed: their rows stay in results.json
+    "distill='large' (+ the labelled rows, out of fold)": "large",
+    "distill='judge' (the judge on easy rows, no large)": "judge",
+    "distill='both' (+ the judge on easy rows)": "both",
 }
 KNOB_FRACTIONS = (0.10, 0.25)
+# the teachers of each rung; a teacher weighed above the labels (distill_weight 3) was
+# measured no better than weight 1 and removed: its rows stay in results.json
 NOISY_RUNGS = {
-    "noisy labels: no distillation": dict(distill=False),
-    "noisy labels: distill='large', weight 1": dict(distill="large"),
-    "noisy labels: distill='large', weight 3": dict(distill="large", distill_weight=3.0),
+    "noisy labels: no distillation": False,
+    "noisy labels: distill='large', weight 1": "large",
 }
 NOISE = 0.3
 
 
 def noisy_labels(name, seed, log=print):
     """Every training row labelled, :data:`NOISE` of the labels drawn at random: whether
-    the large model's out-of-fold answers, weighed above the labels, clean them."""
+    the large model's out-of-fold answers clean them."""
     task = _task(name, seed)
     rng = np.random.default_rng(seed)
     noisy = task.y_train.copy()
@@ -203,11 +203,11 @@ def noisy_labels(name, seed, log=print):
     rows = [dict(task=name, labels=label, seed=seed, method="small alone",
                  accuracy=clone(task.small).fit(task.X_train, noisy).score(task.X_test,
                                                                            task.y_test))]
-    for rung, params in NOISY_RUNGS.items():
+    for rung, teachers in NOISY_RUNGS.items():
         start = time.perf_counter()
-        kcm = KCMEnsemble(task.small, task.large, judge="small", cv=task.cv, epsilon="auto",
-                          target_large_share=0.2, distill_threshold=0.3, temperature=1.0,
-                          **params)
+        kcm = KCMEnsemble(task.small, task.large, judge="small", cv=task.cv,
+                          epsilon=LargeShare(0.2),
+                          distill=Distillation(teachers, threshold=0.3, temperature=1.0))
         kcm.fit(task.X_train, noisy)
         rows.append(dict(task=name, labels=label, seed=seed, method=rung,
                          accuracy=kcm.small_.score(task.X_test, task.y_test),
@@ -226,11 +226,11 @@ def knobs(name, fraction, seed, rungs=KNOB_RUNGS, log=print):
         task.X_test, task.y_test)
     label = f"{fraction:.0%} labels"
     rows = [dict(task=name, labels=label, seed=seed, method="small alone", accuracy=before)]
-    for rung, params in rungs.items():
+    for rung, teachers in rungs.items():
         start = time.perf_counter()
         kcm = KCMEnsemble(task.small, task.large, cv=task.cv, unlabelled_label=-1,
-                          epsilon="auto", target_large_share=0.2, random_state=seed,
-                          **KNOB_BASE, **params)
+                          epsilon=LargeShare(0.2), random_state=seed,
+                          distill=clone(KNOB_BASE).set_params(teachers=teachers))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the check's refusal, recorded below
             kcm.fit(task.X_train, y_semi)
@@ -263,10 +263,10 @@ def stream(name, seed, batches=20, log=print):
     # the rows of a stream are not there yet at fit time: preprocessing fitted on the start
     task = TASKS[name]("full", seed)
     keep = label_some(task.y_train, STREAM_START[name], seed)
-    # the defaults but the budget: the default judge, distill_threshold, temperature and
+    # the defaults but the budget: the default judge, the distillation's settings and
     # the out-of-fold check of every batch's teacher rows
-    kcm = KCMEnsemble(task.small, task.large, epsilon="auto", target_large_share=0.3,
-                      cv=task.cv, random_state=seed)
+    kcm = KCMEnsemble(task.small, task.large, epsilon=LargeShare(0.3), cv=task.cv,
+                      random_state=seed)
     kcm.fit(task.X_train[keep], task.y_train[keep])
     order = np.random.default_rng(seed).permutation(np.flatnonzero(~keep))
     rows = []
@@ -387,7 +387,8 @@ def render_markdown(results):
                 if not got:
                     continue
                 taught = f"{sum(r['taught'] for r in got)}/{len(got)}"
-                if RUNGS[rung].get("distill_mix") == "auto":  # the share each seed chose
+                distillation = RUNGS[rung].get("distill")
+                if distillation is not None and distillation.mix == "auto":  # each seed's
                     taught += " (mix " + ", ".join(f"{r['check']['mix']:g}" for r in got) + ")"
                 seeds = len({r["seed"] for r in got})
                 hurt = sum(r["accuracy"] < accuracy_of(task, labels, r["seed"]) for r in got)
@@ -399,8 +400,8 @@ def render_markdown(results):
         lines.append("")
     if results.get("stream"):
         lines += ["### Stream", "",
-                  "The defaults but the budget (`epsilon='auto', target_large_share=0.3`): the "
-                  "default KAN judge, `distill_threshold=0.0`, `temperature=0.25`, each "
+                  "The defaults but the budget (`epsilon=LargeShare(0.3)`): the "
+                  "default KAN judge, `Distillation(threshold=0.0, temperature=0.25)`, each "
                   "batch's teacher rows checked out of fold on the labelled start.", ""]
         for name in dict.fromkeys(r.get("task", "mnist") for r in results["stream"]):
             rows = [r for r in results["stream"] if r.get("task", "mnist") == name]

@@ -7,7 +7,7 @@ seeded by the split's number, members and judge seeded alike),
 default judge is fitted on the training part, once per promise (the second fit
 loads the first stage from ``memory``: the members and judges are the same),
 and its routing curve measured on the test part, one large-model call. Two
-promises at ``target_delta=0.1``: an absolute accuracy (per task, between the
+promises at ``AccuracyTarget(delta=0.1)``: an absolute accuracy (per task, between the
 small and the large model's), and 99% of the large model's accuracy. MNIST
 fits with ``cv=3`` (200 refits in an hour on two cores), the others with 5.
 ``--calibration`` is ``target_calibration``: a share of the training rows held
@@ -71,7 +71,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import clone
 
-from sklearn_kcm import KCMEnsemble, routing_curve
+from sklearn_kcm import AccuracyTarget, KCMEnsemble, routing_curve
 from sklearn_kcm._routing._curves import accuracy_at_share, route_to_large
 from sklearn_kcm._routing._guarantee import guaranteed_threshold
 
@@ -160,9 +160,9 @@ def one_split(name, split, calibration, test_size=None):
     try:
         for kind, target, relative_to in promises(name, calibration, test_size):
             start = time.perf_counter()
-            kcm = KCMEnsemble(task.small, task.large, epsilon="auto", target_accuracy=target,
-                              target_relative_to=relative_to, target_delta=DELTA,
-                              target_calibration=calibration, hint=task.hint,
+            budget = AccuracyTarget(target, relative_to=relative_to, delta=DELTA,
+                                    calibration=calibration)
+            kcm = KCMEnsemble(task.small, task.large, epsilon=budget, hint=task.hint,
                               cv=CV.get(name, task.cv), memory=cache, random_state=split)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # uncertified promises are counted below
@@ -217,7 +217,7 @@ def render_markdown(results):
     lines = [
         "# The accuracy guarantee over random splits",
         "",
-        f"`{results['command']}` on {results['machine']}; target_delta = {DELTA}, the "
+        f"`{results['command']}` on {results['machine']}; delta = {DELTA}, the "
         "default judge, calibration rows "
         f"{results['rows'][0].get('calibration', 'out of fold')}. "
         "Test shares and accuracies: mean ± std over the splits.",

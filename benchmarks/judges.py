@@ -36,8 +36,10 @@ from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
 from sklearn_kcm import (
+    Judge,
     KANJudgeClassifier,
     KCMEnsemble,
+    LargeShare,
     MLPJudgeClassifier,
     routing_curve,
 )
@@ -59,7 +61,7 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "judges"
 
 def _default_input(task):
     """What the default judge reads on this task."""
-    return resolve_judge("auto", "auto", task.X_train, None, task.small)[0]
+    return resolve_judge(Judge(), task.X_train, task.small)[0]
 
 
 def _judge_inputs(task):
@@ -89,7 +91,7 @@ def matched_mlp_width(task, seed):
     small model's answer (``n_classes + 3`` numbers) and learns a yes/no target.
     """
     n_classes = len(np.unique(task.y_train))
-    judge_input, judge_target = resolve_judge("auto", "auto", task.X_train, None, task.small)
+    judge_input, judge_target = resolve_judge(Judge(), task.X_train, task.small)
     if judge_input == "small":
         n_inputs = n_classes + 3
     else:
@@ -122,12 +124,16 @@ def _knn_router(task, default):
 
 def judges(task, seed, mlp_width):
     """The ensembles compared on one task: name -> KCMEnsemble parameters (large model unset)."""
-    routing_only = dict(epsilon="auto", target_large_share=BUDGET, distill=False, cv=task.cv,
+    routing_only = dict(epsilon=LargeShare(BUDGET), distill=False, cv=task.cv,
                         hint=None, random_state=seed)
-    no_fallback = dict(routing_only, judge_fallback=False)
-    # a judge given in place of the default reads what the default reads
-    as_default = dict(no_fallback, **({"judge_input": "preprocessed"}
-                                      if _default_input(task) == "preprocessed" else {}))
+
+    def no_fallback(judge, **choices):
+        return dict(routing_only, judge=Judge(judge, fallback=False, **choices))
+
+    def as_default(judge):  # a judge given in place of the default reads what the default reads
+        reads = _default_input(task)
+        return no_fallback(judge, **({"input": reads} if reads == "preprocessed" else {}))
+
     default = _default_judge(task, seed)
     kan = KANJudgeClassifier(random_state=seed)
     mlp = _with_last_step(default, MLPJudgeClassifier((mlp_width,), random_state=seed))
@@ -135,30 +141,24 @@ def judges(task, seed, mlp_width):
     return {
         "cascade": dict(judge="small", **routing_only),
         "KCM default": dict(judge=None, **routing_only),
-        "KCM, cross-fitted judge": dict(judge=None, judge_refit=False, **routing_only),
+        "KCM, cross-fitted judge": dict(judge=Judge(refit=False), **routing_only),
         # text: the default reads the small model's answer; this one its TF-IDF of X
-        "KCM, reads the small model's preprocessing": dict(judge=None,
-                                                           judge_input="preprocessed",
+        "KCM, reads the small model's preprocessing": dict(judge=Judge(input="preprocessed"),
                                                            **routing_only),
-        "KCM, no fallback": dict(judge=default, **as_default),
-        "KCM, small_correct (0.1 default)": dict(judge=kan, judge_target="small_correct",
-                                                 **no_fallback),
-        "KCM, reads small only": dict(judge=kan, judge_input="small",
-                                      judge_target="small_correct", **no_fallback),
-        "KCM, gain target": dict(judge=kan, judge_target="gain", **no_fallback),
-        "KCM, paper (X, task)": dict(judge=task.judge("kan", seed), judge_input="X",
-                                     judge_target="task", **no_fallback),
-        "MCM, params matched": dict(judge=mlp, **as_default),
-        "MCM, paper (X, task)": dict(judge=task.judge("mlp", seed), judge_input="X",
-                                     judge_target="task", **no_fallback),
-        "GBM judge (reference)": dict(judge=gbm, **as_default),
+        "KCM, no fallback": as_default(default),
+        "KCM, small_correct (0.1 default)": no_fallback(kan, target="small_correct"),
+        "KCM, reads small only": no_fallback(kan, input="small", target="small_correct"),
+        "KCM, gain target": no_fallback(kan, target="gain"),
+        "KCM, paper (X, task)": no_fallback(task.judge("kan", seed), input="X", target="task"),
+        "MCM, params matched": as_default(mlp),
+        "MCM, paper (X, task)": no_fallback(task.judge("mlp", seed), input="X", target="task"),
+        "GBM judge (reference)": as_default(gbm),
         # the field's simple baseline: how often the small model was right, out of fold,
         # on the nearest training rows
-        "kNN router (baseline)": dict(judge=_knn_router(task, default),
-                                      judge_input=_knn_input(task),
-                                      judge_target="small_correct", **no_fallback),
-        **{f"KAN recipe: {name}": dict(judge=_with_last_step(default, _recipe_judge(
-            seed, **recipe)), **as_default) for name, recipe in RECIPES.items()},
+        "kNN router (baseline)": no_fallback(_knn_router(task, default), input=_knn_input(task),
+                                             target="small_correct"),
+        **{f"KAN recipe: {name}": as_default(_with_last_step(default, _recipe_judge(
+            seed, **recipe))) for name, recipe in RECIPES.items()},
     }
 
 
@@ -266,7 +266,9 @@ def run_task(name, seed, log=print, methods=None):
             continue
         # the fallback of the default asks a prefit large model about the training rows,
         # which a frozen model fitted on them would answer in sample
-        own_large = params.get("judge_target") == "gain" or params.get("judge_fallback", True)
+        judging = params["judge"]
+        own_large = (not isinstance(judging, Judge) or judging.target == "gain"
+                     or judging.fallback)
         model = KCMEnsemble(task.small, task.large if own_large else frozen, **params)
         start = time.perf_counter()
         model.fit(task.X_train, task.y_train)

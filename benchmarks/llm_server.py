@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import clone
 
-from sklearn_kcm import KCMEnsemble
+from sklearn_kcm import KCMEnsemble, LargeShare
 from sklearn_kcm._testing._llama_server import LlamaServer, smollm2_path
 from sklearn_kcm.llm import LlamaCppLM, LLMClassifier, OpenAIChat, TransformersLM
 
@@ -63,8 +63,8 @@ def run(n_snippets, seed):
                           "seconds_per_prompt": seconds / max(usage["calls"], 1),
                           "says_positive": float(np.mean(answers == "positive")),
                           "repeats_the_hint": float(np.mean(answers == small_labels))}
-        kcm = KCMEnsemble(clone(small), llm(), judge="small", epsilon="auto",
-                          target_large_share=LARGE_SHARE, random_state=seed)
+        kcm = KCMEnsemble(clone(small), llm(), judge="small", epsilon=LargeShare(LARGE_SHARE),
+                          random_state=seed)
         kcm.fit(X_train, y_train)
         answers = kcm.predict(X_test)
         rows[f"KCMEnsemble, {LARGE_SHARE:.0%} to SmolLM2 (hinted)"] = {

@@ -26,7 +26,14 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import clone
 
-from sklearn_kcm import MLPJudgeClassifier, gap_recovered, oracle_routing_curve, routing_curve
+from sklearn_kcm import (
+    Judge,
+    LargeShare,
+    MLPJudgeClassifier,
+    gap_recovered,
+    oracle_routing_curve,
+    routing_curve,
+)
 from sklearn_kcm._routing._curves import accuracy_at_share
 from sklearn_kcm.retrieval import KCMRetriever, recall_at_k
 
@@ -45,7 +52,7 @@ def _methods(task, seed, budget):
     def kcm(judge=None, **params):
         return KCMRetriever(task.small, task.large, judge=judge, random_state=seed, **params)
 
-    at_budget = dict(epsilon="auto", target_large_share=budget)
+    at_budget = dict(epsilon=LargeShare(budget))
     return {
         "small": clone(task.small),
         "large": clone(task.large),
@@ -54,7 +61,7 @@ def _methods(task, seed, budget):
         "cascade (margin rule)": kcm("small", **at_budget),
         "MCM (MLP judge)": kcm(MLPJudgeClassifier(random_state=seed), **at_budget),
         "KCM (KAN judge)": kcm(**at_budget),
-        "KCM, KAN judge alone": kcm(judge_fallback=False, **at_budget),
+        "KCM, KAN judge alone": kcm(Judge(fallback=False), **at_budget),
         "KCM, no hint": kcm(hint=None, fusion=1.0, **at_budget),
     }
 
@@ -151,7 +158,7 @@ def render_markdown(results):
     """The tables of ``results.json``: mean ± std over seeds, per task and direction."""
     lines = [f"Seeds {results['seeds']}; {results['machine']}; `{results['command']}` took "
              f"{results['seconds'] / 60:.1f} min. Budget of the routers: "
-             f"`epsilon='auto', target_large_share={results['budget']}` (fitted on the "
+             f"`epsilon=LargeShare({results['budget']})` (fitted on the "
              "training queries; the share the test queries sent is its own column).", ""]
     for name, info in results["tasks"].items():
         rows = [row for row in results["rows"] if row["task"] == name]

@@ -20,7 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from sklearn_kcm import KCMEnsemble
+from sklearn_kcm import Distillation, KCMEnsemble, LargeShare
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y,
@@ -34,8 +34,8 @@ large = make_pipeline(StandardScaler(), CalibratedClassifierCV(SVC(C=10), ensemb
 # ``epsilon="auto"`` picks the judge's threshold so that about a fifth of new
 # inputs go to the large model; the judge is a
 # :class:`~sklearn_kcm.KANJudgeClassifier` by default.
-kcm = KCMEnsemble(small, large, epsilon="auto", target_large_share=0.2,
-                  distill_threshold=0.5, random_state=0)
+kcm = KCMEnsemble(small, large, epsilon=LargeShare(0.2), random_state=0,
+                  distill=Distillation(threshold=0.5))
 kcm.fit(X_train, y_train)
 
 small_alone = small.fit(X_train, y_train).score(X_test, y_test)

@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 
-from sklearn_kcm import KCMRetriever, RoutingCurveDisplay
+from sklearn_kcm import KCMRetriever, LargeShare, RoutingCurveDisplay
 from sklearn_kcm.retrieval import EncoderRetriever, make_recall_scorer
 
 X, _ = load_digits(return_X_y=True)
@@ -41,7 +41,7 @@ for name, retriever in [("cheap", small), ("costly", large)]:
     print(f"{name:>7}: Recall@1 {retriever.score(scans[test], relevant[test]):.3f}, "
           f"Recall@5 {recall_5(retriever, scans[test], relevant[test]):.3f}")
 
-kcm = KCMRetriever(small, large, epsilon="auto", target_large_share=0.3, random_state=0)
+kcm = KCMRetriever(small, large, epsilon=LargeShare(0.3), random_state=0)
 kcm.fit(scans[fit], relevant[fit])
 print(f"    KCM: Recall@1 {kcm.score(scans[test], relevant[test]):.3f}, "
       f"{kcm.route(scans[test]).mean():.0%} of the queries to the costly retriever "
@@ -57,7 +57,7 @@ print({key: summary[key] for key in ("predict_samples", "predict_large_samples",
 # %%
 # The routing curve: Recall@1 for every share of queries sent, from one pass
 # of each retriever. The cascade routes by the margin rule alone.
-cascade = KCMRetriever(small, large, judge="small", epsilon="auto", target_large_share=0.3)
+cascade = KCMRetriever(small, large, judge="small", epsilon=LargeShare(0.3))
 cascade.fit(scans[fit], relevant[fit])
 display = RoutingCurveDisplay.from_estimator(kcm, scans[test], relevant[test],
                                              name="KCM (KAN judge)")

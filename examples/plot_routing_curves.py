@@ -20,7 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from sklearn_kcm import KCMEnsemble, MLPJudgeClassifier, RoutingCurveDisplay
+from sklearn_kcm import KCMEnsemble, LargeShare, MLPJudgeClassifier, RoutingCurveDisplay
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y,
@@ -31,7 +31,7 @@ large = make_pipeline(StandardScaler(), CalibratedClassifierCV(SVC(C=10), ensemb
 # The large model is fitted once and frozen, so the three ensembles share it
 # (a FrozenEstimator is not refitted, and teaches the small model directly).
 frozen = FrozenEstimator(large.fit(X_train, y_train))
-budget = dict(epsilon="auto", target_large_share=0.2, distill=False)  # the same for all
+budget = dict(epsilon=LargeShare(0.2), distill=False)  # the same for all
 ensembles = {
     "cascade (small's confidence)": KCMEnsemble(small, frozen, judge="small", **budget),
     "MCM (MLP judge)": KCMEnsemble(small, frozen, MLPJudgeClassifier(random_state=0), **budget),

@@ -75,7 +75,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.svm import LinearSVC
 
-from sklearn_kcm import KCMEnsemble
+from sklearn_kcm import Distillation, KCMEnsemble, LargeShare
 
 X_train, X_test, y_train, y_test = train_test_split(texts, labels, test_size=0.3,
                                                     stratify=labels, random_state=0)
@@ -84,8 +84,8 @@ large = make_pipeline(
     TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True),
     CalibratedClassifierCV(LinearSVC(C=1), ensemble=False),
 )
-kcm = KCMEnsemble(small, large, epsilon="auto", target_large_share=0.3, cv=3,
-                  distill_threshold=0.5, random_state=0).fit(X_train, y_train)
+kcm = KCMEnsemble(small, large, epsilon=LargeShare(0.3), cv=3,
+                  random_state=0, distill=Distillation(threshold=0.5)).fit(X_train, y_train)
 
 for name, model in [("small", small), ("large", large)]:
     print(f"{name:>5}: {model.fit(X_train, y_train).score(X_test, y_test):.3f}")

@@ -10,7 +10,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from sklearn_kcm import KCMEnsemble
+from sklearn_kcm import KCMEnsemble, LargeShare
 from sklearn_kcm._testing._llama_server import LlamaServer
 from sklearn_kcm.llm import LLMClassifier, OpenAIChat, TransientLLMError
 
@@ -46,7 +46,7 @@ def test_a_kcm_ensemble_sends_only_its_hard_inputs_to_the_server(proxy, snippets
     texts, labels = snippets
     small = make_pipeline(TfidfVectorizer(), LogisticRegression(C=5.0))
     kcm = KCMEnsemble(small, _classifier(proxy.base_url, max_concurrency=2), judge="small",
-                      epsilon="auto", target_large_share=0.3, random_state=0)
+                      epsilon=LargeShare(0.3), random_state=0)
     kcm.fit(texts[:300], labels[:300])
     fit_requests = proxy.requests[CHAT]
     assert fit_requests == 0  # no training row needs the LLM under this plan

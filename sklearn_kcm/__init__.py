@@ -7,11 +7,14 @@ one (the KCM method).
 """
 
 from ._ensemble._cascade import KCMCascade
+from ._ensemble._distiller import Distillation
 from ._ensemble._ensemble import KCMEnsemble
 from ._model_selection._display import MemberShareDisplay, RoutingCurveDisplay
 from ._model_selection._scoring import make_budget_scorer, make_cost_scorer, neg_large_share
 from ._model_selection._tuning import tune_epsilon
+from ._routing._budgets import AccuracyTarget, LargeShare
 from ._routing._curves import gap_recovered, oracle_routing_curve, routing_curve
+from ._routing._judge import Judge
 from ._routing._ledger import CostLedger
 from ._show_versions import show_versions
 from ._utils._dask import predict_blocks
@@ -29,13 +32,17 @@ __getattr__, __dir__ = lazy_names(__name__, {
 })
 
 __all__ = [
+    "AccuracyTarget",
     "CostLedger",
+    "Distillation",
+    "Judge",
     "KANClassifier",
     "KANJudgeClassifier",
     "KCMCascade",
     "KCMEnsemble",
     "KCMRetriever",
     "LLMClassifier",
+    "LargeShare",
     "MLPJudgeClassifier",
     "MemberShareDisplay",
     "RoutingCurveDisplay",

@@ -29,7 +29,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from . import KCMEnsemble, MLPJudgeClassifier, RoutingCurveDisplay, show_versions
+from . import KCMEnsemble, LargeShare, MLPJudgeClassifier, RoutingCurveDisplay, show_versions
 from ._routing._curves import accuracy_at_share
 
 BUDGET = 0.2
@@ -66,7 +66,7 @@ def make_models(dataset="clusters", random_state=0):
                               CalibratedClassifierCV(SVC(C=10), ensemble=False))
     # every routing method at the same budget, so that accuracies compare at equal cost;
     # every training row is labelled, so nothing is distilled (distill="auto")
-    budget = dict(epsilon="auto", target_large_share=BUDGET)
+    budget = dict(epsilon=LargeShare(BUDGET))
     return {
         SMALL: small,
         large_name: large,

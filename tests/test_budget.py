@@ -11,8 +11,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_kcm import (
+    Judge,
     KANJudgeClassifier,
     KCMEnsemble,
+    LargeShare,
     MLPJudgeClassifier,
     RoutingCurveDisplay,
     make_budget_scorer,
@@ -45,7 +47,7 @@ def _split(load):
 def test_target_large_share_holds_on_held_out_data(load, judge):
     X_train, X_test, y_train, _ = _split(load)
     kcm = KCMEnsemble(_small(), RandomForestClassifier(random_state=0), judge=judge,
-                      epsilon="auto", target_large_share=0.2, distill=False).fit(X_train, y_train)
+                      epsilon=LargeShare(0.2), distill=False).fit(X_train, y_train)
     assert 0 < kcm.epsilon_ < 1
     assert abs(kcm.route(X_test).mean() - 0.2) <= 0.05
 
@@ -58,9 +60,9 @@ def test_budget_holds_for_a_judge_reading_the_small_models_answer(seed):
     X, y = make_classification(3000, 20, n_informative=5, flip_y=0.1, random_state=seed)
     X_train, X_test, y_train, _ = train_test_split(X, y, test_size=0.3, random_state=0)
     kcm = KCMEnsemble(LogisticRegression(), LogisticRegression(),
-                      KANJudgeClassifier(random_state=0), judge_input="small",
-                      judge_target="small_correct", epsilon="auto", target_large_share=0.25,
-                      distill=False, judge_fallback=False).fit(X_train, y_train)
+                      Judge(KANJudgeClassifier(random_state=0), input="small",
+                            target="small_correct", fallback=False),
+                      epsilon=LargeShare(0.25), distill=False).fit(X_train, y_train)
     assert abs(kcm.route(X_test).mean() - 0.25) <= 0.05
 
 
@@ -70,21 +72,30 @@ def test_float_epsilon_is_used_as_is():
     assert kcm.epsilon_ == 0.7
 
 
-@pytest.mark.parametrize(
-    "params",
-    [dict(epsilon="auto"), dict(epsilon=0.9, target_large_share=0.2)],
-)
-def test_epsilon_and_budget_must_go_together(params):
+def test_auto_epsilon_is_the_default_share_budget():
     X, y = load_iris(return_X_y=True)
-    with pytest.raises(ValueError, match="epsilon=.* and target_large_share=.* do not go"):
-        KCMEnsemble(_small(), _small(), judge="small", **params).fit(X, y)
+    auto = KCMEnsemble(_small(), _small(), judge="small", epsilon="auto", distill=False)
+    share = KCMEnsemble(_small(), _small(), judge="small", epsilon=LargeShare(0.2),
+                        distill=False)
+    assert auto.fit(X, y).epsilon_ == share.fit(X, y).epsilon_ < 1
+
+
+@pytest.mark.parametrize("epsilon, match", [
+    (LargeShare(1.5), "'share' parameter of LargeShare"),
+    (LargeShare(0.0), "'share' parameter of LargeShare"),
+    (True, "epsilon=True is a boolean.*LargeShare"),
+])
+def test_a_budget_out_of_range_is_refused_naming_its_field(epsilon, match):
+    X, y = load_iris(return_X_y=True)
+    with pytest.raises(ValueError, match=match):
+        KCMEnsemble(_small(), _small(), judge="small", epsilon=epsilon).fit(X, y)
 
 
 @pytest.fixture(scope="module")
 def fitted():
     X_train, X_test, y_train, y_test = _split(load_digits)
     kcm = KCMEnsemble(_small(), CountingClassifier(RandomForestClassifier(random_state=0)),
-                      judge=KANJudgeClassifier(random_state=0), judge_fallback=False, cv=3,
+                      judge=Judge(KANJudgeClassifier(random_state=0), fallback=False), cv=3,
                       distill=False)
     return kcm.fit(X_train, y_train), X_test, y_test
 
@@ -171,7 +182,7 @@ def test_mcm_and_kcm_curves_overlay_on_one_axes(fitted):
     kcm, X, y = fitted
     X_train, _, y_train, _ = _split(load_digits)
     mcm = KCMEnsemble(_small(), RandomForestClassifier(random_state=0),
-                      judge=MLPJudgeClassifier(random_state=0), judge_fallback=False, cv=3,
+                      judge=Judge(MLPJudgeClassifier(random_state=0), fallback=False), cv=3,
                       distill=False).fit(X_train, y_train)
     first = RoutingCurveDisplay.from_estimator(kcm, X, y, name="KCM")
     RoutingCurveDisplay.from_estimator(mcm, X, y, name="MCM", ax=first.ax_)

@@ -14,7 +14,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.naive_bayes import GaussianNB
 
-from sklearn_kcm import KCMCascade, KCMEnsemble
+from sklearn_kcm import KCMCascade, KCMEnsemble, LargeShare
 from sklearn_kcm._testing import CountingClassifier, HintedClassifier, fast_judge
 
 
@@ -147,7 +147,7 @@ def test_the_cascade_reads_its_steps_through_their_public_surface():
 def test_the_two_steps_of_a_prediction_give_what_predict_proba_gives(iris):
     X, y = iris
     kcm = KCMEnsemble(LogisticRegression(max_iter=500), RandomForestClassifier(random_state=0),
-                      judge="small", epsilon="auto", target_large_share=0.3).fit(X, y)
+                      judge="small", epsilon=LargeShare(0.3)).fit(X, y)
     small, routed = kcm.small_answers(X)
     proba = small.copy()
     proba[routed] = kcm.ask_large(X, np.flatnonzero(routed), small)

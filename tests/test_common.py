@@ -13,6 +13,7 @@ from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_kcm import (
+    Judge,
     KANClassifier,
     KANJudgeClassifier,
     KCMCascade,
@@ -39,7 +40,7 @@ ESTIMATORS = [
     KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(random_state=0)),
     _ensemble(judge="small"),  # the confidence cascade
     _ensemble(judge=fast_judge()),  # KCM: the judge reads X and the small model's answer
-    _ensemble(judge=fast_judge(), judge_input="X", judge_target="task", hint="features"),
+    _ensemble(judge=Judge(fast_judge(), input="X", target="task"), hint="features"),
     # three members, a confidence cascade at every step
     KCMCascade([("lr", LogisticRegression()), ("nb", GaussianNB()),
                 ("tree", DecisionTreeClassifier(random_state=0))], judge="small",

@@ -11,6 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sklearn_kcm import (
+    Distillation,
     KANClassifier,
     KCMEnsemble,
     LLMClassifier,
@@ -94,7 +95,7 @@ def test_partial_fit_on_a_stream_improves_the_small_model(small, digits):
     scaler = StandardScaler().fit(X_train)
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
     kcm = KCMEnsemble(small, RandomForestClassifier(random_state=0), judge="small",
-                      epsilon=0.9, distill_threshold=0.3, cv=2)
+                      epsilon=0.9, cv=2, distill=Distillation(threshold=0.3))
     kcm.partial_fit(X_train[:200], y_train[:200], classes=np.arange(10))
     before = kcm.small_.score(X_test, y_test)
     rest_X, rest_y = X_train[200:], y_train[200:]

@@ -22,7 +22,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
-from sklearn_kcm import KANClassifier, KANJudgeClassifier, KCMEnsemble, MLPJudgeClassifier
+from sklearn_kcm import (
+    Distillation,
+    Judge,
+    KANClassifier,
+    KANJudgeClassifier,
+    KCMEnsemble,
+    LargeShare,
+    MLPJudgeClassifier,
+)
 from sklearn_kcm._ensemble._soft_fit import expand_soft_labels
 from sklearn_kcm._testing import (
     CountingClassifier,
@@ -123,9 +131,10 @@ def test_distillation_lifts_the_small_model(small):
     flip = rng.random(len(noisy)) < 0.3
     noisy[flip] = rng.integers(0, 10, flip.sum())
     large = RandomForestClassifier(n_estimators=60, min_samples_leaf=3, random_state=0)
-    params = dict(judge="small", epsilon=0.9, distill_threshold=0.3, distill_weight=3, cv=3)
+    params = dict(judge="small", epsilon=0.9, cv=3)
     without = KCMEnsemble(small, large, distill=False, **params).fit(X_train, noisy)
-    with_ = KCMEnsemble(small, large, distill="large", **params).fit(X_train, noisy)
+    with_ = KCMEnsemble(small, large, distill=Distillation("large", threshold=0.3),
+                        **params).fit(X_train, noisy)
     assert with_.distillation_[0]["teacher_samples"] > 100
     assert with_.small_.score(X_test, y_test) > without.small_.score(X_test, y_test) + 0.02
 
@@ -159,8 +168,9 @@ def test_soft_label_expansion_leaves_out_improbable_classes():
 def test_distill_mix_teaches_the_mean_of_the_large_and_the_small_models(mix, iris):
     X, y = iris
     large = FrozenEstimator(make_pipeline(StandardScaler(), LogisticRegression(C=0.05)).fit(X, y))
-    kcm = KCMEnsemble(RecordingClassifier(), large, judge="small", epsilon=0.9, distill="large",
-                      distill_threshold=0.0, distill_mix=mix, temperature=1.0, cv=3).fit(X, y)
+    kcm = KCMEnsemble(RecordingClassifier(), large, judge="small", epsilon=0.9,
+                      distill=Distillation("large", mix=mix, temperature=1.0),
+                      cv=3).fit(X, y)
     if mix == "auto":  # every row labelled: no out-of-fold check, the paper's large model alone
         assert kcm.distill_mix_ == 0.0
         mix = 0.0
@@ -190,8 +200,8 @@ def test_soft_targets_are_learnt_at_a_temperature_above_one_and_as_they_are_belo
     # Hinton's logits / T undoes a sharpening: the sharpened targets are learnt at T = 1
     X, y = iris
     large = FrozenEstimator(make_pipeline(StandardScaler(), LogisticRegression(C=0.05)).fit(X, y))
-    kcm = KCMEnsemble(_SoftRecorder(), large, judge="small", epsilon=0.9, distill_threshold=0.0,
-                      temperature=temperature, cv=3, distill="large").fit(X, y)
+    kcm = KCMEnsemble(_SoftRecorder(), large, judge="small", epsilon=0.9, cv=3,
+                      distill=Distillation("large", temperature=temperature)).fit(X, y)
     teacher_calls = [(t, targets) for t, targets in kcm.small_.calls_
                      if not np.isin(targets, [0.0, 1.0]).all()]  # soft rows, not one-hot labels
     assert teacher_calls and {t for t, _ in teacher_calls} == {learnt_at}
@@ -202,7 +212,8 @@ def test_small_without_sample_weight_gets_hard_teacher_labels_with_a_warning(iri
 
     X, y = iris
     kcm = KCMEnsemble(KNeighborsClassifier(), RandomForestClassifier(random_state=0),
-                      judge="small", epsilon=0.99, distill_threshold=0.5, cv=3, distill="large")
+                      judge="small", epsilon=0.99, cv=3,
+                      distill=Distillation("large", threshold=0.5))
     with pytest.warns(UserWarning, match="hard labels"):
         kcm.fit(X, y)
     assert kcm.distillation_[0]["method"] == "hard"
@@ -229,9 +240,8 @@ def test_text_inputs_with_pipelines():
     kcm = KCMEnsemble(
         make_pipeline(TfidfVectorizer(), LogisticRegression()),
         make_pipeline(TfidfVectorizer(ngram_range=(1, 2)), RandomForestClassifier(random_state=0)),
-        judge=make_pipeline(TfidfVectorizer(), fast_judge()),
-        judge_input="X", epsilon=0.9, cv=3,
-    ).fit(texts, labels)
+        judge=Judge(make_pipeline(TfidfVectorizer(), fast_judge()), input="X"),
+        epsilon=0.9, cv=3).fit(texts, labels)
     assert set(kcm.predict(texts[:20])) <= {"money", "sport"}
     assert kcm.score(texts, labels) > 0.8
     assert kcm.route(texts).shape == (len(texts),)
@@ -243,19 +253,21 @@ def test_text_inputs_with_pipelines():
         ("small only", dict(judge="small", epsilon=0.0, distill=False), 0.0, None),
         ("large only", dict(judge="small", epsilon=1.0, distill=False), 1.0, None),
         ("cascade", dict(judge="small", epsilon=0.9, distill="large"), None, None),
-        ("MCM", dict(judge=MLPJudgeClassifier(max_epochs=5, random_state=0), epsilon=0.9,
-                     judge_target="task", distill_threshold=0.5, distill="large"), None,
+        ("MCM", dict(judge=Judge(MLPJudgeClassifier(max_epochs=5, random_state=0), target="task",
+                                 fallback=False),
+                     epsilon=0.9, distill=Distillation("large", threshold=0.5)), None,
          MLPJudgeClassifier),
-        ("KCM, paper", dict(judge=fast_judge(), epsilon=0.9, judge_target="task",
-                            distill_threshold=0.5, distill="large"), None, KANJudgeClassifier),
-        ("KCM", dict(judge=fast_judge(), epsilon=0.9, distill="large"), None,
+        ("KCM, paper", dict(judge=Judge(fast_judge(), target="task", fallback=False), epsilon=0.9,
+                            distill=Distillation("large", threshold=0.5)), None,
+         KANJudgeClassifier),
+        ("KCM", dict(judge=Judge(fast_judge(), fallback=False), epsilon=0.9, distill="large"), None,
          KANJudgeClassifier),
     ],
 )
 def test_ablation_ladder_by_parameters_alone(name, params, share, judge_type, iris):
     X, y = iris
     kcm = KCMEnsemble(_small(), HintedClassifier(RandomForestClassifier(random_state=0)),
-                      cv=3, judge_fallback=False, **params).fit(X, y)
+                      cv=3, **params).fit(X, y)
     routed = kcm.route(X)
     if share is not None:
         assert routed.mean() == share
@@ -322,7 +334,7 @@ def test_prefit_large_model_is_not_refitted(iris):
     large = LogisticRegression(max_iter=1000).fit(X, y)
     coef = large.coef_.copy()
     kcm = KCMEnsemble(_small(), FrozenEstimator(large), judge="small", epsilon=0.95,
-                      distill_threshold=0.5, distill="large").fit(X[::2], y[::2])
+                      distill=Distillation("large", threshold=0.5)).fit(X[::2], y[::2])
     np.testing.assert_array_equal(kcm.large_.estimator.coef_, coef)
     assert kcm.ledger_.summary()["fit_large_calls"] == 1  # teaches directly, no folds
 
@@ -356,7 +368,7 @@ def test_metadata_routing_sends_sample_weight_to_the_members_that_ask(iris):
         kcm = KCMEnsemble(small, large, judge="small", distill=False)
         kcm.fit(X, y, sample_weight=weight)
         # the default judge is ours: it takes the weights without the user requesting them
-        default = dict(judge_fallback=False, cv=3, distill=False, random_state=0)
+        default = dict(cv=3, distill=False, random_state=0, judge=Judge(fallback=False))
         judged = KCMEnsemble(small, large, **default).fit(X, y, sample_weight=weight)
         unweighted = KCMEnsemble(small, large, **default).fit(X, y)
         assert not np.allclose(judged.judge_.predict_proba(X), unweighted.judge_.predict_proba(X))
@@ -394,20 +406,20 @@ def test_parameters_that_cannot_work_are_refused_up_front(params, match, iris):
 
 
 @pytest.mark.parametrize(
-    "judge, judge_input, allow_nan",
+    "judge, allow_nan",
     [
-        (None, "auto", True),  # the default judge imputes where both members read NaN
-        (KANJudgeClassifier(), "auto", False),  # a judge the user gave, refusing NaN
-        ("small", "auto", True),  # no judge: the two members accept NaN
-        (None, "small", True),  # the judge reads only the small model's answer
+        (None, True),  # the default judge imputes where both members read NaN
+        (KANJudgeClassifier(), False),  # a judge the user gave, refusing NaN
+        ("small", True),  # no judge: the two members accept NaN
+        (Judge(KANJudgeClassifier(), input="small"), True),  # it reads the small model's answer
     ],
 )
-def test_nan_tag_is_what_every_member_reading_x_accepts(judge, judge_input, allow_nan):
+def test_nan_tag_is_what_every_member_reading_x_accepts(judge, allow_nan):
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.utils import get_tags
 
     kcm = KCMEnsemble(HistGradientBoostingClassifier(), HistGradientBoostingClassifier(),
-                      judge=judge, judge_input=judge_input)
+                      judge=judge)
     assert get_tags(kcm).input_tags.allow_nan is allow_nan
 
 
@@ -417,7 +429,7 @@ def test_a_group_aware_cv_gets_the_groups(iris):
     X, y = iris
     groups = np.arange(len(y)) % 10
     kcm = KCMEnsemble(_small(), RandomForestClassifier(random_state=0), cv=GroupKFold(3),
-                      epsilon="auto", target_large_share=0.2)
+                      epsilon=LargeShare(0.2))
     with pytest.raises(ValueError, match="groups"):
         clone(kcm).fit(X, y)
     assert 0 < kcm.fit(X, y, groups=groups).route(X).mean() < 0.5

@@ -9,7 +9,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.tree import DecisionTreeClassifier
 
-from sklearn_kcm import KANClassifier, KCMEnsemble, LLMClassifier
+from sklearn_kcm import Judge, KANClassifier, KCMEnsemble, LLMClassifier
 from sklearn_kcm.llm import TransformersLM
 from sklearn_kcm.nn import KANLinear
 
@@ -63,11 +63,14 @@ def test_transformers_lm_without_transformers_says_what_to_install(monkeypatch):
         clf.predict_proba(["a"])
 
 
-@pytest.mark.parametrize("param", [{"judge_target": "small_correct"}, {"judge_input": "X"}])
-def test_judge_settings_without_a_judge_are_refused(param):
-    with pytest.raises(ValueError, match="judge='small' routes by the small model's own"):
-        KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(), judge="small",
-                    **param).fit(X, y)
+@pytest.mark.parametrize("judge, match", [
+    (Judge(input="pixels"), "'input' parameter of Judge"),
+    (Judge(target="right"), "'target' parameter of Judge"),
+    (Judge("small"), "'estimator' parameter of Judge"),  # the cascade is judge="small"
+])
+def test_judge_settings_out_of_range_are_refused_naming_the_field(judge, match):
+    with pytest.raises(ValueError, match=match):
+        KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(), judge=judge).fit(X, y)
 
 
 @pytest.mark.parametrize("sizes", [(8.5,), (0,), (True,), ("8",)])

@@ -16,7 +16,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from sklearn_kcm import KCMEnsemble, LLMClassifier
+from sklearn_kcm import Judge, KCMEnsemble, LargeShare, LLMClassifier
 from sklearn_kcm._routing._signals import judge_features
 from sklearn_kcm._testing import fast_judge
 from sklearn_kcm._utils._threads import threads_for_work, torch_threads
@@ -109,7 +109,7 @@ def test_a_threshold_that_sends_most_rows_to_the_large_model_warns_with_its_shar
     with pytest.warns(UserWarning, match=r"epsilon=0.98 sends (\d+)% of the training rows") as w:
         KCMEnsemble(small, LLMClassifier(counting_llm()[0]), random_state=0).fit(X, y)
     share = int(str(w[0].message).split("sends ")[1].split("%")[0])
-    assert share > 50 and "target_large_share" in str(w[0].message)
+    assert share > 50 and "epsilon=LargeShare(0.2)" in str(w[0].message)
 
 
 def test_a_large_model_worse_than_the_small_one_out_of_fold_warns_with_both_accuracies(data):
@@ -147,7 +147,7 @@ def test_nested_timers_count_each_second_once():
 
 def test_parallel_jobs_fit_the_same_ensemble(data):
     X, y = data
-    params = dict(judge=fast_judge(), epsilon="auto", target_large_share=0.2, cv=3,
+    params = dict(judge=fast_judge(), epsilon=LargeShare(0.2), cv=3,
                   distill="large", random_state=0)
     one = KCMEnsemble(LogisticRegression(), _forest(), **params).fit(X, y)
     two = KCMEnsemble(LogisticRegression(), _forest(), n_jobs=2, **params).fit(X, y)
@@ -207,7 +207,7 @@ def test_the_judges_out_of_fold_scores_stop_at_enough_rows(capsys):
 
 def test_a_cross_fitted_judge_is_the_mean_of_the_fold_judges(data, capsys):
     X, y = data
-    kcm = KCMEnsemble(LogisticRegression(), _forest(), fast_judge(), cv=3, judge_refit=False,
+    kcm = KCMEnsemble(LogisticRegression(), _forest(), Judge(fast_judge(), refit=False), cv=3,
                       verbose=1, random_state=0).fit(X, y)
     out = capsys.readouterr().out
     assert out.count("[KCMEnsemble] fold judge ") == 3
@@ -233,8 +233,8 @@ def test_each_judge_learns_from_a_bounded_stratified_sample(monkeypatch):
             return super().fit(X, y, sample_weight)
 
     X, y = make_classification(2000, 8, weights=[0.8], random_state=0)
-    kcm = KCMEnsemble(LogisticRegression(), _forest(), RecordingJudge(), epsilon="auto",
-                      target_large_share=0.2, cv=4, random_state=0).fit(X, y)
+    kcm = KCMEnsemble(LogisticRegression(), _forest(), RecordingJudge(), epsilon=LargeShare(0.2),
+                      cv=4, random_state=0).fit(X, y)
     # the fold judges and the refitted one: 300 rows each, the classes in their shares
     assert [n for n, _ in seen] == [300] * len(seen) and len(seen) >= 2
     assert all(abs(share - np.mean(y == 1)) < 0.01 for _, share in seen)

@@ -11,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 
-from sklearn_kcm import KCMEnsemble, LLMClassifier
+from sklearn_kcm import AccuracyTarget, KCMEnsemble, LLMClassifier
 from sklearn_kcm._routing._guarantee import (
     accuracy_lower_bound,
     betting_p_value,
@@ -146,14 +146,14 @@ def task():
 def _ensemble(**params):
     return KCMEnsemble(LogisticRegression(max_iter=500),
                        RandomForestClassifier(n_estimators=60, random_state=0),
-                       judge=fast_judge(), epsilon="auto", random_state=0, **params)
+                       judge=fast_judge(), random_state=0, **params)
 
 
 @pytest.mark.parametrize("calibration, rows", [(0.25, 375), ("oof", 1500)])
 def test_the_fitted_guarantee_says_what_it_promised_and_new_rows_meet_it(task, calibration,
                                                                           rows):
     X_train, X_test, y_train, y_test = task
-    kcm = _ensemble(target_accuracy=0.8, target_calibration=calibration).fit(X_train, y_train)
+    kcm = _ensemble(epsilon=AccuracyTarget(0.8, calibration=calibration)).fit(X_train, y_train)
     promise = kcm.guarantee_
     assert promise["certified"] and promise["target"] == 0.8 and promise["delta"] == 0.1
     # a quarter of the labelled rows held out, or every one out of fold
@@ -168,7 +168,7 @@ def test_the_fitted_guarantee_says_what_it_promised_and_new_rows_meet_it(task, c
 
 def test_held_out_rows_are_answered_in_one_call_by_the_fitted_ensemble(task):
     X_train, _, y_train, _ = task
-    kcm = _ensemble(target_accuracy=0.8).fit(X_train, y_train)
+    kcm = _ensemble(epsilon=AccuracyTarget(0.8)).fit(X_train, y_train)
     summary = kcm.ledger_.summary()
     # one large-model call on the held-out quarter, no out-of-fold large model
     assert summary["fit_large_samples"] == 375 and summary["fit_large_calls"] == 1
@@ -179,7 +179,7 @@ def test_held_out_rows_are_answered_in_one_call_by_the_fitted_ensemble(task):
 
 def test_the_promise_is_kept_against_the_large_model_the_user_would_fit_on_every_row(task):
     X_train, X_test, y_train, y_test = task
-    kcm = _ensemble(target_accuracy=0.97, target_relative_to="large").fit(X_train, y_train)
+    kcm = _ensemble(epsilon=AccuracyTarget(0.97, relative_to="large")).fit(X_train, y_train)
     # the members in use are fitted on every labelled row: the large model is the one the
     # user compares with, not a weaker one fitted on the rows left after the hold-out
     users_large = clone(kcm.large).fit(X_train, y_train)
@@ -204,7 +204,7 @@ def test_with_groups_no_group_is_both_fitted_and_certified_on(task):
 
     kcm = KCMEnsemble(LogisticRegression(max_iter=500),
                       RecordingForest(n_estimators=20, random_state=0), judge=fast_judge(),
-                      epsilon="auto", target_accuracy=0.75, cv=GroupKFold(5), random_state=0)
+                      epsilon=AccuracyTarget(0.75), cv=GroupKFold(5), random_state=0)
     kcm.fit(X_train, y_train, groups=groups)
     # the certified fit, then the refit on every labelled row
     assert len(seen) == 2 and len(seen[-1]) == len(X_train)
@@ -220,22 +220,22 @@ def test_with_groups_no_group_is_both_fitted_and_certified_on(task):
 def test_too_few_labelled_rows_to_hold_some_out_is_refused():
     X, y = np.arange(6.0).reshape(-1, 1), np.array([0, 0, 0, 0, 0, 1])
     kcm = KCMEnsemble(LogisticRegression(), RandomForestClassifier(n_estimators=5),
-                      judge="small", epsilon="auto", target_accuracy=0.9,
-                      target_calibration=0.2, random_state=0)
+                      judge="small", epsilon=AccuracyTarget(0.9, calibration=0.2), random_state=0)
     with pytest.raises(ValueError, match="class\\(es\\) to fit on"):
         kcm.fit(X, y)
 
 
 def test_a_stricter_promise_sends_more_inputs_to_the_large_model(task):
     X_train, _, y_train, _ = task
-    shares = [_ensemble(target_accuracy=target).fit(X_train, y_train).guarantee_["large_share"]
+    shares = [_ensemble(epsilon=AccuracyTarget(target)).fit(X_train, y_train)
+              .guarantee_["large_share"]
               for target in (0.75, 0.82)]
     assert shares[0] < shares[1]
 
 
 def test_a_target_relative_to_the_large_model_is_promised_in_words(task):
     X_train, _, y_train, _ = task
-    kcm = _ensemble(target_accuracy=0.97, target_relative_to="large").fit(X_train, y_train)
+    kcm = _ensemble(epsilon=AccuracyTarget(0.97, relative_to="large")).fit(X_train, y_train)
     promise = kcm.guarantee_
     assert promise["certified"] and promise["relative_to"] == "large"
     assert promise["promise"] == "accuracy >= 0.97 x the large model's, with probability 0.9"
@@ -252,22 +252,23 @@ def test_a_target_relative_to_the_large_model_is_promised_in_words(task):
 def test_a_promise_no_threshold_can_keep_warns_and_sends_everything_to_the_large_model(task):
     X_train, X_test, y_train, _ = task
     with pytest.warns(UserWarning, match="certifies an accuracy >= 0.99 with") as record:
-        kcm = _ensemble(target_accuracy=0.99).fit(X_train, y_train)
+        kcm = _ensemble(epsilon=AccuracyTarget(0.99)).fit(X_train, y_train)
     assert "375 labelled rows held out" in str(record[0].message)
     assert record[0].filename == __file__  # it points at the caller's fit
     assert kcm.epsilon_ == np.inf and kcm.route(X_test).all()
     assert not kcm.guarantee_["certified"] and kcm.guarantee_["large_share"] == 1.0
 
 
-@pytest.mark.parametrize("params, match", [
-    (dict(epsilon=0.9, target_accuracy=0.9), "epsilon=0.9 and target_accuracy=0.9"),
-    (dict(epsilon="auto", target_accuracy=0.9, target_large_share=0.2), "two budgets"),
-    (dict(epsilon="auto", target_large_share=0.2, target_relative_to="large"),
-     "target_accuracy is None"),
+@pytest.mark.parametrize("target, match", [
+    (AccuracyTarget(1.2), "'accuracy' parameter of AccuracyTarget"),
+    (AccuracyTarget(0.9, relative_to="small"), "'relative_to' parameter of AccuracyTarget"),
+    (AccuracyTarget(0.9, delta=0.0), "'delta' parameter of AccuracyTarget"),
+    (AccuracyTarget(0.9, calibration=1.0), "'calibration' parameter of AccuracyTarget"),
 ])
-def test_budgets_that_contradict_each_other_are_refused(task, params, match):
+def test_a_promise_out_of_range_is_refused_naming_its_field(task, target, match):
     X_train, _, y_train, _ = task
-    kcm = KCMEnsemble(LogisticRegression(), RandomForestClassifier(n_estimators=5), **params)
+    kcm = KCMEnsemble(LogisticRegression(), RandomForestClassifier(n_estimators=5),
+                      epsilon=target)
     with pytest.raises(ValueError, match=match):
         kcm.fit(X_train[:200], y_train[:200])
 
@@ -286,8 +287,8 @@ def test_an_llm_large_model_answers_each_labelled_row_once_for_its_promise(calib
                 for p in batch]
 
     small = make_pipeline(TfidfVectorizer(), LogisticRegression(C=0.05))
-    kcm = KCMEnsemble(small, LLMClassifier(llm), judge="small", epsilon="auto",
-                      target_accuracy=0.9, target_calibration=calibration, cv=3,
+    kcm = KCMEnsemble(small, LLMClassifier(llm), judge="small",
+                      epsilon=AccuracyTarget(0.9, calibration=calibration), cv=3,
                       random_state=0).fit(X, y)
     # the labels the promise needs: the held-out rows, or one answer a labelled row at
     # most (a text asked with the same hint twice is answered from the cache)

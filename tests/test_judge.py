@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
-from sklearn_kcm import KANJudgeClassifier, KCMEnsemble, LLMClassifier
+from sklearn_kcm import Judge, KANJudgeClassifier, KCMEnsemble, LargeShare, LLMClassifier
 from sklearn_kcm._routing._curves import threshold_for_share
 from sklearn_kcm._routing._fallback import choose_routing, routing_quality
 from sklearn_kcm._routing._signals import probability_features
@@ -39,8 +39,9 @@ def _clusters(n=1200, seed=0):
 def test_the_judge_reads_and_learns_from_out_of_fold_answers():
     X, y = _clusters(600)
     small = DecisionTreeClassifier(random_state=0)  # sure and right on its own training rows
-    kcm = KCMEnsemble(small, HistGradientBoostingClassifier(max_iter=20), RecordingClassifier(),
-                      judge_target="small_correct", cv=3, distill=False).fit(X, y)
+    kcm = KCMEnsemble(small, HistGradientBoostingClassifier(max_iter=20),
+                      Judge(RecordingClassifier(), target="small_correct"),
+                      cv=3, distill=False).fit(X, y)
     oof = cross_val_predict(small, X, y, cv=StratifiedKFold(3), method="predict_proba")
     seen = kcm.judge_.X_fit_
     np.testing.assert_allclose(seen[:, :X.shape[1]], X)  # judge_input="auto": X and the answer
@@ -56,8 +57,8 @@ def test_the_judge_reads_and_learns_from_out_of_fold_answers():
 def test_each_target_gives_c_x_its_meaning(target):
     X, y = _clusters(600)
     small, large = LogisticRegression(), HistGradientBoostingClassifier(max_iter=30)
-    kcm = KCMEnsemble(small, large, RecordingClassifier(), judge_target=target,
-                      judge_fallback=False, cv=3, distill=False).fit(X, y)
+    kcm = KCMEnsemble(small, large, Judge(RecordingClassifier(), target=target, fallback=False),
+                      cv=3, distill=False).fit(X, y)
     cv = StratifiedKFold(3)
     small_right = cross_val_predict(small, X, y, cv=cv).astype(int) == y
     if target == "small_correct":
@@ -141,7 +142,7 @@ def test_a_judge_that_routes_worse_falls_back_to_the_small_models_confidence():
                           judge="small", **common).fit(X, y)
     np.testing.assert_array_equal(kcm.route(X), cascade.route(X))
     np.testing.assert_allclose(kcm.routing_confidence(X), kcm.small_.predict_proba(X).max(axis=1))
-    kept = clone(kcm).set_params(judge_fallback=False).fit(X, y)
+    kept = clone(kcm).set_params(judge=Judge(ShuffledJudge(), fallback=False)).fit(X, y)
     assert kept.routing_by_ == "judge" and kept.routing_quality_ is None
 
 
@@ -168,7 +169,8 @@ def test_the_fitted_blend_is_what_routes_at_predict_time():
     assert (kcm.routing_by_, kcm.routing_weight_) == ("judge", 1.0)
     kcm.routing_by_, kcm.routing_weight_ = "blend", 0.25
     small_proba = kcm.small_.predict_proba(X)
-    judged = clone(kcm).set_params(judge_fallback=False).fit(X, y).routing_confidence(X)
+    judged = clone(kcm).set_params(judge=Judge(RecordingClassifier(), fallback=False)).fit(
+        X, y).routing_confidence(X)
     np.testing.assert_allclose(
         kcm.routing_confidence(X), judged ** 0.25 * small_proba.max(axis=1) ** 0.75)
     np.testing.assert_array_equal(kcm.route(X), kcm.routing_confidence(X) <= 0.8)
@@ -201,8 +203,8 @@ def test_a_judge_that_reads_x_beats_the_cascade_where_the_small_model_fails_by_r
     X, y = _clusters(3000)
     X_train, X_test, y_train, y_test = X[:2000], X[2000:], y[:2000], y[2000:]
     kcm = KCMEnsemble(LogisticRegression(), HistGradientBoostingClassifier(),
-                      KANJudgeClassifier(random_state=0), epsilon="auto",
-                      target_large_share=0.3, cv=3, distill=False).fit(X_train, y_train)
+                      KANJudgeClassifier(random_state=0), epsilon=LargeShare(0.3),
+                      cv=3, distill=False).fit(X_train, y_train)
     assert kcm.routing_by_ == "judge"
     small_right = kcm.small_.predict(X_test) == y_test
     large_right = kcm.large_.predict(X_test) == y_test
@@ -228,7 +230,7 @@ def test_the_default_judge_works_on_text_with_an_llm_large_model():
         return out
 
     kcm = KCMEnsemble(make_pipeline(TfidfVectorizer(), LogisticRegression()),
-                      LLMClassifier(llm), epsilon="auto", target_large_share=0.3, cv=3,
+                      LLMClassifier(llm), epsilon=LargeShare(0.3), cv=3,
                       random_state=0).fit(texts, labels)
     assert kcm.judge_input_ == "small" and isinstance(kcm.judge_, KANJudgeClassifier)
     assert kcm.judge_.n_features_in_ == 2 + 3  # log-probabilities and three summaries
@@ -240,18 +242,18 @@ def test_the_default_judge_works_on_text_with_an_llm_large_model():
 
 
 def test_judge_input_both_refuses_text_with_the_fix():
-    with pytest.raises(ValueError, match="judge_input='small'"):
+    with pytest.raises(ValueError, match=r"Judge\(input='small'\)"):
         KCMEnsemble(make_pipeline(TfidfVectorizer(), LogisticRegression()), LogisticRegression(),
-                    judge_input="both").fit(["a b", "c d"] * 5, [0, 1] * 5)
+                    judge=Judge(input="both")).fit(["a b", "c d"] * 5, [0, 1] * 5)
 
 
 def test_budget_out_of_reach_warns_and_does_not_send_everything():
     X, y = make_blobs(300, centers=[[-10, 0], [10, 0]], random_state=0)
     kcm = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(),
-                      DecisionTreeClassifier(random_state=0), judge_input="X",
-                      judge_target="task", judge_fallback=False, epsilon="auto",
-                      target_large_share=0.2, cv=3, distill=False)
-    with pytest.warns(UserWarning, match="cannot meet target_large_share=0.2"):
+                      Judge(DecisionTreeClassifier(random_state=0), input="X", target="task",
+                            fallback=False), epsilon=LargeShare(0.2),
+                      cv=3, distill=False)
+    with pytest.warns(UserWarning, match=r"LargeShare\(0.2\) cannot be met"):
         kcm.fit(X, y)  # a tree is sure of every row: its confidences all tie at 1
     assert kcm.route(X).mean() == 0
 
@@ -259,8 +261,8 @@ def test_budget_out_of_reach_warns_and_does_not_send_everything():
 def test_a_judge_with_one_outcome_to_learn_leaves_routing_to_the_small_model():
     X, y = make_blobs(300, centers=[[-10, 0], [10, 0]], random_state=0)
     kcm = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(),
-                      fast_judge(), judge_target="small_correct", epsilon="auto",
-                      target_large_share=0.2, cv=3, distill=False)
+                      Judge(fast_judge(), target="small_correct"), epsilon=LargeShare(0.2),
+                      cv=3, distill=False)
     with pytest.warns(UserWarning, match="The judge has nothing to learn"):
         kcm.fit(X, y)  # the small model is right on every row
     assert kcm.routing_by_ == "small" and kcm.judge_ is None
@@ -274,7 +276,7 @@ def test_a_reachable_budget_does_not_warn():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(), RecordingClassifier(),
-                    epsilon="auto", target_large_share=0.2, cv=3, distill=False).fit(X, y)
+                    epsilon=LargeShare(0.2), cv=3, distill=False).fit(X, y)
 
 
 @pytest.mark.parametrize(
@@ -303,8 +305,9 @@ class NaNLarge(NaNJudge):
 
 def test_a_nan_confidence_is_not_sure_and_goes_to_the_large_model():
     X, y = _clusters(300)
-    kcm = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(random_state=0), NaNJudge(),
-                      judge_fallback=False, epsilon=0.5, cv=3, distill=False).fit(X, y)
+    kcm = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(random_state=0),
+                      Judge(NaNJudge(), fallback=False),
+                      epsilon=0.5, cv=3, distill=False).fit(X, y)
     assert np.isnan(kcm.routing_confidence(X)).all() and kcm.route(X).all()
     np.testing.assert_array_equal(kcm.predict(X), kcm.large_.predict(X))
 
@@ -339,7 +342,7 @@ def test_partial_fit_checks_its_parameters_and_weights_the_judge():
 
     X, y = _clusters(600)
     kcm = KCMEnsemble(SGDClassifier(loss="log_loss", random_state=0), DecisionTreeClassifier(),
-                      IncrementalJudge(), judge_fallback=False, epsilon=0.9, cv=3)
+                      Judge(IncrementalJudge(), fallback=False), epsilon=0.9, cv=3)
     kcm.fit(X[:400], y[:400])
     weight = np.linspace(0.5, 2.0, 200)
     kcm.partial_fit(X[400:], y[400:], sample_weight=weight)

@@ -9,7 +9,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from sklearn_kcm import KCMEnsemble, LLMClassifier
+from sklearn_kcm import Judge, KCMEnsemble, LLMClassifier
 from sklearn_kcm._testing import ChatServer, keyword_answer
 from sklearn_kcm.llm import LLMOutputError, OpenAIChat, TransientLLMError
 
@@ -139,8 +139,9 @@ def test_an_ensemble_counts_the_calls_of_its_out_of_fold_llm_clones(key):
                  enumerate(["good", "dull", "great", "weak", "fun", "slow"] * 10)]
         labels = np.array(["positive", "negative"] * 30)
         kcm = KCMEnsemble(make_pipeline(TfidfVectorizer(), LogisticRegression()),
-                          LLMClassifier(chat, backoff=0.0), judge_target="gain", cv=3,
-                          distill=False, random_state=0).fit(texts, labels)
+                          LLMClassifier(chat, backoff=0.0), cv=3,
+                          distill=False, random_state=0, judge=Judge(target="gain")).fit(texts,
+                                                                                         labels)
         assert kcm.large_.usage_.summary()["calls"] == len(server.prompts) > 0
         kcm.predict(texts[:6])
         assert kcm.large_.usage_.summary()["calls"] == len(server.prompts)

@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder
 
-from sklearn_kcm import KANJudgeClassifier, KCMEnsemble
+from sklearn_kcm import Judge, KANJudgeClassifier, KCMEnsemble, LargeShare
 from sklearn_kcm._testing import fast_judge
 
 N_ROWS = 300
@@ -184,7 +184,7 @@ def test_the_default_judge_reads_a_frame_through_the_small_models_preprocessing(
 
     df, y = _categories_decide()
     train, test = slice(0, 1500), slice(1500, None)
-    params = dict(epsilon="auto", target_large_share=0.2, cv=3, random_state=0)
+    params = dict(epsilon=LargeShare(0.2), cv=3, random_state=0)
     large = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
     kcm = KCMEnsemble(_one_hot_then(LogisticRegression()), large, **params).fit(
         df[train], y[train])
@@ -201,8 +201,8 @@ def test_the_default_judge_reads_a_frame_through_the_small_models_preprocessing(
 
 def test_reading_the_preprocessing_needs_a_small_model_pipeline():
     df, y = _categories_decide(300)
-    with pytest.raises(ValueError, match="judge_input='preprocessed'.*Give a small model "
+    with pytest.raises(ValueError, match=r"Judge\(input='preprocessed'\).*Give a small model "
                                          "Pipeline"):
         KCMEnsemble(HistGradientBoostingClassifier(categorical_features="from_dtype"),
                     HistGradientBoostingClassifier(categorical_features="from_dtype"),
-                    judge_input="preprocessed", cv=3).fit(df, y)
+                    cv=3, judge=Judge(input="preprocessed")).fit(df, y)

@@ -12,7 +12,13 @@ from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils import estimator_checks
 
-from sklearn_kcm import KANJudgeClassifier, MLPJudgeClassifier, RoutingCurveDisplay
+from sklearn_kcm import (
+    Judge,
+    KANJudgeClassifier,
+    LargeShare,
+    MLPJudgeClassifier,
+    RoutingCurveDisplay,
+)
 from sklearn_kcm._testing import fast_judge
 from sklearn_kcm.retrieval import (
     EncoderRetriever,
@@ -173,7 +179,7 @@ def test_retrievers_follow_the_estimator_api(data, make, check):
 
 def test_large_retriever_scores_only_routed_queries_and_their_shortlists(data):
     corpus, fit, test, y = data
-    kcm = _kcm(corpus, epsilon="auto", target_large_share=0.3).fit(fit, y)
+    kcm = _kcm(corpus, epsilon=LargeShare(0.3)).fit(fit, y)
     routed = kcm.route(test)
     kcm.ledger_.reset()
     kcm.large_.calls_.clear()
@@ -213,7 +219,7 @@ def test_routed_queries_rank_the_fused_shortlist_first(data):
 
 def test_the_shortlist_hint_and_routing_beat_the_small_retriever(data):
     corpus, fit, test, y = data
-    kcm = _kcm(corpus, epsilon="auto", target_large_share=0.5).fit(fit, y)
+    kcm = _kcm(corpus, epsilon=LargeShare(0.5)).fit(fit, y)
     small, large = kcm.small_.score(test, y), kcm.large_.score(test, y)
     assert small < large
     assert kcm.score(test, y) > small
@@ -224,7 +230,7 @@ def test_the_shortlist_hint_and_routing_beat_the_small_retriever(data):
 
 def test_epsilon_auto_meets_the_budget_out_of_fold(data):
     corpus, fit, test, y = data
-    kcm = _kcm(corpus, epsilon="auto", target_large_share=0.25).fit(fit, y)
+    kcm = _kcm(corpus, epsilon=LargeShare(0.25)).fit(fit, y)
     assert kcm.route(fit).mean() == pytest.approx(0.25, abs=0.02)  # small: nothing learnt
     assert abs(kcm.route(test).mean() - 0.25) < 0.15
 
@@ -232,7 +238,7 @@ def test_epsilon_auto_meets_the_budget_out_of_fold(data):
 def test_judges_learn_whether_the_small_top1_is_right(data):
     corpus, fit, test, y = data
     small, large = _members(corpus)
-    kcm = KCMRetriever(small, large, judge=fast_judge(), judge_fallback=False,
+    kcm = KCMRetriever(small, large, judge=Judge(fast_judge(), fallback=False),
                        n_candidates=5).fit(fit, y)
     assert isinstance(kcm.judge_, KANJudgeClassifier)
     assert kcm.judge_.classes_.tolist() == [False, True]
@@ -295,7 +301,7 @@ def test_grid_search_over_epsilon_with_a_recall_scorer(data):
 
 
 @pytest.mark.parametrize("params, match", [
-    (dict(epsilon="auto"), "target_large_share"),
+    (dict(epsilon=LargeShare(1.5)), "'share' parameter of LargeShare"),
     (dict(n_candidates=61), "n_candidates=61 exceeds the 60 documents"),
     (dict(large=EncoderRetriever(np.ones((80, 12)), FunctionTransformer())),
      "60 documents and the large one's 80"),

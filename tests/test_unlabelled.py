@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from sklearn_kcm import KANClassifier, KCMEnsemble, LLMClassifier
+from sklearn_kcm import Distillation, Judge, KANClassifier, KCMEnsemble, LLMClassifier
 from sklearn_kcm._testing import ChatServer, RecordingClassifier, keyword_answer
 from sklearn_kcm.llm import OpenAIChat
 
@@ -35,16 +35,15 @@ def _small():
 
 def _kcm(**params):
     large = SVC(C=10, probability=True, random_state=0)
-    return KCMEnsemble(_small(), large, judge="small", epsilon=0.9, distill_threshold=0.0,
-                       temperature=0.25, unlabelled_label=-1, **params)
+    return KCMEnsemble(_small(), large, judge="small", epsilon=0.9, unlabelled_label=-1, **params)
 
 
 def test_unlabelled_rows_never_reach_a_member_as_a_class(iris):
     X, y = iris
     y = np.where(np.arange(len(y)) % 3 == 0, y, -1)
-    kcm = KCMEnsemble(RecordingClassifier(), RecordingClassifier(), RecordingClassifier(),
-                      judge_target="task", unlabelled_label=-1,
-                      judge_fallback=False, epsilon=0.9, distill_threshold=0.0, cv=3)
+    kcm = KCMEnsemble(RecordingClassifier(), RecordingClassifier(),
+                      Judge(RecordingClassifier(), target="task", fallback=False),
+                      unlabelled_label=-1, epsilon=0.9, cv=3)
     kcm.fit(X, y)
     assert kcm.classes_.tolist() == [0, 1, 2]
     for member in (kcm.small_, kcm.large_, kcm.judge_):
@@ -65,8 +64,7 @@ def test_the_large_model_teaches_the_unlabelled_rows_when_that_helps(digits):
 def test_a_teacher_worse_than_the_student_does_not_teach_it(digits):
     X_train, y_semi, X_test, y_test, labelled = digits
     weak = make_pipeline(StandardScaler(), SVC(C=1e-3, probability=True, random_state=0))
-    kcm = KCMEnsemble(_small(), weak, judge="small", epsilon=0.9, distill_threshold=0.0,
-                      cv=3, unlabelled_label=-1)
+    kcm = KCMEnsemble(_small(), weak, judge="small", epsilon=0.9, cv=3, unlabelled_label=-1)
     with pytest.warns(UserWarning, match="does not teach"):
         kcm.fit(X_train, y_semi)
     assert not kcm.unlabelled_teacher_["used"]
@@ -77,7 +75,8 @@ def test_a_teacher_worse_than_the_student_does_not_teach_it(digits):
 
 def test_distill_mix_auto_keeps_the_share_that_fixes_more_out_of_fold(digits):
     X_train, y_semi, X_test, _, _ = digits
-    fits = {mix: _kcm(cv=3, distill_mix=mix).fit(X_train, y_semi) for mix in (0.0, 0.5, "auto")}
+    fits = {mix: _kcm(cv=3, distill=Distillation(mix=mix)).fit(X_train, y_semi)
+            for mix in (0.0, 0.5, "auto")}
     net = {mix: fits[mix].unlabelled_teacher_["fixed"] - fits[mix].unlabelled_teacher_["broken"]
            for mix in (0.0, 0.5)}
     chosen = 0.5 if net[0.5] > net[0.0] else 0.0
@@ -94,8 +93,8 @@ def test_a_prefit_large_model_teaches_with_a_handful_of_labels(digits):
     few = np.flatnonzero(labelled)[::8]  # about 5 labels per class
     y_few = np.full(len(truth), -1)
     y_few[few] = truth[few]
-    kcm = KCMEnsemble(_small(), large, judge="small", epsilon=0.9, distill_threshold=0.0,
-                      temperature=0.25, cv=3, unlabelled_label=-1).fit(X_train, y_few)
+    kcm = KCMEnsemble(_small(), large, judge="small", epsilon=0.9, cv=3,
+                      unlabelled_label=-1).fit(X_train, y_few)
     plain = _small().fit(X_train[few], y_few[few])
     assert kcm.unlabelled_teacher_["used"]
     # scored on the large model's own training rows: the student copies its teacher
@@ -167,8 +166,8 @@ def test_a_stream_without_labels_teaches_the_small_model(small, digits):
     X_train, y_semi, X_test, y_test, labelled = digits
     # T = 1: the student moves towards the teacher's own probabilities, which KL reads
     kcm = KCMEnsemble(small, SVC(C=10, probability=True, random_state=0), judge="small",
-                      epsilon=0.95, distill_threshold=0.0, temperature=1.0, cv=3,
-                      unlabelled_label=-1)
+                      epsilon=0.95, cv=3, unlabelled_label=-1,
+                      distill=Distillation(temperature=1.0))
     kcm.fit(X_train[labelled], y_semi[labelled])
     stream = X_train[~labelled]
     routed = kcm.route(stream)
@@ -203,8 +202,8 @@ def test_an_llm_teaches_a_text_model_from_unlabelled_texts(tmp_path, monkeypatch
         chat = OpenAIChat("m", base_url=server.base_url, api_key_env="KCM_TEST_KEY")
         llm = LLMClassifier(chat, labels=["negative", "positive"], cache=tmp_path, backoff=0.0)
         small = make_pipeline(TfidfVectorizer(vocabulary=words), LogisticRegression())
-        kcm = KCMEnsemble(small, llm, judge="small", epsilon=0.9, distill_threshold=0.0,
-                          cv=2, unlabelled_label=-1).fit(texts, y)
+        kcm = KCMEnsemble(small, llm, judge="small", epsilon=0.9, cv=2,
+                          unlabelled_label=-1).fit(texts, y)
         plain = make_pipeline(TfidfVectorizer(vocabulary=words), LogisticRegression()).fit(
             np.asarray(texts)[:24], y[:24])
         assert kcm.unlabelled_teacher_["used"]
@@ -242,8 +241,7 @@ def test_the_llm_share_falls_over_an_unlabelled_stream(tmp_path, monkeypatch):
         chat = OpenAIChat("m", base_url=server.base_url, api_key_env="KCM_TEST_KEY")
         llm = LLMClassifier(chat, labels=["negative", "positive"], backoff=0.0)
         small = make_pipeline(TfidfVectorizer(vocabulary=words), LogisticRegression())
-        kcm = KCMEnsemble(small, llm, judge="small", epsilon=0.7, distill_threshold=0.0,
-                          cv=2).fit(texts[:20], truth[:20])
+        kcm = KCMEnsemble(small, llm, judge="small", epsilon=0.7, cv=2).fit(texts[:20], truth[:20])
         shares = []
         for batch in np.array_split(texts[20:], 8):
             shares.append(kcm.route(batch).mean())
@@ -252,25 +250,9 @@ def test_the_llm_share_falls_over_an_unlabelled_stream(tmp_path, monkeypatch):
         assert np.mean(kcm.predict(texts) == truth) > 0.9
 
 
-def test_teacher_cv_fits_fewer_teachers_that_saw_none_of_their_rows(digits, capsys):
-    X_train, y_semi, X_test, y_test, _ = digits
-    kcm = _kcm(cv=4, teacher_cv=2, verbose=1).fit(X_train, y_semi)
-    out = capsys.readouterr().out
-    assert out.count("[KCMEnsemble] teacher ") == 2  # instead of one per fold
-    assert kcm.unlabelled_teacher_ is not None  # the check found each fold's teacher
-    assert kcm.score(X_test, y_test) > 0.8
-
-
-def test_teacher_cv_beyond_the_folds_is_refused(digits):
-    X_train, y_semi, _, _, _ = digits
-    with pytest.raises(ValueError, match="teacher_cv=6 asks for more teachers than the 5 folds"):
-        _kcm(cv=5, teacher_cv=6).fit(X_train, y_semi)
-
-
 def test_a_teacher_no_better_than_the_student_out_of_fold_does_not_teach(digits):
     X_train, y_semi, X_test, _, labelled = digits
-    kcm = KCMEnsemble(_small(), _small(), judge="small", epsilon=0.9, distill_threshold=0.0,
-                      cv=3, unlabelled_label=-1)
+    kcm = KCMEnsemble(_small(), _small(), judge="small", epsilon=0.9, cv=3, unlabelled_label=-1)
     with pytest.warns(UserWarning, match="a teacher no better than its student"):
         kcm.fit(X_train, y_semi)
     check = kcm.unlabelled_teacher_
@@ -320,10 +302,10 @@ def test_a_stream_whose_teacher_harms_the_small_model_is_refused_with_the_counts
 def test_a_stream_that_pays_and_teaches_nothing_says_why():
     X_fit, y_fit, stream, _, _ = _stream_task()
     kcm = KCMEnsemble(_small(), SVC(C=10, probability=True, random_state=0), judge="small",
-                      distill_threshold=0.9999, random_state=0).fit(X_fit, y_fit)
+                      random_state=0, distill=Distillation(threshold=0.9999)).fit(X_fit, y_fit)
     with pytest.warns(UserWarning, match=r"partial_fit paid the large model for \d+ routed "
                                          r"rows and taught the small model nothing.*"
-                                         r"distill_threshold=0.9999"):
+                                         r"the threshold 0.9999"):
         kcm.partial_fit(stream[:100])
 
 
@@ -355,7 +337,7 @@ def test_distill_large_at_the_defaults_teaches_and_its_temperature_matters(digit
     X_l, y_l = X_train[labelled], train_test_split(
         load_digits().data / 16, y, test_size=0.3, stratify=y, random_state=0)[2][labelled]
     fits = [KCMEnsemble(_small(), SVC(C=10, probability=True, random_state=0), judge="small",
-                        distill="large", temperature=t, cv=3).fit(X_l, y_l)
+                        distill=Distillation("large", temperature=t), cv=3).fit(X_l, y_l)
             for t in (0.25, 4.0)]
     assert all(kcm.distillation_[0]["teacher_samples"] > 0 for kcm in fits)
     assert not np.allclose(fits[0].small_.predict_proba(X_test),

@@ -19,6 +19,7 @@ from sklearn_kcm import (
     KANJudgeClassifier,
     KCMCascade,
     KCMEnsemble,
+    LargeShare,
     LLMClassifier,
     MLPJudgeClassifier,
 )
@@ -95,8 +96,8 @@ def test_an_interrupted_ensemble_fit_raises_and_leaves_it_unfitted(digits, where
 
 def test_an_interrupted_refit_or_stream_keeps_the_ensemble_it_was(digits):
     X, y = digits
-    kcm = KCMEnsemble(*_members(), judge=fast_judge(), epsilon="auto", target_large_share=0.3,
-                      random_state=0).fit(X[:300], y[:300])
+    kcm = KCMEnsemble(judge=fast_judge(), epsilon=LargeShare(0.3), random_state=0,
+                      *_members()).fit(X[:300], y[:300])
     before, coef = kcm.predict_proba(X[300:]), kcm.small_.coef_.copy()
     kcm.set_params(judge=fast_judge(max_epochs=10, callbacks=[("stop", InterruptAtEpoch())]))
     with pytest.raises(KeyboardInterrupt):

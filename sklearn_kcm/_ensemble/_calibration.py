@@ -1,4 +1,4 @@
-"""The accuracy guarantee of ``KCMEnsemble(target_accuracy=...)``: which labelled rows
+"""The accuracy guarantee of ``KCMEnsemble(epsilon=AccuracyTarget(...))``: which labelled rows
 certify the threshold, what the fitted ensemble answers on them, and the certificate.
 
 A user checks the promise against the models they would deploy, fitted on
@@ -21,12 +21,13 @@ import numpy as np
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from .._compat import _safe_indexing
+from .._routing._budgets import accuracy_target
 from .._routing._guarantee import fit_guarantee
 from ._labels import split_labelled
 from ._large_calls import ask_large
 
 # epsilon_ until held-out rows certify one: distillation, which runs before, keeps the
-# large model's answers surer than this (the paper's epsilon) when distill_threshold is None
+# large model's answers surer than this (the paper's epsilon) when its threshold is None
 PROVISIONAL_THRESHOLD = 0.98
 # below this, a class is too rare to stratify the split on
 MIN_ROWS_TO_STRATIFY = 2
@@ -51,7 +52,7 @@ def calibration_split(y, labelled, groups, share, random_state):
                                                  random_state=random_state)
     if len(np.unique(y[fit_part])) < 2 or not len(calibration):
         raise ValueError(
-            f"target_calibration={share!r} leaves {len(fit_part)} labelled rows of "
+            f"AccuracyTarget(calibration={share!r}) leaves {len(fit_part)} labelled rows of "
             f"{len(np.unique(y[fit_part]))} class(es) to fit on and {len(calibration)} to "
             "certify the accuracy on: label more rows, or hold out a smaller share.")
     fit_rows = np.setdiff1d(np.arange(len(y)), calibration)
@@ -89,20 +90,21 @@ def subset_fit_data(X, y, sample_weight, groups, fit_params, rows):
 
 
 class GuaranteeStage:
-    """The threshold of ``KCMEnsemble(target_accuracy=...)``, certified on held-out rows or
-    out of fold; sets ``epsilon_`` and ``guarantee_``."""
+    """The threshold of ``KCMEnsemble(epsilon=AccuracyTarget(...))``, certified on held-out
+    rows or out of fold; sets ``epsilon_`` and ``guarantee_``."""
 
     def _fit_and_certify(self, X, y, sample_weight, groups, fit_params):
         """Fit on the labelled rows not held out, certify on the held-out ones, then refit
         the members on every labelled row, keeping the certified judge and threshold."""
+        target = accuracy_target(self.epsilon)
         labelled = split_labelled(y, self.unlabelled_label)[0]
-        fit_rows, held_out = calibration_split(y, labelled, groups, self.target_calibration,
+        fit_rows, held_out = calibration_split(y, labelled, groups, target.calibration,
                                                self.random_state)
         self._fit_rows(*subset_fit_data(X, y, sample_weight, groups, fit_params, fit_rows))
         answers = held_out_answers(self, _safe_indexing(X, held_out), y[held_out])
         self.epsilon_, promise = fit_guarantee(
-            *answers, target=self.target_accuracy, relative_to=self.target_relative_to,
-            delta=self.target_delta, calibration="held out")
+            *answers, target=target.accuracy, relative_to=target.relative_to,
+            delta=target.delta, calibration="held out")
         # the user deploys, and compares with, members fitted on every labelled row: a
         # certificate against the weaker large model of the fit rows fails against that one
         self._fit_rows(X, y, sample_weight, groups, fit_params, members_only=True)
@@ -111,18 +113,19 @@ class GuaranteeStage:
         return self
 
     def _guaranteed_epsilon(self, members):
-        """The threshold certified out of fold for ``target_accuracy`` (and ``guarantee_``);
+        """The threshold certified out of fold for an accuracy target (and ``guarantee_``);
         provisional until held-out rows certify it; None without a target."""
         self.guarantee_ = None
-        if self.target_accuracy is None:
+        target = accuracy_target(self.epsilon)
+        if target is None:
             return None
-        if self.target_calibration != "oof":
+        if target.held_out:
             return PROVISIONAL_THRESHOLD
         rows = members.judging.oof_rows
         epsilon, promise = fit_guarantee(
             members.judging.oof_confidence, members.small_correct[rows],
-            members.large_correct[rows], target=self.target_accuracy,
-            relative_to=self.target_relative_to, delta=self.target_delta,
+            members.large_correct[rows], target=target.accuracy,
+            relative_to=target.relative_to, delta=target.delta,
             calibration="out of fold")
         self.guarantee_ = {**promise, "fitted_on": len(members.small_correct),
                            "compares": (

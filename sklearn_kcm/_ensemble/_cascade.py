@@ -24,7 +24,9 @@ from .._compat import (
     _num_samples,
     _safe_indexing,
 )
+from .._routing._budgets import LargeShare
 from .._routing._curves import threshold_for_share
+from .._routing._judge import Judge
 from .._utils._interrupts import restores_on_interrupt
 from .._utils._log_proba import log_of
 from ._ensemble import KCMEnsemble
@@ -46,10 +48,11 @@ class KCMCascade(ClassifierMixin, MetaEstimatorMixin, _BaseComposition):
     ----------
     estimators : list of (str, classifier)
         The members, cheapest first; each needs ``fit`` and ``predict_proba``.
-    judge : classifier, "small" or None, default=None
+    judge : classifier, Judge, "small" or None, default=None
         The judge of every step (cloned per step): None is
-        :class:`KCMEnsemble`'s default judge, ``"small"`` the member's own top
-        probability (a confidence cascade).
+        :class:`KCMEnsemble`'s default judge, a :class:`Judge` says what it
+        reads and learns, ``"small"`` the member's own top probability (a
+        confidence cascade).
     epsilon : float, sequence of float or "auto", default=0.98
         The threshold of each step (one float for all, or one per step, the
         first member's first); ``"auto"`` fits them to ``target_shares``.
@@ -59,8 +62,6 @@ class KCMCascade(ClassifierMixin, MetaEstimatorMixin, _BaseComposition):
         members: 30% go past the first, 10% reach the last. The thresholds are
         read from the steps' out-of-fold confidences on the training rows, each
         among the rows that reach it.
-    judge_fallback : bool, default=True
-        See :class:`KCMEnsemble`.
     hint : {"auto", "features"} or None, default="auto"
         See :class:`KCMEnsemble`; each member gets the answer of the one below.
     distill : {"auto", "large", "judge", "both"} or bool, default="auto"
@@ -112,10 +113,9 @@ class KCMCascade(ClassifierMixin, MetaEstimatorMixin, _BaseComposition):
 
     _parameter_constraints = {
         "estimators": [list],
-        "judge": [None, StrOptions({"small"}), HasMethods(["fit", "predict_proba"])],
+        "judge": [None, StrOptions({"small"}), Judge, HasMethods(["fit", "predict_proba"])],
         "epsilon": [Interval(Real, 0, 1, closed="both"), "array-like", StrOptions({"auto"})],
         "target_shares": [None, "array-like"],
-        "judge_fallback": ["boolean"],
         "hint": [None, StrOptions({"auto", "features"})],
         "distill": ["boolean", StrOptions({"auto", "large", "judge", "both"})],
         "unlabelled_label": [None, Integral, str],
@@ -125,14 +125,13 @@ class KCMCascade(ClassifierMixin, MetaEstimatorMixin, _BaseComposition):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, estimators, judge=None, *, epsilon=0.98, target_shares=None,
-                 judge_fallback=True, hint="auto", distill="auto", unlabelled_label=None,
-                 cv=5, n_jobs=None, random_state=None, verbose=0):
+    def __init__(self, estimators, judge=None, *, epsilon=0.98, target_shares=None, hint="auto",
+                 distill="auto", unlabelled_label=None, cv=5, n_jobs=None, random_state=None,
+                 verbose=0):
         self.estimators = estimators
         self.judge = judge
         self.epsilon = epsilon
         self.target_shares = target_shares
-        self.judge_fallback = judge_fallback
         self.hint = hint
         self.distill = distill
         self.unlabelled_label = unlabelled_label
@@ -201,8 +200,8 @@ class KCMCascade(ClassifierMixin, MetaEstimatorMixin, _BaseComposition):
         for member, epsilon, share in reversed(list(zip(members[:-1], epsilons, shares))):
             chain = KCMEnsemble(
                 member, chain, judge=self._step_judge(),
-                epsilon=epsilon, target_large_share=share,
-                judge_fallback=self.judge_fallback, hint=self.hint, distill=self.distill,
+                epsilon=epsilon if share is None else LargeShare(share),
+                hint=self.hint, distill=self.distill,
                 unlabelled_label=self.unlabelled_label, cv=self.cv, n_jobs=self.n_jobs,
                 random_state=self.random_state, verbose=self.verbose)
         outer = chain.fit(X, y, sample_weight=sample_weight)

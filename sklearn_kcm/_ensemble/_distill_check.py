@@ -11,7 +11,7 @@ teacher no better than its student can pass the sign test by chance). The large
 models are the out-of-fold teachers already fitted for distillation; the cost
 is one call of each on the unlabelled rows and one on its held-out labelled
 rows (none for an LLM), and one small fit per fold, plus one distillation per
-fold for each share of the student's own answer compared (``distill_mix="auto"``).
+fold for each share of the student's own answer compared (``Distillation(mix="auto")``).
 """
 
 import copy
@@ -29,7 +29,7 @@ from ._soft_fit import DISTILL_EPOCHS, fit_on_soft_targets, soften
 # digits with 5-25% of the labels: stricter levels refused most distillations that
 # helped on the test set; looser ones let through some that hurt.
 MAX_P_VALUE = 0.25
-# The shares of the student's own answer that distill_mix="auto" compares: the paper's
+# The shares of the student's own answer that Distillation(mix="auto") compares: the paper's
 # large model alone, and the mean of the two.
 AUTO_MIXES = (0.0, 0.5)
 
@@ -108,7 +108,7 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
                 fit_on_soft_targets(student, X, y, unlabelled[keep],
                                     soften(targets, distiller.temperature), classes,
                                     labelled_rows=labelled[train],
-                                    distill_weight=distiller.weight, epochs=DISTILL_EPOCHS,
+                                    epochs=DISTILL_EPOCHS,
                                     temperature=distiller.temperature)
             distilled[mix][test] = student.predict(_safe_indexing(X, labelled[test])) == y_l[test]
     # a sign test on the rows where the two disagree: few labels make accuracies noisy
@@ -124,13 +124,13 @@ def distillation_helps(small, X, y, *, labelled, unlabelled, splits, teachers, d
     if not helps:
         why = (f"fixes {fixed} answers of the small model and breaks {broken} ({plain:.1%} -> "
                f"{distilled:.1%}), too little evidence that it helps" if better_teacher else
-               f"its targets (distill_mix={mix}) are right on {teacher:.1%} of them, the small "
+               f"its targets (mix={mix}) are right on {teacher:.1%} of them, the small "
                f"model on {plain:.1%}: a teacher no better than its student")
         warn(
             f"The large model does not teach (the {unlabelled.size} unlabelled rows nor the "
             f"labelled ones): out of fold on the labelled rows, distillation from its answers "
-            f"{why}. Label more rows, or change distill_threshold, temperature or distill_mix "
-            "(0.5 tempers a weak teacher with the small model's own answers).")
+            f"{why}. Label more rows, or change the Distillation's threshold, temperature or "
+            "mix (0.5 tempers a weak teacher with the small model's own answers).")
     return {"used": helps, "mix": float(mix), "small_accuracy": plain,
             "distilled_accuracy": distilled, "teacher_accuracy": teacher, "fixed": fixed,
             "broken": broken, "p_value": float(p_value)}

@@ -17,7 +17,7 @@ from .._utils._interrupts import restores_on_interrupt
 from .._utils._validation import check_known_labels
 from .._utils._warnings import warn
 from ._distill_check import AUTO_MIXES, distillation_helps
-from ._distiller import Distiller
+from ._distiller import Distiller, distillation_of
 from ._labels import check_first_batch, check_targets, split_labelled
 from ._large_calls import bills_its_calls
 from ._plan import distill_plan
@@ -72,7 +72,7 @@ class DistillationStage:
     def _distiller(self, plan, mix):
         threshold = self.epsilon_ if plan.threshold is None else plan.threshold
         return Distiller(self.classes_, threshold=threshold, temperature=plan.temperature,
-                         weight=plan.weight, mix=mix, ledger=self.ledger_,
+                         mix=mix, ledger=self.ledger_,
                          refit_set=self._refit_set, labelled=plan.labelled)
 
     def _distillation_round(self, distiller, plan, X, y, large_teachers, *, sample_weight,
@@ -168,7 +168,7 @@ class DistillationStage:
         teachers = LargeTeachers.unseen(self.large_, len(y), hint=self.hint,
                                         n_classes=len(self.classes_), ledger=self.ledger_,
                                         recent=self._recent_answers)
-        plan = distill_plan(self.get_params(deep=False), has_unlabelled=True)
+        plan = distill_plan(distillation_of(self.distill), has_unlabelled=True)
         small_proba, large_answers = self._distillation_round(
             self._distiller(plan, self.distill_mix_), plan, X, y, teachers,
             sample_weight=sample_weight, epochs=1, unlabelled=unlabelled,
@@ -196,8 +196,8 @@ def warn_if_nothing_taught(record, threshold, large_teaches, stream):
             "large_confidence_max" in record):
         warn(f"{where} paid the large model for {record['large_samples']} routed rows and "
              f"taught the small model nothing: none of its answers was surer than "
-             f"distill_threshold={threshold:g} (the surest: "
-             f"{record['large_confidence_max']:.4f}). Lower distill_threshold (0.0 lets "
-             "every answer teach, checked out of fold on a stream), or distill=False to "
+             f"the threshold {threshold:g} (the surest: "
+             f"{record['large_confidence_max']:.4f}). Lower it (Distillation(threshold=0.0) "
+             "lets every answer teach, checked out of fold on a stream), or distill=False to "
              "pay for no teaching.")
 

@@ -6,11 +6,81 @@ labelled rows; :func:`~._soft_fit.fit_on_soft_targets` trains the small model
 on them.
 """
 
+from numbers import Real
+
 import numpy as np
 
-from .._compat import _safe_indexing
+from .._compat import Interval, StrOptions, _safe_indexing
 from .._routing._curves import top_probability
+from .._utils._options import Options
 from ._soft_fit import fit_on_soft_targets, soften
+
+TEACHERS = ("auto", "large", "judge", "both")
+
+
+class Distillation(Options):
+    """How :class:`~sklearn_kcm.KCMEnsemble` distils its teachers into the small model.
+
+    ``KCMEnsemble(distill="large")`` names the teachers and keeps the measured
+    settings; ``distill=Distillation("large", temperature=1.0)`` changes them.
+
+    Parameters
+    ----------
+    teachers : {"auto", "large", "judge", "both"} or bool, default="auto"
+        Which teachers update the small model: the large model's soft outputs
+        on the hard training inputs where its confidence exceeds
+        ``threshold`` (``"large"``, the paper's ``L_ls``), the judge's outputs
+        on the easy inputs (``"judge"``, ``L_js``, needs a judge that learns
+        the task: target "task" or "agreement"), or both. ``"auto"``: the
+        large model teaches the rows without a label only (a fit on labelled
+        rows alone asks it nothing: ``L_ls`` there needs ``cv`` out-of-fold
+        fits of it), and a stream's routed rows. True means ``"large"``;
+        False: no teacher.
+    threshold : float in [0, 1] or None, default=0.0
+        Minimum confidence of the large model for its output to teach; None
+        means ``epsilon_``, as in the paper. 0 lets every answer it gave teach:
+        the paper's threshold let none of a few-label large model's answers
+        through (measured in the distillation guide), and the out-of-fold
+        checks of unlabelled rows and of a stream's batches refuse the answers
+        that would harm the small model.
+    mix : float in [0, 1] or "auto", default="auto"
+        Share of the small model's own probabilities in the large model's
+        targets, ``(1 - mix) * p_large + mix * p_small`` (0: the paper).
+        ``"auto"``: with unlabelled rows, the out-of-fold check keeps 0 or 0.5,
+        whichever fixes more answers net (``distill_mix_``); else 0.
+    temperature : float, default=0.25
+        Applied to teacher probabilities, ``softmax(log(p) / T)``. Below 1 the
+        targets are sharpened and learnt as they are (an unsure large model
+        trained on few labels teaches best at T = 0.25, measured in the
+        distillation guide); above 1 (Hinton et al.), a small model that takes
+        soft labels learns them on its logits / T, the loss times T².
+
+    Examples
+    --------
+    >>> from sklearn_kcm import Distillation
+    >>> Distillation("large", threshold=None, temperature=1.0)
+    Distillation(teachers='large', temperature=1.0, threshold=None)
+    """
+
+    _parameter_constraints = {
+        "teachers": ["boolean", StrOptions(set(TEACHERS))],
+        "threshold": [None, Interval(Real, 0, 1, closed="both")],
+        "mix": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(self, teachers="auto", *, threshold=0.0, mix="auto", temperature=0.25):
+        self.teachers = teachers
+        self.threshold = threshold
+        self.mix = mix
+        self.temperature = temperature
+
+
+def distillation_of(distill):
+    """``distill`` (teachers, a bool or a :class:`Distillation`) as a validated Distillation."""
+    if isinstance(distill, Distillation):
+        return distill.validated()
+    return Distillation(distill)
 
 
 def teacher_sources(distill):
@@ -38,8 +108,6 @@ class Distiller:
         The large model's answers teach where their top probability exceeds it.
     temperature : float
         Applied to every teacher's probabilities (:func:`soften`).
-    weight : float
-        Weight of a teacher sample relative to a labelled one.
     mix : float
         Share of the student's own probabilities in the large model's targets.
     ledger : CostLedger
@@ -51,13 +119,12 @@ class Distiller:
         ``L_ls``); False: only rows without a label (``distill="auto"``).
     """
 
-    def __init__(self, classes, *, threshold, temperature, weight, ledger, mix=0.0,
+    def __init__(self, classes, *, threshold, temperature, ledger, mix=0.0,
                  refit_set=None, labelled=True):
         self.labelled = labelled
         self.classes = classes
         self.threshold = threshold
         self.temperature = temperature
-        self.weight = weight
         self.mix = mix
         self.ledger = ledger
         self.refit_set = refit_set
@@ -145,7 +212,7 @@ class Distiller:
                 record["method"] = fit_on_soft_targets(
                     small, X, y, rows, soften(probas, self.temperature), self.classes,
                     labelled_rows=labelled_rows, sample_weight=sample_weight,
-                    distill_weight=self.weight, epochs=epochs, incremental=incremental,
+                    epochs=epochs, incremental=incremental,
                     refit_set=self.refit_set, temperature=self.temperature,
                 )
         if self.refit_set is not None and self.refit_set.last_check is not None:

@@ -1,23 +1,26 @@
 """KCMEnsemble: a judge routes each input to a small or a large classifier."""
 
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import ClassifierMixin, clone
 from sklearn.utils import get_tags
 from sklearn.utils.validation import column_or_1d, indexable
 
-from .._compat import HasMethods, Interval, StrOptions, _fit_context, _routing_enabled
+from .._compat import HasMethods, StrOptions, _fit_context, _routing_enabled
 from .._routing._base import BaseRouter
+from .._routing._budgets import EPSILON_CONSTRAINT, AccuracyTarget, accuracy_target, budget_of
 from .._routing._curves import top_probability
+from .._routing._judge import Judge, judge_spec
 from .._routing._judging import default_judge
-from .._routing._signals import JUDGE_INPUTS, JUDGE_TARGETS, confidence_from_proba, judge_features
+from .._routing._signals import confidence_from_proba, judge_features
 from .._utils._interrupts import restores_on_interrupt
 from .._utils._log_proba import log_of
 from .._utils._metadata import fit_router, route_fit_params
 from .._utils._threads import threads_per_job, torch_threads
 from ._calibration import GuaranteeStage
 from ._distillation import DistillationStage
+from ._distiller import TEACHERS, Distillation
 from ._first_stage import fit_members_cached
 from ._labels import check_targets, split_labelled
 from ._large_calls import add_usage, ask_large, bills_its_calls
@@ -48,103 +51,40 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         :class:`~sklearn.frozen.FrozenEstimator` (already fitted; its ``fit``
         does nothing) or a model that learns nothing in ``fit`` such as an
         ``LLMClassifier``.
-    judge : classifier, "small" or None, default=None
-        Scores the inputs. None means ``KANJudgeClassifier()`` (KCM), after
-        a projection on 32 components (PCA, or TruncatedSVD for sparse X)
-        where it reads X alone and X has more than 64 columns;
-        an :class:`MLPJudgeClassifier` gives the paper's MCM; ``"small"``
-        uses the small model's own top probability (the classic confidence
-        cascade, no separate judge).
-    epsilon : float in [0, 1] or "auto", default=0.98
-        Inputs with ``C_x > epsilon`` are answered by the small model.
-        ``"auto"`` fits ``epsilon_`` so that a share ``target_large_share`` of
-        inputs goes to the large model, or the fewest that meet
-        ``target_accuracy`` (see Notes).
-    target_large_share : float in (0, 1] or None, default=None
-        With ``epsilon="auto"``: the share of inputs the large model may see.
-    target_accuracy : float in (0, 1] or None, default=None
-        With ``epsilon="auto"``, instead of a share: the accuracy to meet, with
-        probability ``1 - target_delta``, at the smallest share sent to the
-        large model that certifies it (Learn-then-Test on the calibration
-        rows, see Notes; ``guarantee_`` says what was promised).
-    target_relative_to : {"large"} or None, default=None
-        ``"large"``: ``target_accuracy`` is a fraction of the large model's
-        accuracy (0.99: 99% of it); None: an absolute accuracy.
-    target_delta : float in (0, 1), default=0.1
-        The chance that the promise of ``target_accuracy`` fails, over the draw
-        of the labelled rows.
-    target_calibration : float in (0, 1) or "oof", default=0.25
-        The rows that certify ``target_accuracy``: a share of the labelled rows
-        held out of a first fit and answered by that fitted ensemble (one large
-        call); the judge and threshold it certifies are kept, and the members
-        refitted on every labelled row, so that the promise is checked against
-        the large model a user would fit on all of them (``guarantee_["compares"]``
-        says so). Or ``"oof"``, both members' answers out of fold on every
-        labelled row (``cv`` more large fits, or a call per row of an LLM; the
-        promise is the fold models', kept in 72-95% of 200 splits).
-    judge_input : {"auto", "X", "small", "both", "preprocessed"}, default="auto"
-        What the judge reads: the inputs (the paper's ``F_j(x)``), the small
-        model's out-of-fold answer, both, or X through the small model
-        Pipeline's preprocessing. ``"auto"``: ``"X"`` on numeric X (or for a
-        ``judge`` Pipeline), ``"preprocessed"`` on a DataFrame of text or
-        category columns with the default judge and a small model Pipeline,
-        ``"small"`` for anything else (text, dicts...). See the method guide.
-    judge_target : {"auto", "agreement", "task", "small_correct", "gain"}, \
-            default="auto"
-        What the judge learns, and what its ``C_x`` means (high: the small
-        model answers): the task labels, ``C_x`` the probability of the small
-        model's answer under the product of the two models' distributions
-        (``"agreement"``) or the judge's top probability (``"task"``, the
-        paper); whether the small model's out-of-fold answer is right
-        (``"small_correct"``); whether routing would not help (``"gain"``,
-        needs the large model's out-of-fold answers). ``"auto"``:
-        ``"agreement"`` where the judge reads X alone, else ``"small_correct"``.
-    judge_fallback : bool, default=True
-        Compare out of fold the judge's routing with the small model's top
-        probability (the cascade) and their geometric blends
-        ``judge ** w * top ** (1 - w)``, ``w`` in 0, 0.25, ..., 1, and route by
-        the best (``routing_by_``, ``routing_weight_``). False: the judge alone.
-    judge_refit : bool, default=True
-        Fit the judge on every training row after its out-of-fold fits. False:
-        the average of the out-of-fold judges (cross-fitting), one fit fewer.
+    judge : classifier, Judge, "small" or None, default=None
+        Scores the inputs. None means the default KAN judge,
+        :class:`KANJudgeClassifier`, after a projection on 32 components (PCA,
+        or TruncatedSVD for sparse X) where it reads X alone and X has more
+        than 64 columns; an :class:`MLPJudgeClassifier` gives the paper's MCM;
+        a :class:`Judge` says what the judge reads and learns (its ``input``
+        and ``target``) and whether the cascade may replace it (``fallback``);
+        ``"small"`` uses the small model's own top probability (the classic
+        confidence cascade, no separate judge).
+    epsilon : float in [0, 1], LargeShare, AccuracyTarget or "auto", \
+            default=0.98
+        Inputs with ``C_x > epsilon`` are answered by the small model. A
+        budget fits ``epsilon_`` from data: :class:`LargeShare` sends its
+        share of the inputs to the large model, :class:`AccuracyTarget` the
+        fewest that meet an accuracy with probability ``1 - delta``
+        (Learn-then-Test on calibration rows, see Notes; ``guarantee_`` says
+        what was promised). ``"auto"`` is ``LargeShare()`` (20%).
     hint : {"auto", "features"} or None, default="auto"
         How the small model's answer reaches the large model: ``"auto"``, as
         ``hint=`` (its probabilities) to a large model whose ``predict_proba``
         (and ``fit``, out of fold) requests it through metadata routing;
         ``"features"``, as columns appended to numeric X (the large model is
         trained on out-of-fold small probabilities); None, not at all.
-    distill : {"auto", "large", "judge", "both"} or bool, default="auto"
+    distill : {"auto", "large", "judge", "both"}, bool or Distillation, \
+            default="auto"
         Which teachers update the small model: the large model's soft outputs
-        on the hard training inputs where its confidence exceeds
-        ``distill_threshold`` (``"large"``, the paper's ``L_ls``), the judge's
-        outputs on the easy inputs (``"judge"``, ``L_js``, needs a judge that
-        learns the task: ``judge_target`` "task" or "agreement"), or both.
+        on the hard training inputs (``"large"``, the paper's ``L_ls``), the
+        judge's on the easy ones (``"judge"``, ``L_js``), or both.
         ``"auto"``: the large model teaches the rows without a label only (see
         ``unlabelled_label``; in :meth:`partial_fit`, the routed ones): a fit
-        on labelled rows alone asks it nothing (``L_ls`` there needs ``cv``
-        out-of-fold fits of it). True means ``"large"``; False: no teacher.
-    distill_threshold : float in [0, 1] or None, default=0.0
-        Minimum confidence of the large model for its output to be used as a
-        teacher; None means ``epsilon_``, as in the paper. 0 lets every answer
-        it gave teach: the paper's threshold let none of a few-label large
-        model's answers through (measured in the distillation guide), and the
-        out-of-fold checks of unlabelled rows and of a stream's batches refuse
-        the answers that would harm the small model.
-    distill_weight : float, default=1.0
-        Weight of a teacher sample relative to a labelled one: above 1 the
-        large model's answers outweigh labels that may be wrong (noisy labels).
-    distill_mix : float in [0, 1] or "auto", default="auto"
-        Share of the small model's own probabilities in the large model's
-        targets, ``(1 - distill_mix) * p_large + distill_mix * p_small`` (0: the
-        paper). ``"auto"``: with unlabelled rows, the out-of-fold check keeps
-        0 or 0.5, whichever fixes more answers net (``distill_mix_``); else 0.
-    temperature : float, default=0.25
-        Temperature applied to teacher probabilities before distillation,
-        ``softmax(log(p) / T)``. Below 1 the targets are sharpened and learnt as
-        they are (an unsure large model trained on few labels teaches best at
-        T = 0.25, measured in the distillation guide); above 1 (Hinton et al.),
-        a small model that takes soft labels learns them on its logits / T, the
-        loss times T².
+        on labelled rows alone asks it nothing. True means ``"large"``; False:
+        no teacher. A :class:`Distillation` names the teachers and sets the
+        large model's confidence threshold, the mix with the small model's own
+        answer and the temperature.
     unlabelled_label : int, str or None, default=None
         The label that marks a row of ``y`` without a label, e.g. -1 (as
         scikit-learn's ``SelfTrainingClassifier``). Such rows train no member:
@@ -154,10 +94,6 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         Folds of the out-of-fold answers that keep training signals honest
         (the large model's as a teacher, the small model's that the judge and
         ``hint="features"`` read, the judge's that set ``epsilon_``).
-    teacher_cv : int or None, default=None
-        How many clones of the large model answer the training rows they did
-        not see (the out-of-fold teachers): None, one per fold of ``cv``; ``g``
-        groups the folds into ``g`` teachers (fold ``i`` in group ``i % g``).
     memory : str, joblib.Memory or None, default=None
         A folder (or an object with joblib's ``cache`` method) where the
         member, judge and out-of-fold fits are cached, as
@@ -189,16 +125,16 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         ``"preprocessed"`` (X through the small model's fitted preprocessing,
         kept as it was fitted on the labelled rows).
     judge_target_ : str
-        What the judge learns (``judge_target`` with "auto" resolved).
+        What the judge learns (:class:`Judge`'s ``target`` with "auto" resolved).
     routing_by_ : {"judge", "blend", "small"}
         What ``C_x`` is at predict time: the judge's confidence, a blend of it
         with the small model's top probability, or that alone (``judge="small"``,
-        or ``judge_fallback`` found it routes best out of fold).
+        or the judge's ``fallback`` found it routes best out of fold).
     routing_weight_ : float
         The judge's weight ``w`` in ``C_x = judge ** w * top ** (1 - w)``:
         1.0 for "judge", 0.0 for "small".
     routing_quality_ : dict or None
-        With ``judge_fallback`` and a judge: the mean out-of-fold accuracy over
+        With a judge and its ``fallback``: the mean out-of-fold accuracy over
         shares sent to the large model in [0, 0.5] of ``"judge"``, of
         ``"small"`` (the cascade) and of the best ``"blend"`` in between.
     oof_confidence_ : ndarray of shape (n_samples,) or None
@@ -208,10 +144,9 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         held-out rows.
     classes_ : ndarray of shape (n_classes,)
     epsilon_ : float
-        The threshold in use: ``epsilon``, or the one fitted for
-        ``target_large_share`` or ``target_accuracy``.
+        The threshold in use: ``epsilon``, or the one fitted to its budget.
     guarantee_ : dict or None
-        With ``target_accuracy``: the ``promise`` in words, ``compares`` (which
+        With an :class:`AccuracyTarget`: the ``promise`` in words, ``compares`` (which
         two models, fitted on how many rows, certified on which, at what
         share), ``certified``, ``delta``, ``calibration`` and ``n_rows`` (the
         rows it rests on), ``fitted_on`` (the labelled rows the members in use
@@ -234,7 +169,7 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         the accuracies); None otherwise.
     distill_mix_ : float
         The share of the small model's own answer in the large model's targets
-        (``distill_mix``, with "auto" resolved).
+        (:class:`Distillation`'s ``mix``, with "auto" resolved).
     n_features_in_ : int
         From the small model, when it defines it.
 
@@ -246,7 +181,7 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
 
     Notes
     -----
-    With ``epsilon="auto"``, ``epsilon_`` is the ``target_large_share``
+    With ``epsilon=LargeShare(share)``, ``epsilon_`` is the ``share``
     quantile of the judge's *out-of-fold* confidences on the training data
     (``cv`` folds, each scored by a judge that did not see it), which is what
     the fitted judge's confidences look like on new data from the same
@@ -255,13 +190,13 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
     distillation makes the small model surer of itself; check
     ``ledger_.summary()["predict_large_share"]`` in production.
 
-    With ``target_accuracy``, ``epsilon_`` is chosen by Learn-then-Test
+    With an :class:`AccuracyTarget`, ``epsilon_`` is chosen by Learn-then-Test
     (Angelopoulos et al., 2021): thresholds are tested from the one that sends
     every row to the large model down, each by the exact binomial tail of its
     errors on the calibration rows (a relative target ``r``: the paired
     differences ``routed right - r * large right`` by a betting martingale),
     and the cheapest one before the first that fails is kept. Held out
-    (``target_calibration``), those rows are answered by an ensemble fitted on
+    (its ``calibration``), those rows are answered by an ensemble fitted on
     the others; its judge and threshold are kept and its members refitted on
     every labelled row, the models a user compares with. Learn-then-Test's
     guarantee is for the ensemble fitted on fewer rows; for the refitted one
@@ -293,84 +228,29 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
     _parameter_constraints = {
         "small": [HasMethods(["fit", "predict_proba"])],
         "large": [HasMethods(["fit", "predict_proba"])],
-        "judge": [None, StrOptions({"small"}), HasMethods(["fit", "predict_proba"])],
-        "epsilon": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
-        "target_large_share": [None, Interval(Real, 0, 1, closed="right")],
-        "target_accuracy": [None, Interval(Real, 0, 1, closed="right")],
-        "target_relative_to": [None, StrOptions({"large"})],
-        "target_delta": [Interval(Real, 0, 1, closed="neither")],
-        "target_calibration": [Interval(Real, 0, 1, closed="neither"), StrOptions({"oof"})],
-        "judge_input": [StrOptions({"auto", *JUDGE_INPUTS})],
-        "judge_target": [StrOptions({"auto", *JUDGE_TARGETS})],
-        "judge_fallback": ["boolean"],
-        "judge_refit": ["boolean"],
+        "judge": [None, StrOptions({"small"}), Judge, HasMethods(["fit", "predict_proba"])],
+        "epsilon": [*EPSILON_CONSTRAINT, AccuracyTarget],
         "hint": [None, StrOptions({"auto", "features"})],
-        "distill": ["boolean", StrOptions({"auto", "large", "judge", "both"})],
-        "distill_threshold": [None, Interval(Real, 0, 1, closed="both")],
-        "distill_weight": [Interval(Real, 0, None, closed="neither")],
-        "distill_mix": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
-        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "distill": ["boolean", StrOptions(set(TEACHERS)), Distillation],
         "unlabelled_label": [None, Integral, str],
         "cv": ["cv_object"],
-        "teacher_cv": [None, Interval(Integral, 2, None, closed="left")],
         "memory": [None, str, HasMethods(["cache"])],
         "n_jobs": [None, Integral],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
-    def __init__(
-        self,
-        small,
-        large,
-        judge=None,
-        *,
-        epsilon=0.98,
-        target_large_share=None,
-        target_accuracy=None,
-        target_relative_to=None,
-        target_delta=0.1,
-        target_calibration=0.25,
-        judge_input="auto",
-        judge_target="auto",
-        judge_fallback=True,
-        judge_refit=True,
-        hint="auto",
-        distill="auto",
-        distill_threshold=0.0,
-        distill_weight=1.0,
-        distill_mix="auto",
-        temperature=0.25,
-        unlabelled_label=None,
-        cv=5,
-        teacher_cv=None,
-        memory=None,
-        n_jobs=None,
-        random_state=None,
-        verbose=0,
-    ):
+    def __init__(self, small, large, judge=None, *, epsilon=0.98, hint="auto", distill="auto",
+                 unlabelled_label=None, cv=5, memory=None, n_jobs=None, random_state=None,
+                 verbose=0):
         self.small = small
         self.large = large
         self.judge = judge
         self.epsilon = epsilon
-        self.target_large_share = target_large_share
-        self.target_accuracy = target_accuracy
-        self.target_relative_to = target_relative_to
-        self.target_delta = target_delta
-        self.target_calibration = target_calibration
-        self.judge_input = judge_input
-        self.judge_target = judge_target
-        self.judge_fallback = judge_fallback
-        self.judge_refit = judge_refit
         self.hint = hint
         self.distill = distill
-        self.distill_threshold = distill_threshold
-        self.distill_weight = distill_weight
-        self.distill_mix = distill_mix
-        self.temperature = temperature
         self.unlabelled_label = unlabelled_label
         self.cv = cv
-        self.teacher_cv = teacher_cv
         self.memory = memory
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -412,7 +292,8 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
     def _fit(self, X, y, sample_weight, groups, fit_params):
         X, sample_weight = indexable(X, sample_weight)
         y = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
-        if self.target_accuracy is None or self.target_calibration == "oof":
+        target = accuracy_target(self.epsilon)
+        if target is None or not target.held_out:
             return self._fit_rows(X, y, sample_weight, groups, fit_params)
         return self._fit_and_certify(X, y, sample_weight, groups, fit_params)
 
@@ -458,7 +339,7 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         if judging.oof_confidence is not None:
             self.oof_confidence_ = np.full(n_rows, np.nan)
             self.oof_confidence_[labelled[judging.oof_rows]] = judging.oof_confidence
-        warn_if_routing_wastes(self.epsilon, self.epsilon_, judging.oof_confidence,
+        warn_if_routing_wastes(budget_of(self.epsilon), self.epsilon_, judging.oof_confidence,
                                members.small_correct, members.large_correct)
 
     def _small_answer(self, X):
@@ -569,19 +450,20 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
             The routing of ``fit``'s metadata to each member.
         """
         judge = self._judge_template()
-        if self.judge is None and _routing_enabled():  # the default judge is ours: it takes
+        if self._judge_is_default() and _routing_enabled():  # the default judge is ours: it takes
             judge.set_fit_request(sample_weight=True)  # the weights it is given
         return fit_router(self, {"small": self.small, "large": self.large, "judge": judge})
 
     def _judge_template(self, X=None, judge_input="X"):
         """An unfitted judge: a clone of ``judge``, the default judge for what it reads of
         X, or None."""
-        if isinstance(self.judge, str):  # "small": the cascade needs no judge
+        judging = judge_spec(self.judge)
+        if judging == "small":  # the cascade needs no judge
             return None
-        if self.judge is None:
+        if judging.estimator is None:
             return default_judge(self.random_state, X, judge_input,
                                  impute=self._members_read_missing_values())
-        return clone(self.judge)
+        return clone(judging.estimator)
 
     def _members_read_missing_values(self):
         return all(get_tags(member).input_tags.allow_nan for member in (self.small, self.large))
@@ -593,7 +475,12 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         tags.input_tags.string = small_tags.input_tags.string
         # every member reads X: the ensemble accepts NaN only where all of them do
         # (the default judge imputes where both members read NaN)
-        judge = self.judge if self.judge_input != "small" else None
+        judging = judge_spec(self.judge)
+        judge = None if judging == "small" or judging.input == "small" else judging.estimator
         tags.input_tags.allow_nan = self._members_read_missing_values() and (
-            judge is None or isinstance(judge, str) or get_tags(judge).input_tags.allow_nan)
+            judge is None or get_tags(judge).input_tags.allow_nan)
         return tags
+
+    def _judge_is_default(self):
+        judging = judge_spec(self.judge)
+        return judging != "small" and judging.estimator is None

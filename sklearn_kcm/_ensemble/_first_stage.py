@@ -33,37 +33,6 @@ def fit_members_cached(memory):
     return check_memory(memory).cache(fit_members, ignore=["verbose"])
 
 
-def group_folds(splits, n_groups):
-    """``splits`` merged into ``n_groups`` folds, fold ``i`` into group ``i % n_groups``.
-
-    Every row stays held out by exactly one group, and every fold's held-out
-    rows lie within one group's: a model fitted on a group's training rows has
-    seen none of the fold's. None keeps ``splits``.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> folds = [(np.array([1, 2]), np.array([0])), (np.array([0, 2]), np.array([1])),
-    ...          (np.array([0, 1]), np.array([2]))]
-    >>> [(train.tolist(), test.tolist()) for train, test in group_folds(folds, 2)]
-    [([1], [0, 2]), ([0, 2], [1])]
-    """
-    if n_groups is None:
-        return splits
-    if n_groups > len(splits):
-        raise ValueError(
-            f"teacher_cv={n_groups} asks for more teachers than the {len(splits)} folds of "
-            "cv: give teacher_cv at most the number of folds, or None for one per fold."
-        )
-    n_rows = sum(len(test) for _, test in splits)
-    grouped = []
-    for group in range(n_groups):
-        test = np.sort(np.concatenate([test for i, (_, test) in enumerate(splits)
-                                       if i % n_groups == group]))
-        grouped.append((np.setdiff1d(np.arange(n_rows), test), test))
-    return grouped
-
-
 def fit_members(plan, X, y, *, labelled, unlabelled, groups, metadata, verbose=0):
     """Fit the members of an ensemble on the labelled rows of X.
 
@@ -121,7 +90,7 @@ def fit_members(plan, X, y, *, labelled, unlabelled, groups, metadata, verbose=0
     # (by the "gain" judge target or by distillation)
     teachers = LargeTeachers.for_training(
         plan.large, large, X, y, rows=labelled,
-        splits=group_folds(splits, plan.teacher_cv), small_oof=small_oof,
+        splits=splits, small_oof=small_oof,
         fit_params=metadata.large.fit, hint=plan.hint, n_classes=len(classes),
         ledger=ledger, n_jobs=plan.n_jobs)
     if plan.prefit_teachers:

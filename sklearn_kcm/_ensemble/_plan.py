@@ -16,11 +16,12 @@ import numpy as np
 from sklearn.frozen import FrozenEstimator
 from sklearn.pipeline import Pipeline
 
-from .._routing._base import check_budget
+from .._routing._budgets import AccuracyTarget, budget_of
+from .._routing._judge import judge_spec
 from .._routing._signals import READS_X, TASK_TARGETS
 from .._utils._validation import is_numeric
 from .._utils._warnings import warn
-from ._distiller import teacher_sources, teaches_labelled
+from ._distiller import distillation_of, teacher_sources, teaches_labelled
 from ._large_calls import takes_hint
 
 
@@ -44,11 +45,10 @@ class MemberPlan:
     small_oof: bool  # compute the small model's out-of-fold answers
     judge_oof: bool  # keep the judge's out-of-fold C_x (epsilon="auto")
     large_answers: bool  # the judge's fit reads the large model's out-of-fold answers
-    guarantee: bool  # both members' out-of-fold answers certify target_accuracy's threshold
+    guarantee: bool  # both members' out-of-fold answers certify an AccuracyTarget's threshold
     prefit_teachers: bool  # fit the out-of-fold teachers now, to cache them
     hint: object
     cv: object
-    teacher_cv: object
     n_jobs: object
     random_state: object
 
@@ -62,7 +62,6 @@ class DistillPlan:
     judge: bool  # the judge's answers on the easy rows teach too: L_js
     threshold: object  # the large model's confidence above which it teaches; None: epsilon_
     temperature: float
-    weight: float
     mix: object  # float, or "auto": chosen by the out-of-fold check
 
     @property
@@ -86,18 +85,21 @@ def plan_fit(params, X, *, judge_for, has_unlabelled, members_only=False):
     the out-of-fold signals only the judge reads). Raises where parameters
     contradict each other or the data.
     """
-    judge_input, judge_target = resolve_judge(params["judge_input"], params["judge_target"], X,
-                                              params["judge"], params["small"])
-    check_params_together(params, X, judge_target)
+    judging = judge_spec(params["judge"])
+    budget = budget_of(params["epsilon"])
+    distillation = distillation_of(params["distill"])
+    judge_input, judge_target = resolve_judge(judging, X, params["small"])
+    check_params_together(params, X, judging, judge_target, distillation)
     judge = judge_for(judge_input)
-    auto = params["epsilon"] == "auto"
+    auto = not isinstance(budget, float)
+    fallback = judging == "small" or judging.fallback
     # a guarantee certified out of fold needs both members' answers on every labelled row
-    guarantee = params["target_accuracy"] is not None and params["target_calibration"] == "oof"
-    distill = distill_plan(params, has_unlabelled=has_unlabelled)
+    guarantee = isinstance(budget, AccuracyTarget) and not budget.held_out
+    distill = distill_plan(distillation, has_unlabelled=has_unlabelled)
     # the judge reads or learns the small model's out-of-fold answers, or the fallback
     # compares routings on them
     judge_reads_small = judge is not None and (
-        params["judge_fallback"] or judge_input not in READS_X or judge_target not in TASK_TARGETS
+        fallback or judge_input not in READS_X or judge_target not in TASK_TARGETS
         or (judge_target == "agreement" and auto))
     # the large model's fit and the unlabelled rows' check read them whatever routes
     members_read_small_oof = (
@@ -107,15 +109,15 @@ def plan_fit(params, X, *, judge_for, has_unlabelled, members_only=False):
                  or guarantee)
     members = MemberPlan(
         small=params["small"], large=params["large"], judge=judge,
-        default_judge=params["judge"] is None, judge_input=judge_input,
-        judge_target=judge_target, judge_fallback=params["judge_fallback"],
-        judge_refit=params["judge_refit"], small_oof=small_oof, judge_oof=auto,
+        default_judge=judging != "small" and judging.estimator is None,
+        judge_input=judge_input, judge_target=judge_target, judge_fallback=fallback,
+        judge_refit=judging == "small" or judging.refit, small_oof=small_oof, judge_oof=auto,
         large_answers=guarantee or judge is not None and knows_large_answers(
-            params["judge_fallback"], params["large"], judge_target, distill.labelled),
+            fallback, params["large"], judge_target, distill.labelled),
         guarantee=guarantee,
         prefit_teachers=params["memory"] is not None and distill.large,
-        hint=params["hint"], cv=params["cv"], teacher_cv=params["teacher_cv"],
-        n_jobs=params["n_jobs"], random_state=params["random_state"])
+        hint=params["hint"], cv=params["cv"], n_jobs=params["n_jobs"],
+        random_state=params["random_state"])
     if members_only:
         members = replace(members, judge=None, default_judge=False, judge_fallback=False,
                           judge_oof=False, large_answers=False, guarantee=False,
@@ -123,20 +125,20 @@ def plan_fit(params, X, *, judge_for, has_unlabelled, members_only=False):
     return FitPlan(members=members, distill=distill)
 
 
-def distill_plan(params, *, has_unlabelled):
-    """Who teaches the small model under ``params``: :class:`DistillPlan`.
+def distill_plan(distillation, *, has_unlabelled):
+    """Who teaches the small model under ``distillation`` (a :class:`Distillation`):
+    :class:`DistillPlan`.
 
     The large model teaches the rows without a label (``has_unlabelled``: there
     are some; a batch of a stream counts as such), and the labelled rows too
-    where ``distill`` asks for the paper's ``L_ls``.
+    where its ``teachers`` ask for the paper's ``L_ls``.
     """
-    sources = teacher_sources(params["distill"])
-    labelled = teaches_labelled(params["distill"])
+    sources = teacher_sources(distillation.teachers)
+    labelled = teaches_labelled(distillation.teachers)
     return DistillPlan(
         large="large" in sources and (labelled or has_unlabelled), labelled=labelled,
-        judge="judge" in sources, threshold=params["distill_threshold"],
-        temperature=params["temperature"], weight=params["distill_weight"],
-        mix=params["distill_mix"])
+        judge="judge" in sources, threshold=distillation.threshold,
+        temperature=distillation.temperature, mix=distillation.mix)
 
 
 def knows_large_answers(fallback, large, judge_target, teaches_labelled):
@@ -157,10 +159,12 @@ def knows_large_answers(fallback, large, judge_target, teaches_labelled):
     return fallback and (isinstance(large, FrozenEstimator) or teaches_labelled)
 
 
-def resolve_judge(judge_input, judge_target, X, judge=None, small=None):
+def resolve_judge(judging, X, small=None):
     """What the judge reads and learns, with "auto" resolved for this X.
 
-    Numeric X, or a ``judge`` Pipeline the user built (its first steps turn X
+    ``judging`` is a :class:`~sklearn_kcm.Judge` or "small" (the cascade: no
+    judge, whose "reading" is resolved as a judge's of default options would be).
+    Numeric X, or a judge Pipeline the user built (its first steps turn X
     into numbers, e.g. a ``TfidfVectorizer`` on texts): the judge reads X and
     learns the task labels, and ``C_x`` is its agreement with the small model's
     answer (a second opinion must not read that answer, or it would only echo
@@ -171,6 +175,9 @@ def resolve_judge(judge_input, judge_target, X, judge=None, small=None):
     answer and learns whether it is right, which works whatever the small
     model reads.
     """
+    cascade = judging == "small"
+    judge = None if cascade else judging.estimator
+    judge_input, judge_target = ("auto", "auto") if cascade else (judging.input, judging.target)
     numeric = is_numeric(X) or isinstance(judge, Pipeline)
     learns_task = judge_target in ("auto", *TASK_TARGETS)
     if judge_input == "auto":
@@ -203,13 +210,13 @@ def _require_numeric(X, message):
     raise ValueError(message)
 
 
-def check_params_together(params, X, judge_target):
+def check_params_together(params, X, judging, judge_target, distillation):
     """Raise when parameters of ``params`` (``get_params(deep=False)``) contradict each other.
 
-    ``judge_target`` is the resolved one (see :func:`resolve_judge`).
+    ``judging``: the :class:`~sklearn_kcm.Judge` (or "small"); ``judge_target``
+    the resolved one (see :func:`resolve_judge`); ``distillation``: the
+    :class:`~sklearn_kcm.Distillation`.
     """
-    check_budget(params["epsilon"], params["target_large_share"],
-                 target_accuracy=params["target_accuracy"])
     memory = params["memory"]
     if isinstance(memory, str) and os.path.exists(os.path.expanduser(memory)) and (
             not os.path.isdir(os.path.expanduser(memory))):
@@ -217,20 +224,6 @@ def check_params_together(params, X, judge_target):
             f"memory={memory!r} is a file; memory must be a folder, where the members' fits "
             "are cached (it is made if missing): give a folder's path, e.g. "
             "memory='kcm_cache'.")
-    if params["target_relative_to"] is not None and params["target_accuracy"] is None:
-        raise ValueError(
-            f"target_relative_to={params['target_relative_to']!r} says what target_accuracy "
-            "is a fraction of, but target_accuracy is None. Give epsilon='auto' with "
-            "target_accuracy (e.g. 0.99 of the large model's), or target_relative_to=None.")
-    if params["judge"] == "small":
-        ignored = {key: params[key] for key in ("judge_input", "judge_target")
-                   if params[key] != "auto"}
-        if ignored:
-            raise ValueError(
-                f"judge='small' routes by the small model's own confidence, with no judge to "
-                f"read or learn anything, so {ignored} would be ignored. Leave them 'auto', or "
-                "give a judge estimator (judge=None for the default KAN judge)."
-            )
     if params["hint"] == "features" and isinstance(params["large"], FrozenEstimator):
         raise ValueError(
             "hint='features' trains the large model on X plus the small model's "
@@ -243,25 +236,27 @@ def check_params_together(params, X, judge_target):
             X, "hint='features' appends the small model's probabilities to X as columns, "
             "so X must be numeric. For text or other inputs use hint='auto' with a "
             "large model that takes `hint` in predict_proba (e.g. LLMClassifier).")
-    if params["judge_input"] == "preprocessed" and not _preprocesses(params["small"]):
+    judge_input = "auto" if judging == "small" else judging.input
+    if judge_input == "preprocessed" and not _preprocesses(params["small"]):
         raise ValueError(
-            f"judge_input='preprocessed' reads X as the small model's Pipeline turns it into "
+            f"Judge(input='preprocessed') reads X as the small model's Pipeline turns it into "
             f"numbers, but the small model is {params['small']!r}. Give a small model "
             "Pipeline (e.g. make_pipeline(ColumnTransformer(...), LogisticRegression())), or "
-            "judge_input='X' with a judge Pipeline of its own.")
-    if params["judge_input"] == "both":
+            "Judge(estimator, input='X') with a judge Pipeline of its own.")
+    if judge_input == "both":
         _require_numeric(
-            X, "judge_input='both' appends the small model's answer to X as columns, so X "
-            "must be numeric. For text or other inputs use judge_input='small' (the "
-            "small model's answer; 'auto' picks it), or judge_input='X' with a judge "
-            "Pipeline that turns X into numbers.")
-    judge_teaches = "judge" in teacher_sources(params["distill"])
-    if judge_teaches and (params["judge"] == "small" or judge_target not in TASK_TARGETS):
+            X, "Judge(input='both') appends the small model's answer to X as columns, so X "
+            "must be numeric. For text or other inputs use Judge(input='small') (the "
+            "small model's answer; 'auto' picks it), or Judge(estimator, input='X') with a "
+            "judge Pipeline that turns X into numbers.")
+    judge_teaches = "judge" in teacher_sources(distillation.teachers)
+    if judge_teaches and (judging == "small" or judge_target not in TASK_TARGETS):
         raise ValueError(
             f"distill={params['distill']!r} uses the judge as a teacher, which needs a judge "
             f"trained on the task labels, but judge={params['judge']!r} learns "
-            f"{judge_target!r}. Use distill='large', or a judge estimator with "
-            "judge_target='task' or 'agreement'."
+            f"{'nothing' if judging == 'small' else repr(judge_target)}. Use distill='large', "
+            "or a judge that learns the task: Judge(estimator, target='task') or "
+            "target='agreement'."
         )
 
 
@@ -275,14 +270,14 @@ def warn_if_routing_wastes(epsilon, fitted_epsilon, oof_confidence, small_correc
     accuracy). ``oof_confidence`` and the correctness arrays may be None
     (not measured in this fit), and then say nothing.
     """
-    if epsilon != "auto" and oof_confidence is not None and len(oof_confidence):
+    if isinstance(epsilon, float) and oof_confidence is not None and len(oof_confidence):
         share = float(np.mean(oof_confidence <= fitted_epsilon))
         if share > 0.5:
             warn(
                 f"epsilon={epsilon!r} sends {share:.0%} of the training rows to the large model "
                 f"out of fold ({len(oof_confidence)} rows): the ensemble will save few large-"
-                "model calls. Give epsilon='auto' with the share you can pay for, e.g. "
-                "target_large_share=0.2, or a lower epsilon.")
+                "model calls. Give the share you can pay for, e.g. epsilon=LargeShare(0.2), "
+                "or a lower epsilon.")
     if small_correct is not None and large_correct is not None:
         small, large = float(np.mean(small_correct)), float(np.mean(large_correct))
         if large < small:

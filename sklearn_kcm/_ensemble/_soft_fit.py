@@ -12,7 +12,7 @@ the small model can do:
 - ``"hard"``: otherwise the teacher's most probable class, with a warning.
 
 In every case the small model keeps seeing the original labelled data; the
-teacher's samples are added to it with weight ``distill_weight``.
+teacher's samples are added to it, each weighing as a labelled one.
 """
 
 import inspect
@@ -105,7 +105,7 @@ def soft_target_method(estimator):
 
 
 def fit_on_soft_targets(small, X, y, teacher_rows, teacher_proba, classes, *,
-                        labelled_rows=None, sample_weight=None, distill_weight=1.0, epochs=1,
+                        labelled_rows=None, sample_weight=None, epochs=1,
                         incremental=False, refit_set=None, temperature=1.0):
     """Train the fitted ``small`` model on its labels plus a teacher's probabilities.
 
@@ -126,8 +126,6 @@ def fit_on_soft_targets(small, X, y, teacher_rows, teacher_proba, classes, *,
     labelled_rows : ndarray of int, default=None
         Rows of X whose label the small model learns; None means all.
     sample_weight : ndarray of shape (n_samples,), default=None
-    distill_weight : float, default=1.0
-        Weight of a teacher sample relative to a labelled one.
     epochs : int, default=1
         Passes of ``partial_fit`` for models that take soft labels.
     incremental : bool, default=False
@@ -158,7 +156,7 @@ def fit_on_soft_targets(small, X, y, teacher_rows, teacher_proba, classes, *,
     labelled = np.arange(n_samples) if labelled_rows is None else labelled_rows
     known = np.asarray(y)[labelled].astype(classes.dtype, copy=False)  # none: still typed
     weight = np.ones(n_samples) if sample_weight is None else np.asarray(sample_weight, float)
-    teacher_weight = distill_weight * weight[teacher_rows]
+    teacher_weight = weight[teacher_rows]
     if method == "soft":
         labels, soft = one_hot(known, classes), teacher_proba.astype(np.float32)
         takes_temperature = "temperature" in inspect.signature(final.partial_fit).parameters

@@ -14,34 +14,9 @@ import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin
 from sklearn.utils.validation import check_is_fitted, indexable
 
+from ._budgets import share_of
 from ._curves import route_to_large, routing_curve, threshold_for_budget
 from ._fallback import blend_confidence
-
-
-def check_budget(epsilon, target_large_share, example=0.98, target_accuracy=None):
-    """Raise unless ``epsilon`` is a float threshold, or "auto" with one budget: a
-    ``target_large_share``, or (KCMEnsemble) a ``target_accuracy``."""
-    if isinstance(epsilon, (bool, np.bool_)):
-        raise ValueError(
-            f"epsilon={epsilon!r} is a boolean; give a float threshold in [0, 1] "
-            f"(e.g. {example}) or 'auto' with a target_large_share."
-        )
-    budgets = {name: value for name, value in (("target_large_share", target_large_share),
-                                                ("target_accuracy", target_accuracy))
-               if value is not None}
-    if len(budgets) > 1:
-        raise ValueError(
-            f"{budgets} are two budgets for one threshold: give target_large_share to send "
-            "a share of the inputs to the large model, or target_accuracy to send the "
-            "fewest that meet an accuracy with a guarantee, not both."
-        )
-    if (epsilon == "auto") != bool(budgets):
-        name, value = next(iter(budgets.items()), ("target_large_share", None))
-        raise ValueError(
-            f"epsilon={epsilon!r} and {name}={value!r} do not go together: give "
-            f"epsilon='auto' with a {name} to fit the threshold to it, or a float epsilon "
-            f"and no {name}."
-        )
 
 
 class BaseRouter(MetaEstimatorMixin, BaseEstimator, metaclass=ABCMeta):
@@ -78,12 +53,13 @@ class BaseRouter(MetaEstimatorMixin, BaseEstimator, metaclass=ABCMeta):
         """The fitted routing attributes, from :func:`~._judging.fit_judge`'s result.
 
         ``epsilon``: the threshold, where the subclass fitted it; None reads
-        ``epsilon`` and ``target_large_share``."""
+        ``epsilon`` (a threshold, or a :class:`~._budgets.LargeShare` to fit one)."""
         self.judge_, self.routing_by_ = judging.judge, judging.routing_by
         self.routing_weight_, self.routing_quality_ = judging.routing_weight, judging.quality
         if epsilon is None:
-            epsilon = (threshold_for_budget(judging.oof_confidence, self.target_large_share)
-                       if self.epsilon == "auto" else float(self.epsilon))
+            share = share_of(self.epsilon)
+            epsilon = (float(self.epsilon) if share is None
+                       else threshold_for_budget(judging.oof_confidence, share))
         self.epsilon_ = epsilon
 
     def _confidence(self, X, small, phase="predict"):

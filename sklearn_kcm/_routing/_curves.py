@@ -61,7 +61,7 @@ def threshold_for_budget(confidence, target):
     share = float(np.mean(route_to_large(confidence, epsilon)))
     if abs(share - target) > 0.02 + 0.25 * target:
         warn(
-            f"epsilon='auto' cannot meet target_large_share={target:g}: the "
+            f"epsilon=LargeShare({target:g}) cannot be met: the "
             f"{len(confidence)} out-of-fold confidences take only "
             f"{np.unique(confidence).size} distinct values, so the nearest threshold "
             f"sends {share:.0%} of the training rows to the large model. The routing is "

@@ -173,7 +173,7 @@ def guaranteed_threshold(confidence, small_correct, large_correct, *, target,
 
 def fit_guarantee(confidence, small_correct, large_correct, *, target, relative_to, delta,
                   calibration="held out"):
-    """The threshold of ``KCMEnsemble(target_accuracy=...)`` and the promise it makes.
+    """The threshold of ``KCMEnsemble(epsilon=AccuracyTarget(...))`` and the promise it makes.
 
     :func:`guaranteed_threshold` on the calibration rows (``calibration``:
     "held out" or "out of fold", as the promise says). Where no
@@ -217,7 +217,7 @@ def fit_guarantee(confidence, small_correct, large_correct, *, target, relative_
             f"No threshold certifies an accuracy >= {asked} with probability {1 - delta:g} "
             f"on the {n} labelled rows {calibration}: {why}. Every input goes to the large "
             "model (epsilon_=inf, guarantee_['certified'] False). Label more rows, lower "
-            "target_accuracy, or raise target_delta.")
+            "the AccuracyTarget's accuracy, or raise its delta.")
         threshold = np.inf
     routed = route_to_large(confidence, threshold)
     promise["calibration_accuracy"] = float(np.mean(np.where(routed, large_correct,

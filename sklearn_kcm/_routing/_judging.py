@@ -179,10 +179,10 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
     labels = judge_labels(judge_target, y, small_correct, large_correct)
     if np.unique(labels).size < 2:
         warn(
-            f"The judge has nothing to learn: judge_target={judge_target!r} gives one outcome "
+            f"The judge has nothing to learn: its target {judge_target!r} gives one outcome "
             f"({labels[0]!r}) on every training row out of fold, so the small model's "
             "confidence routes instead (routing_by_='small'). Give more varied data, or "
-            "judge_target='task'.")
+            "Judge(estimator, target='task').")
         return by_small()
     result = Bunch(judge=None, routing_by="judge", routing_weight=1.0, quality=None,
                    oof_confidence=None, oof_rows=None)

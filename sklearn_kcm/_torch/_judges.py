@@ -33,7 +33,7 @@ class KANJudgeClassifier(_JudgeMixin, KANClassifier):
     :class:`KCMEnsemble`, inputs with ``C_x > epsilon`` are answered by the
     small model and the rest by the large one; there, on numeric X, the judge
     learns the task and ``C_x`` is its agreement with the small model's answer
-    (see ``judge_input`` and ``judge_target``).
+    (see :class:`~sklearn_kcm.Judge`'s ``input`` and ``target``).
 
     The defaults were chosen on the benchmark suite (``python -m
     benchmarks.judges``): 20 epochs route as well as 30 (mean accuracy over

@@ -10,7 +10,9 @@ from sklearn.utils import Bunch
 from sklearn.utils.validation import indexable
 
 from .._compat import HasMethods, Interval, StrOptions, _fit_context, _safe_indexing
-from .._routing._base import BaseRouter, check_budget
+from .._routing._base import BaseRouter
+from .._routing._budgets import EPSILON_CONSTRAINT, share_of
+from .._routing._judge import Judge, judge_spec
 from .._routing._judging import default_judge, fit_judge
 from .._routing._ledger import RetrievalLedger
 from .._routing._signals import confidence_from_proba, probability_features
@@ -72,22 +74,25 @@ class KCMRetriever(RetrieverMixin, BaseRouter):
         :class:`TfidfRetriever`); the large one's ``decision_function`` takes
         ``candidates=`` for the shortlist hint. Clones are fitted (a
         :class:`~sklearn.frozen.FrozenEstimator` is not refitted).
-    judge : classifier, "small" or None, default=None
+    judge : classifier, Judge, "small" or None, default=None
         Learns, on out-of-fold queries, whether the small retriever's first
         document is right. None means ``KANJudgeClassifier()`` (KCM); an
         :class:`~sklearn_kcm.MLPJudgeClassifier` gives the MCM ablation;
+        ``Judge(estimator, fallback=False)`` routes by the judge alone (by
+        default the judge's routing is compared, out of fold on the training
+        queries, with the cascade's and with geometric blends of the two, and
+        the best routes, as in :class:`~sklearn_kcm.KCMEnsemble`; ``routing_by_``);
         ``"small"`` routes by the small retriever's own confidence, the margin
         rule (the cascade): ``1 - exp(-(z1 - z2))``, ``z1 - z2`` the top-1
         minus top-2 of its standardised scores.
-    epsilon : float in [0, 1] or "auto", default=0.5
+    epsilon : float in [0, 1], LargeShare or "auto", default=0.5
         Queries with ``C_x > epsilon`` are answered by the small retriever
         (0.5, where the judge alone routes: those it more likely gets right
         than wrong; the margin rule and the blends have scales of their own,
-        see ``routing_by_``). ``"auto"`` fits ``epsilon_`` so that a share
-        ``target_large_share`` of the training queries, out of fold, would go
-        to the large retriever, whatever routes: the way to compare routers.
-    target_large_share : float in (0, 1] or None, default=None
-        With ``epsilon="auto"``: the share of queries the large retriever may see.
+        see ``routing_by_``). A :class:`~sklearn_kcm.LargeShare` fits
+        ``epsilon_`` so that its share of the training queries, out of fold,
+        would go to the large retriever, whatever routes: the way to compare
+        routers. ``"auto"`` is ``LargeShare()`` (20%).
     n_candidates : int, default=20
         Size of the shortlist the large retriever reranks (``hint="shortlist"``).
     hint : {"shortlist"} or None, default="shortlist"
@@ -101,14 +106,9 @@ class KCMRetriever(RetrieverMixin, BaseRouter):
         one's. ``"auto"`` picks the weight in 0, 0.1, ..., 1 with the best
         mean reciprocal rank of the relevant document on the training queries
         (``fusion_weight_``).
-    judge_fallback : bool, default=True
-        Compare, out of fold on the training queries, the judge's routing
-        with the cascade's (the margin rule) and with
-        geometric blends of the two, and route by the best (as
-        :class:`~sklearn_kcm.KCMEnsemble` does; ``routing_by_``).
     cv : int, cross-validation generator or iterable, default=5
         Folds for the out-of-fold signals: the judge's own confidences
-        (``epsilon="auto"``, ``judge_fallback``) and, for a retriever that
+        (a ``LargeShare`` budget, the judge's fallback) and, for a retriever that
         learns from the training queries, its answers (the retrievers of
         this module only build an index, ``learns_from_queries = False``, so
         their answers on the training queries are used as they are).
@@ -178,30 +178,26 @@ class KCMRetriever(RetrieverMixin, BaseRouter):
     _parameter_constraints = {
         "small": [HasMethods(["fit", "decision_function"])],
         "large": [HasMethods(["fit", "decision_function"])],
-        "judge": [None, StrOptions({"small"}), HasMethods(["fit", "predict_proba"])],
-        "epsilon": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
-        "target_large_share": [None, Interval(Real, 0, 1, closed="right")],
+        "judge": [None, StrOptions({"small"}), Judge, HasMethods(["fit", "predict_proba"])],
+        "epsilon": EPSILON_CONSTRAINT,
         "n_candidates": [Interval(Integral, 1, None, closed="left")],
         "hint": [None, StrOptions({"shortlist"})],
         "fusion": [Interval(Real, 0, 1, closed="both"), StrOptions({"auto"})],
-        "judge_fallback": ["boolean"],
         "cv": ["cv_object"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
 
-    def __init__(self, small, large, judge=None, *, epsilon=0.5, target_large_share=None,
-                 n_candidates=20, hint="shortlist", fusion="auto", judge_fallback=True, cv=5,
+    def __init__(self, small, large, judge=None, *, epsilon=0.5, n_candidates=20,
+                 hint="shortlist", fusion="auto", cv=5,
                  random_state=None, verbose=0):
         self.small = small
         self.large = large
         self.judge = judge
         self.epsilon = epsilon
-        self.target_large_share = target_large_share
         self.n_candidates = n_candidates
         self.hint = hint
         self.fusion = fusion
-        self.judge_fallback = judge_fallback
         self.cv = cv
         self.random_state = random_state
         self.verbose = verbose
@@ -222,7 +218,7 @@ class KCMRetriever(RetrieverMixin, BaseRouter):
         self : KCMRetriever
             The fitted collaboration.
         """
-        check_budget(self.epsilon, self.target_large_share, example=0.5)
+        share = share_of(self.epsilon)
         if self.hint == "shortlist" and not _takes_candidates(self.large):
             raise ValueError(
                 f"hint='shortlist' asks the large retriever to score the small one's "
@@ -260,7 +256,7 @@ class KCMRetriever(RetrieverMixin, BaseRouter):
             small_oof=shortlist_distribution(small), small_correct=small_correct,
             large_correct=large_correct, judge_input="small", judge_target=JUDGE_TARGET,
             cv=check_cv(self.cv, small_correct, classifier=True), groups=None,
-            fallback=self.judge_fallback, need_confidence=self.epsilon == "auto",
+            fallback=self._fallback(), need_confidence=share is not None,
             fit_params={}, ledger=self.ledger_, verbose=self.verbose,
             small_confidence=margin_confidence(small))
         self._set_routing(routing)
@@ -268,9 +264,22 @@ class KCMRetriever(RetrieverMixin, BaseRouter):
 
     def _judge_template(self):
         """The unfitted judge: the default KAN judge, the given one, or None (cascade)."""
-        if self.judge is None:
+        judging = judge_spec(self.judge)
+        if judging == "small":
+            return None
+        if (judging.input, judging.target) != ("auto", "auto"):
+            raise ValueError(
+                f"{judging!r} sets what the judge reads or learns, but a retriever's judge "
+                "always reads the small retriever's scores and learns whether its first "
+                "document is right: leave input and target 'auto'.")
+        if judging.estimator is None:
             return default_judge(self.random_state, judge_input="small")
-        return None if self.judge == "small" else self.judge
+        return judging.estimator
+
+    def _fallback(self):
+        """Whether the judge's routing is compared with the cascade's (``Judge(fallback=)``)."""
+        judging = judge_spec(self.judge)
+        return judging != "small" and judging.fallback
 
     def _training_answers(self, member, queries, y, splits, answer):
         """``answer(retriever, rows)`` on every training query by a retriever that did not
@@ -297,7 +306,7 @@ class KCMRetriever(RetrieverMixin, BaseRouter):
         candidates = None if n_candidates is None else top_candidates(small, n_candidates)
         relevant = y if candidates is None else relevant_positions(candidates, y)
         self.shortlist_recall_ = None if candidates is None else float(np.mean(relevant >= 0))
-        needed = self.fusion == "auto" or (self.judge_fallback and self.judge != "small")
+        needed = self.fusion == "auto" or self._fallback()
         if not needed:
             self.fusion_weight_ = float(self.fusion)
             return None
