@@ -28,6 +28,12 @@ from sklearn_kcm import KANJudgeClassifier, MLPJudgeClassifier
 
 from ._wheels import CACHE, islp_csv, mpnet_path
 
+# The KAN judge of the paper's rungs (and the base of the recipe study): 16 units of cubic
+# splines on 5 intervals, as KANJudgeClassifier was before the recipe study made the default
+# judge wide (36 units, linear splines on 2) with its data-dependent choices.
+PAPER_KAN = dict(hidden_layer_sizes=(16,), grid_size=5, spline_order=3, dropout=0.0,
+                 layer_norm=False, max_epochs=20)
+
 
 @dataclass
 class Task:
@@ -58,7 +64,7 @@ class Task:
     hint: str | None = None  # the ensembles' hint: "auto" for a large model that reads it
 
     def judge(self, kind, seed):
-        judge = (KANJudgeClassifier(random_state=seed) if kind == "kan"
+        judge = (KANJudgeClassifier(random_state=seed, **PAPER_KAN) if kind == "kan"
                  else MLPJudgeClassifier(random_state=seed))
         if self.judge_input is None:
             return judge

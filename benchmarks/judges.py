@@ -26,8 +26,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import clone
+from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
 from sklearn.neighbors import KNeighborsClassifier
@@ -46,11 +48,12 @@ from sklearn_kcm import (
 from sklearn_kcm._ensemble._plan import resolve_judge
 from sklearn_kcm._routing._curves import accuracy_at_share
 from sklearn_kcm._routing._fallback import routing_quality
-from sklearn_kcm._routing._judging import JUDGE_COMPONENTS, default_judge
+from sklearn_kcm._routing._judging import default_judge
+from sklearn_kcm._torch._judges import COMPONENTS, MAX_INPUTS
 from sklearn_kcm.nn import KAN
 
 from ._ladder import TARGET_OF_LARGE, curve_summary
-from ._tasks import TASKS
+from ._tasks import PAPER_KAN, TASKS
 
 TASK_NAMES = ["digits", "mnist", "digits_lt", "rotten_tomatoes", "breast_cancer", "clusters",
               "bikeshare"]
@@ -72,15 +75,23 @@ def _judge_inputs(task):
 
 
 def _default_judge(task, seed):
-    """The default judge of the ensemble on this task's training data."""
-    return default_judge(seed, _judge_inputs(task), _default_input(task))
+    """The default judge of the ensemble on this task."""
+    reads = _default_input(task)
+    return default_judge(seed, reads, impute=reads == "preprocessed")
 
 
-def _with_last_step(judge, estimator):
-    """``estimator`` in place of the KAN of a default judge (after its projection, if any)."""
-    if isinstance(judge, Pipeline):
-        return clone(judge).set_params(**{judge.steps[-1][0]: estimator})
-    return estimator
+def _with_last_step(task, seed, estimator):
+    """``estimator`` in place of the KAN of the default judge, after what the default judge
+    does to its inputs first: the imputer of a frame's preprocessing, and the projection of
+    X wider than MAX_INPUTS columns that the KAN judge makes within its fit."""
+    default = _default_judge(task, seed)
+    steps = [clone(step) for _, step in default.steps[:-1]] if isinstance(
+        default, Pipeline) else []
+    X = _judge_inputs(task)
+    if _default_input(task) != "small" and X.shape[1] > MAX_INPUTS:
+        steps.append(TruncatedSVD(COMPONENTS, random_state=seed) if sp.issparse(X)
+                     else PCA(COMPONENTS, random_state=seed))
+    return make_pipeline(*steps, estimator) if steps else estimator
 
 
 def matched_mlp_width(task, seed):
@@ -96,7 +107,7 @@ def matched_mlp_width(task, seed):
         n_inputs = n_classes + 3
     else:
         n_columns = _judge_inputs(task).shape[1]
-        n_inputs = n_columns if n_columns <= 64 else JUDGE_COMPONENTS
+        n_inputs = n_columns if n_columns <= MAX_INPUTS else COMPONENTS
     n_outputs = n_classes if judge_target in ("task", "agreement") else 2
     default = _default_judge(task, seed)
     kan_judge = default[-1] if isinstance(default, Pipeline) else default
@@ -113,13 +124,13 @@ def _knn_input(task):
     return "preprocessed" if _default_input(task) == "preprocessed" else "X"
 
 
-def _knn_router(task, default):
+def _knn_router(task, seed):
     """25 nearest neighbours (standardised) on what the default judge's projection, or the
     task's judge input on text, makes of X."""
     knn = make_pipeline(StandardScaler(with_mean=False), KNeighborsClassifier(25))
     if _default_input(task) == "small" and task.judge_input is not None:  # text
         return make_pipeline(*task.judge_input(), knn)
-    return _with_last_step(default, knn)
+    return _with_last_step(task, seed, knn)
 
 
 def judges(task, seed, mlp_width):
@@ -135,9 +146,9 @@ def judges(task, seed, mlp_width):
         return no_fallback(judge, **({"input": reads} if reads == "preprocessed" else {}))
 
     default = _default_judge(task, seed)
-    kan = KANJudgeClassifier(random_state=seed)
-    mlp = _with_last_step(default, MLPJudgeClassifier((mlp_width,), random_state=seed))
-    gbm = _with_last_step(default, HistGradientBoostingClassifier(random_state=seed))
+    kan = KANJudgeClassifier(random_state=seed, **PAPER_KAN)
+    mlp = _with_last_step(task, seed, MLPJudgeClassifier((mlp_width,), random_state=seed))
+    gbm = _with_last_step(task, seed, HistGradientBoostingClassifier(random_state=seed))
     return {
         "cascade": dict(judge="small", **routing_only),
         "KCM default": dict(judge=None, **routing_only),
@@ -155,9 +166,9 @@ def judges(task, seed, mlp_width):
         "GBM judge (reference)": as_default(gbm),
         # the field's simple baseline: how often the small model was right, out of fold,
         # on the nearest training rows
-        "kNN router (baseline)": no_fallback(_knn_router(task, default), input=_knn_input(task),
+        "kNN router (baseline)": no_fallback(_knn_router(task, seed), input=_knn_input(task),
                                              target="small_correct"),
-        **{f"KAN recipe: {name}": as_default(_with_last_step(default, _recipe_judge(
+        **{f"KAN recipe: {name}": as_default(_with_last_step(task, seed, _recipe_judge(
             seed, **recipe))) for name, recipe in RECIPES.items()},
     }
 
@@ -226,7 +237,7 @@ RECIPES = {
 def _recipe_judge(seed, quantile_inputs=False, **params):
     """A KAN judge of the recipe study; ``quantile_inputs`` maps each input onto normal
     quantiles first, so that the uniform grid's knots fall where the data lie."""
-    judge = KANJudgeClassifier(random_state=seed, **params)
+    judge = KANJudgeClassifier(random_state=seed, **{**PAPER_KAN, **params})
     if not quantile_inputs:
         return judge
     from sklearn.preprocessing import QuantileTransformer

@@ -7,11 +7,12 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.datasets import make_blobs, make_classification
+from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
@@ -108,18 +109,34 @@ def test_the_default_judge_projects_wide_input_and_keeps_sparse_input_sparse():
     y = (X[:, :3].sum(axis=1) > 0).astype(int)
     kcm = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(), cv=3, distill=False,
                       random_state=0).fit(X, y, sample_weight=np.ones(300))
-    assert [name for name, _ in kcm.judge_.steps] == ["pca", "kanjudgeclassifier"]
-    assert kcm.judge_[-1].n_features_in_ == 32
+    assert isinstance(kcm.judge_.projection_, PCA)
+    assert kcm.judge_.projection_.n_components_ == 32 and kcm.judge_.n_features_in_ == 100
     rows = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(), cv=3, distill=False,
                        random_state=0).fit(X.tolist(), y)  # a list of rows is as wide
-    assert rows.judge_.steps[0][0] == "pca"
+    assert isinstance(rows.judge_.projection_, PCA)
     narrow = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(), cv=3, distill=False,
                          random_state=0).fit(X[:, :10], y)
-    assert isinstance(narrow.judge_, KANJudgeClassifier)
+    assert narrow.judge_.projection_ is None
     sparse = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(), cv=3, distill=False,
                          random_state=0).fit(sp.csr_matrix(X), y)
-    assert sparse.judge_.steps[0][0] == "truncatedsvd"
+    assert isinstance(sparse.judge_.projection_, TruncatedSVD)
     assert sparse.predict(sp.csr_matrix(X[:5])).shape == (5,)
+
+
+def test_the_default_judge_is_the_kan_judge_a_user_builds_and_tunes():
+    X, y = _clusters(600)
+    kcm = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(random_state=0), cv=3,
+                      distill=False).fit(X, y)
+    assert type(kcm.judge_) is KANJudgeClassifier
+    assert kcm.judge_.get_params() == KANJudgeClassifier().get_params()
+    # tuning "the judge" tunes the judge in use: the same fit, given explicitly
+    given = KCMEnsemble(LogisticRegression(), DecisionTreeClassifier(random_state=0), cv=3,
+                        distill=False, judge=KANJudgeClassifier(random_state=0),
+                        random_state=0).fit(X, y)
+    default = clone(given).set_params(judge=None).fit(X, y)
+    np.testing.assert_allclose(given.routing_confidence(X), default.routing_confidence(X))
+    search = GridSearchCV(given, {"judge__grid_size": [2, 3]}, cv=2).fit(X, y)
+    assert search.best_estimator_.judge_.grid_size in (2, 3)
 
 
 def test_sample_weights_reach_the_final_step_of_pipeline_members():
@@ -359,21 +376,28 @@ def test_the_default_judge_of_a_wide_x_normalises_its_hidden_layer():
     narrow = make_classification(300, 20, n_informative=10, random_state=0)
     judges = [KCMEnsemble(LogisticRegression(), LogisticRegression(), cv=3, distill=False,
                           random_state=0).fit(*data).judge_ for data in (wide, narrow)]
-    projected, narrow_judge = judges[0][-1], judges[1]
-    assert projected.layer_norm and projected.batch_size == 128 and not projected.dropout
-    assert projected.max_epochs == 40
-    assert not narrow_judge.layer_norm and narrow_judge.dropout == 0.3
+    projected, narrow_judge = judges
+    assert projected.settings_ == dict(layer_norm=True, max_epochs=40, batch_size=128,
+                                       dropout=0.0)
+    assert projected.net_.batch_size == 128 and projected.net_.max_epochs == 40
+    assert narrow_judge.settings_ == dict(layer_norm=False, max_epochs=20, batch_size="auto",
+                                          dropout=0.3)
     # a KAN of the same width: the norm adds no parameters
     assert ([p.shape for p in projected.net_.module_.parameters()][1:]
             == [p.shape for p in narrow_judge.net_.module_.parameters()][1:])
 
 
 def test_the_default_judge_drops_hidden_units_only_when_it_learns_from_few_rows():
-    from sklearn_kcm._routing._judging import FEW_ROWS, default_judge
+    from sklearn_kcm._routing._judging import default_judge
+    from sklearn_kcm._torch._judges import FEW_ROWS
 
-    X, _ = make_classification(FEW_ROWS, 20, random_state=0)
-    assert default_judge(0, X[:-1]).dropout == 0.3
-    assert default_judge(0, X).dropout == 0.0  # on more rows it underfits in 20 epochs
-    assert default_judge(0, X[:10], judge_input="small").dropout == 0.0  # reads the answer
+    X, y = make_classification(FEW_ROWS, 20, random_state=0)
+    few = KANJudgeClassifier(max_epochs=1).fit(X[:-1], y[:-1])
+    assert few.settings_["dropout"] == 0.3
+    # on more rows it underfits in 20 epochs
+    assert KANJudgeClassifier(max_epochs=1).fit(X, y).settings_["dropout"] == 0.0
+    assert KANJudgeClassifier(max_epochs=1, dropout=0.1).fit(X[:10], y[:10]).settings_[
+        "dropout"] == 0.1  # a value given is kept
+    assert default_judge(0, judge_input="small").dropout == 0.0  # reads the answer
 
 

@@ -305,7 +305,7 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         # members, judge and threshold learn from the labelled rows; the others only teach
         labelled, unlabelled = split_labelled(y, self.unlabelled_label)
         plan = plan_fit(self.get_params(deep=False), X, has_unlabelled=unlabelled.size > 0,
-                        judge_for=lambda judge_input: self._judge_template(X, judge_input),
+                        judge_for=self._judge_template,
                         members_only=members_only)
         metadata = route_fit_params(
             self, {"small": self.small, "large": self.large, "judge": plan.members.judge},
@@ -454,15 +454,16 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
             judge.set_fit_request(sample_weight=True)  # the weights it is given
         return fit_router(self, {"small": self.small, "large": self.large, "judge": judge})
 
-    def _judge_template(self, X=None, judge_input="X"):
-        """An unfitted judge: a clone of ``judge``, the default judge for what it reads of
-        X, or None."""
+    def _judge_template(self, judge_input="X"):
+        """An unfitted judge: a clone of the judge's estimator, the default judge for what it
+        reads, or None."""
         judging = judge_spec(self.judge)
         if judging == "small":  # the cascade needs no judge
             return None
         if judging.estimator is None:
-            return default_judge(self.random_state, X, judge_input,
-                                 impute=self._members_read_missing_values())
+            # a preprocessing may pass missing values on (to a gradient-boosting model)
+            impute = judge_input == "preprocessed" or self._members_read_missing_values()
+            return default_judge(self.random_state, judge_input, impute=impute)
         return clone(judging.estimator)
 
     def _members_read_missing_values(self):

@@ -19,9 +19,9 @@ from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_memory
 
 from .._routing._folds import out_of_fold_proba
-from .._routing._judging import default_judge_for_preprocessed, fit_judge
+from .._routing._judging import fit_judge
 from .._routing._ledger import CostLedger
-from .._utils._metadata import labelled_part, rekeyed_for
+from .._utils._metadata import labelled_part
 from ._labels import UNLABELLED_FIX, check_same_classes
 from ._large_calls import bills_its_calls, fit_large, learns_in_fit
 from ._soft_fit import RefitSet
@@ -113,9 +113,6 @@ def fit_members(plan, X, y, *, labelled, unlabelled, groups, metadata, verbose=0
         # a copy: distillation may refit the small model, and with it its preprocessing
         preprocessing = copy.deepcopy(small[:-1])
         X_judge = preprocessing.transform(X_l)
-        if plan.default_judge:  # for the width it will read
-            judge = default_judge_for_preprocessed(plan.random_state, X_judge)
-            judge_fit = rekeyed_for(judge, judge_fit)
     judging = fit_judge(
         judge, X_judge, y_l, small_oof=small_oof, small_correct=small_correct,
         large_correct=large_correct, judge_input=plan.judge_input,

@@ -37,7 +37,6 @@ class MemberPlan:
     small: object
     large: object
     judge: object  # the unfitted judge; None routes by the small model (the cascade)
-    default_judge: bool  # judge=None: rebuilt for the width of what it reads
     judge_input: str
     judge_target: str
     judge_fallback: bool
@@ -109,7 +108,6 @@ def plan_fit(params, X, *, judge_for, has_unlabelled, members_only=False):
                  or guarantee)
     members = MemberPlan(
         small=params["small"], large=params["large"], judge=judge,
-        default_judge=judging != "small" and judging.estimator is None,
         judge_input=judge_input, judge_target=judge_target, judge_fallback=fallback,
         judge_refit=judging == "small" or judging.refit, small_oof=small_oof, judge_oof=auto,
         large_answers=guarantee or judge is not None and knows_large_answers(
@@ -119,7 +117,7 @@ def plan_fit(params, X, *, judge_for, has_unlabelled, members_only=False):
         hint=params["hint"], cv=params["cv"], n_jobs=params["n_jobs"],
         random_state=params["random_state"])
     if members_only:
-        members = replace(members, judge=None, default_judge=False, judge_fallback=False,
+        members = replace(members, judge=None, judge_fallback=False,
                           judge_oof=False, large_answers=False, guarantee=False,
                           small_oof=members_read_small_oof)
     return FitPlan(members=members, distill=distill)

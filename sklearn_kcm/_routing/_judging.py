@@ -9,50 +9,20 @@ alone, when the judge alone routes worse.
 
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import clone
-from sklearn.decomposition import PCA, TruncatedSVD
 from sklearn.impute import SimpleImputer
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import Bunch
 from sklearn.utils.metaestimators import available_if
 
-from .._compat import _num_features, _num_samples, _routing_enabled, _safe_indexing
+from .._compat import _num_samples, _routing_enabled, _safe_indexing
 from .._utils._warnings import warn
 from ._curves import top_probability
 from ._fallback import choose_routing, routing_name
 from ._folds import aligned_proba, out_of_fold_proba
-from ._signals import READS_X, TASK_TARGETS, confidence_from_proba, judge_features, judge_labels
+from ._signals import TASK_TARGETS, confidence_from_proba, judge_features, judge_labels
 
-# The default judge reads at most this many columns of X: a KAN has an edge per
-# input and hidden unit, and on 784 MNIST pixels it overfits the 4,000 training
-# images (0.88 accuracy on the task against 0.92 on 32 principal components).
-MAX_JUDGE_INPUTS = 64
-JUDGE_COMPONENTS = 32
-# The default judge of X: wide rather than finely gridded. At the parameter count of 16
-# units of cubic splines on 5 intervals (9 weights an edge), 36 units of linear splines on
-# 2 (4 weights) generalise better: on MNIST 14% of the inputs sent for 99% of the large
-# model's accuracy against 17%, long-tailed digits 6% against 8% (the recipe study in
-# docs/benchmarks.md). A judge of the small model's answer (5 to 13 derived numbers) keeps
-# the cubic splines: with linear ones its confidences flatten and budgets drift (18% sent
-# for 25%).
-WIDE_JUDGE = dict(hidden_layer_sizes=(36,), grid_size=2, spline_order=1)
-# Dropping 30% of its hidden units in training regularises a judge of X that learns from
-# few rows: on the 417 of the long-tailed digits its own accuracy rose from 0.887 to 0.895
-# (the matched MLP: 0.898; six seeds, the third recipe round), on digits' 1,257 from 0.974
-# to 0.978. On more rows it underfits in 20 epochs: Bikeshare (6,051 rows) sent 12.3% for
-# 99% of the large model against 10.9% without, the clusters 22.9% against 20.5%.
-FEW_ROWS_JUDGE = dict(dropout=0.3)
-FEW_ROWS = 2000
-# On principal components of a wide X the hidden layer's activations leave the grid
-# of the layer that reads them as training moves them: a LayerNorm before it (FastKAN's
-# remedy) lifted the MNIST judge from 0.916 to 0.936 on the task, and batches of 128
-# (twice the optimiser steps of n // 16 on 4,000 rows) to 0.945 (the matched MLP: 0.948;
-# six seeds), sending 9% of the inputs for 99% of the large model's accuracy (MLP 9%).
-# Dropout there did harm (0.928 at 0.3); on narrow X the norm did (long-tailed digits
-# 0.887 -> 0.875; docs/benchmarks/judges/kan_recipe and kan_recipe_3).
-PROJECTED_JUDGE = dict(layer_norm=True, max_epochs=40, batch_size=128)
 # The judge's out-of-fold confidences (epsilon="auto", the fallback) come from the
 # first folds that hold this many rows: a share of 20% measured on 4,000 rows has a
 # standard error of 0.6 point, and on 20,000 rows one fold judge is fitted instead
@@ -67,50 +37,23 @@ MIN_OOF_ROWS = 4000
 MAX_JUDGE_ROWS = 50_000
 
 
-def default_judge(random_state, X=None, judge_input="X", impute=False):
-    """The judge of ``judge=None``: a :class:`KANJudgeClassifier` (of
-    :data:`WIDE_JUDGE` where it reads X, with :data:`FEW_ROWS_JUDGE`'s dropout
-    below ``FEW_ROWS`` rows), after a projection on ``JUDGE_COMPONENTS``
-    components when X is wider than ``MAX_JUDGE_INPUTS`` columns (PCA;
-    TruncatedSVD for sparse X, which stays sparse), and then with
-    :data:`PROJECTED_JUDGE`'s layer norm, epochs and batches.
+def default_judge(random_state, judge_input="X", impute=False):
+    """The judge of ``judge=None``: ``KANJudgeClassifier()``, which resolves its data-dependent
+    choices (a projection of wide X, dropout on few rows) in its own ``fit``; reading the small
+    model's answer, ``KANJudgeClassifier(**SMALL_ANSWER_JUDGE)``.
 
     ``impute``: the members read missing values (both accept NaN), so X may hold
     them; a judge reading X then fills them with the column means first."""
-    from .._torch._judges import KANJudgeClassifier  # torch loads with the first judge
+    from .._torch._judges import SMALL_ANSWER_JUDGE, KANJudgeClassifier  # torch loads here
 
-    reads_x = judge_input in READS_X
-    projected = reads_x and X is not None and _n_columns(X) > MAX_JUDGE_INPUTS
-    few_rows = reads_x and X is not None and not projected and _num_samples(X) < FEW_ROWS
-    judge = KANJudgeClassifier(random_state=random_state, **(WIDE_JUDGE if reads_x else {}),
-                               **(FEW_ROWS_JUDGE if few_rows else {}),
-                               **(PROJECTED_JUDGE if projected else {}))
-    steps = []
-    if impute and judge_input != "small":
-        steps.append(SimpleImputer(keep_empty_features=True))
-    if projected:
-        steps.append(TruncatedSVD(JUDGE_COMPONENTS, random_state=random_state)
-                     if sp.issparse(X) else PCA(JUDGE_COMPONENTS, random_state=random_state))
-    if not steps:
+    reads_small = judge_input == "small"
+    judge = KANJudgeClassifier(random_state=random_state,
+                               **(SMALL_ANSWER_JUDGE if reads_small else {}))
+    if not impute or reads_small:
         return judge
     if _routing_enabled():
         judge.set_fit_request(sample_weight=True)
-    return make_pipeline(*steps, judge)
-
-
-def default_judge_for_preprocessed(random_state, X):
-    """The default judge for the small model's preprocessing of X: their width decides
-    the projection, and it imputes, since a preprocessing may pass missing values on
-    (to a gradient-boosting model that reads them)."""
-    return default_judge(random_state, X, "preprocessed", impute=True)
-
-
-def _n_columns(X):
-    """Columns of X (arrays, lists of rows, DataFrames, sparse); 0 where X has none."""
-    try:
-        return _num_features(X)
-    except TypeError:  # e.g. a list of texts
-        return 0
+    return make_pipeline(SimpleImputer(keep_empty_features=True), judge)
 
 
 def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_input,

@@ -51,6 +51,8 @@ class HintedClassifier(CountingClassifier):
 
 
 def fast_judge(**params):
-    """A KAN judge that trains in a blink (one layer, five epochs), for tests of routing."""
-    defaults = dict(hidden_layer_sizes=(), max_epochs=5, batch_size=32, random_state=0)
+    """A KAN judge that trains in a blink (one layer of cubic splines, five epochs), for
+    tests of routing."""
+    defaults = dict(hidden_layer_sizes=(), grid_size=5, spline_order=3, max_epochs=5,
+                    batch_size=32, random_state=0)
     return KANJudgeClassifier(**{**defaults, **params})

@@ -271,7 +271,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
 
     Subclasses set their parameters in ``__init__`` and implement
     :meth:`_build_module`; they may override :meth:`_prepare_module` (e.g. to
-    fit a KAN grid to the data).
+    fit a KAN grid to the data), and :meth:`_fit_inputs` to resolve settings
+    from the training data and map the inputs before they are standardised.
 
     Attributes
     ----------
@@ -303,7 +304,21 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
 
     def _prepare_module(self, module, X):
         """Adapt a freshly built module to the training data ``X`` (an ndarray or a sparse
-        matrix, before :meth:`_scale`)."""
+        matrix, mapped by :meth:`_map_inputs`, before :meth:`_standardise`)."""
+
+    def _fit_inputs(self, X):
+        """Learn from the first training data X what depends on it (settings left "auto", a
+        map of the inputs); the base class learns nothing."""
+
+    def _map_inputs(self, X):
+        """X as the network's first layer reads it, before standardising; the base class
+        keeps it as it is."""
+        return X
+
+    def _setting(self, name):
+        """The value of parameter ``name`` in use: the parameter, or what :meth:`_fit_inputs`
+        resolved it to."""
+        return getattr(self, "_resolved", {}).get(name, getattr(self, name))
 
     def _net_kwargs(self):
         return {}
@@ -335,8 +350,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         X, targets = self._training_data(X, y, sample_weight, classes=None, first=True)
         if self.lr_schedule == "linear":
             batches = -(-X.shape[0] // self.net_.batch_size)
-            dict(self.net_.callbacks_)["lr_decay"].start(self.max_epochs * batches)
-        self._train(X, targets, epochs=self.max_epochs)
+            dict(self.net_.callbacks_)["lr_decay"].start(self.net_.max_epochs * batches)
+        self._train(X, targets, epochs=self.net_.max_epochs)
         return self
 
     @restores_on_interrupt("net_")
@@ -420,16 +435,18 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
     def _initialize(self, X):
         _check_device(self.device)
         self._rng = check_random_state(self.random_state)
+        self._fit_inputs(X)
+        X = self._map_inputs(X)
         # arrays whatever set_config(transform_output=...) says: torch reads arrays
         self._scaler = StandardScaler(with_mean=not sp.issparse(X)).set_output(
             transform="default").fit(X)
+        batch_size = resolve_batch_size(self._setting("batch_size"), X.shape[0])
         generator = self._generator()
         # building a torch module may draw from the global generator too (nn.Linear
         # does); the caller's state is kept, our values come from `generator`
         with torch.random.fork_rng(devices=[]):
             module = self._build_module(X.shape[1], len(self.classes_), generator)
-        with torch_threads(self._threads(resolve_batch_size(self.batch_size, X.shape[0]),
-                                         module)):
+        with torch_threads(self._threads(batch_size, module)):
             self._prepare_module(module, X)
         self.net_ = SoftTargetNet(
             module=module,
@@ -437,8 +454,8 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
             optimizer=torch.optim.Adam,
             optimizer__weight_decay=self.weight_decay,
             lr=self.lr,
-            max_epochs=self.max_epochs,
-            batch_size=resolve_batch_size(self.batch_size, X.shape[0]),
+            max_epochs=self._setting("max_epochs"),
+            batch_size=batch_size,
             iterator_train=BatchLoader,
             iterator_train__shuffle=True,
             iterator_valid=BatchLoader,
@@ -451,6 +468,10 @@ class TorchClassifier(ClassifierMixin, BaseEstimator, metaclass=ABCMeta):
         ).initialize()
 
     def _scale(self, X):
+        """X as the network reads it: mapped (:meth:`_map_inputs`), then standardised."""
+        return self._standardise(self._map_inputs(X))
+
+    def _standardise(self, X):
         if sp.issparse(X) and self._scaler.with_mean:
             raise ValueError(
                 f"{type(self).__name__} was fitted on dense X and got a sparse matrix: it "

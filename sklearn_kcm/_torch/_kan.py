@@ -167,8 +167,8 @@ class KANClassifier(TorchClassifier):
             grid_size=self.grid_size,
             spline_order=self.spline_order,
             fused=self.fused,
-            layer_norm=self.layer_norm,
-            dropout=self.dropout,
+            layer_norm=self._setting("layer_norm"),
+            dropout=self._setting("dropout"),
             generator=generator,
         )
 
@@ -179,9 +179,10 @@ class KANClassifier(TorchClassifier):
         lo, hi = X.min(axis=0), X.max(axis=0)
         if sp.issparse(X):
             lo, hi = lo.toarray(), hi.toarray()
-        bounds = self._scale(np.vstack([lo, hi]))  # standardising keeps each feature's order
+        bounds = self._standardise(np.vstack([lo, hi]))  # it keeps each feature's order
         per_row = X.shape[1] * (self.grid_size + self.spline_order)
-        sample = self._scale(X[: max(1, min(GRID_SAMPLE_ROWS, GRID_SAMPLE_VALUES // per_row))])
+        sample = self._standardise(
+            X[: max(1, min(GRID_SAMPLE_ROWS, GRID_SAMPLE_VALUES // per_row))])
         sample = sample.toarray() if sp.issparse(sample) else sample
         module.update_grid(torch.as_tensor(sample),
                            bounds=(torch.as_tensor(bounds[0]), torch.as_tensor(bounds[1])))
@@ -190,8 +191,8 @@ class KANClassifier(TorchClassifier):
         return {"regularization": self.regularization}
 
     def _values_per_row(self):
-        # each input expands into silu(x) and G + k B-spline bases
-        return self.n_features_in_ * (self.grid_size + self.spline_order + 1)
+        # each input the network reads expands into silu(x) and G + k B-spline bases
+        return self._scaler.n_features_in_ * (self.grid_size + self.spline_order + 1)
 
     def edge_functions(self, layer=0, n_points=100):
         """Sample the learned edge functions ``phi_oi`` of one KAN layer.

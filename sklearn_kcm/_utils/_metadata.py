@@ -76,17 +76,6 @@ def route_fit_params(owner, members, sample_weight, fit_params):
     return routed
 
 
-def rekeyed_for(member, fit_params):
-    """``fit_params`` routed to a member template, for ``member`` built in its place: the
-    same sample weights, under ``member``'s key (routing off: a Pipeline takes them as
-    ``<step>__sample_weight``); with routing on they pass as they are."""
-    weights = routed_sample_weight(fit_params)
-    if _routing_enabled() or weights is None:
-        return fit_params
-    key = _sample_weight_key(member)
-    return {key: weights} if key else {}
-
-
 def routed_sample_weight(fit_params):
     """The sample weights among a member's routed ``fit`` parameters, or None
     (``sample_weight``, or ``<step>__sample_weight`` for a Pipeline)."""

@@ -76,7 +76,8 @@ class KCMRetriever(RetrieverMixin, BaseRouter):
         :class:`~sklearn.frozen.FrozenEstimator` is not refitted).
     judge : classifier, Judge, "small" or None, default=None
         Learns, on out-of-fold queries, whether the small retriever's first
-        document is right. None means ``KANJudgeClassifier()`` (KCM); an
+        document is right. None means the KAN judge of a small model's answer,
+        ``KANJudgeClassifier(**SMALL_ANSWER_JUDGE)`` (KCM); an
         :class:`~sklearn_kcm.MLPJudgeClassifier` gives the MCM ablation;
         ``Judge(estimator, fallback=False)`` routes by the judge alone (by
         default the judge's routing is compared, out of fold on the training
