@@ -21,9 +21,7 @@ import numpy as np
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from .._compat import _safe_indexing
-from .._routing._budgets import accuracy_target
 from .._routing._guarantee import fit_guarantee
-from ._labels import split_labelled
 from ._large_calls import ask_large
 
 # epsilon_ until held-out rows certify one: distillation, which runs before, keeps the
@@ -89,50 +87,23 @@ def subset_fit_data(X, y, sample_weight, groups, fit_params, rows):
             {name: rows_of(value) for name, value in fit_params.items()})
 
 
-class GuaranteeStage:
-    """The threshold of ``KCMEnsemble(epsilon=AccuracyTarget(...))``, certified on held-out
-    rows or out of fold; sets ``epsilon_`` and ``guarantee_``."""
-
-    def _fit_and_certify(self, X, y, sample_weight, groups, fit_params):
-        """Fit on the labelled rows not held out, certify on the held-out ones, then refit
-        the members on every labelled row, keeping the certified judge and threshold."""
-        target = accuracy_target(self.epsilon)
-        labelled = split_labelled(y, self.unlabelled_label)[0]
-        fit_rows, held_out = calibration_split(y, labelled, groups, target.calibration,
-                                               self.random_state)
-        self._fit_rows(*subset_fit_data(X, y, sample_weight, groups, fit_params, fit_rows))
-        answers = held_out_answers(self, _safe_indexing(X, held_out), y[held_out])
-        self.epsilon_, promise = fit_guarantee(
-            *answers, target=target.accuracy, relative_to=target.relative_to,
-            delta=target.delta, calibration="held out")
-        # the user deploys, and compares with, members fitted on every labelled row: a
-        # certificate against the weaker large model of the fit rows fails against that one
-        self._fit_rows(X, y, sample_weight, groups, fit_params, members_only=True)
-        self.oof_confidence_ = None  # those of the first fit's rows, not of X's
-        self.guarantee_ = {**promise, **refit_statement(promise, len(labelled))}
-        return self
-
-    def _guaranteed_epsilon(self, members):
-        """The threshold certified out of fold for an accuracy target (and ``guarantee_``);
-        provisional until held-out rows certify it; None without a target."""
-        self.guarantee_ = None
-        target = accuracy_target(self.epsilon)
-        if target is None:
-            return None
-        if target.held_out:
-            return PROVISIONAL_THRESHOLD
-        rows = members.judging.oof_rows
-        epsilon, promise = fit_guarantee(
-            members.judging.oof_confidence, members.small_correct[rows],
-            members.large_correct[rows], target=target.accuracy,
-            relative_to=target.relative_to, delta=target.delta,
-            calibration="out of fold")
-        self.guarantee_ = {**promise, "fitted_on": len(members.small_correct),
-                           "compares": (
-                               f"the fold models' routed answers against the large fold "
-                               f"models', out of fold on {len(rows):,} labelled rows; the "
-                               "members in use are fitted on all of them")}
-        return epsilon
+def guaranteed_threshold(target, members):
+    """The threshold of an :class:`AccuracyTarget` ``target`` (None: no target) after the
+    first stage of fit, and ``guarantee_``: certified on the out-of-fold answers of
+    ``members`` (``target.calibration="oof"``), or provisional (held-out rows certify it
+    once this fit is done; the guarantee is set then). ``(None, None)`` without a target."""
+    if target is None:
+        return None, None
+    if target.held_out:
+        return PROVISIONAL_THRESHOLD, None
+    rows = members.judging.oof_rows
+    epsilon, promise = fit_guarantee(
+        members.judging.oof_confidence, members.small_correct[rows],
+        members.large_correct[rows], target=target.accuracy,
+        relative_to=target.relative_to, delta=target.delta, calibration="out of fold")
+    return epsilon, {**promise, "fitted_on": len(members.small_correct), "compares": (
+        f"the fold models' routed answers against the large fold models', out of fold on "
+        f"{len(rows):,} labelled rows; the members in use are fitted on all of them")}
 
 
 def refit_statement(promise, n_labelled):

@@ -7,10 +7,11 @@ from sklearn.base import ClassifierMixin, clone
 from sklearn.utils import get_tags
 from sklearn.utils.validation import column_or_1d, indexable
 
-from .._compat import HasMethods, StrOptions, _fit_context, _routing_enabled
+from .._compat import HasMethods, StrOptions, _fit_context, _routing_enabled, _safe_indexing
 from .._routing._base import BaseRouter
 from .._routing._budgets import EPSILON_CONSTRAINT, AccuracyTarget, accuracy_target, budget_of
 from .._routing._curves import top_probability
+from .._routing._guarantee import fit_guarantee
 from .._routing._judge import Judge, judge_spec
 from .._routing._judging import default_judge
 from .._routing._signals import confidence_from_proba, judge_features
@@ -18,7 +19,13 @@ from .._utils._interrupts import restores_on_interrupt
 from .._utils._log_proba import log_of
 from .._utils._metadata import fit_router, route_fit_params
 from .._utils._threads import threads_per_job, torch_threads
-from ._calibration import GuaranteeStage
+from ._calibration import (
+    calibration_split,
+    guaranteed_threshold,
+    held_out_answers,
+    refit_statement,
+    subset_fit_data,
+)
 from ._distillation import DistillationStage
 from ._distiller import TEACHERS, Distillation
 from ._first_stage import fit_members_cached
@@ -28,7 +35,7 @@ from ._plan import plan_fit, warn_if_routing_wastes
 from ._recent import RecentAnswers
 
 
-class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter):
+class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
     """KAN-judged collaboration of a small and a large classifier (KCM).
 
     A judge scores every input with a confidence ``C_x``. Inputs with
@@ -295,7 +302,26 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         target = accuracy_target(self.epsilon)
         if target is None or not target.held_out:
             return self._fit_rows(X, y, sample_weight, groups, fit_params)
-        return self._fit_and_certify(X, y, sample_weight, groups, fit_params)
+        return self._fit_and_certify(target, X, y, sample_weight, groups, fit_params)
+
+    def _fit_and_certify(self, target, X, y, sample_weight, groups, fit_params):
+        """Fit on the labelled rows not held out, certify ``target`` on the held-out ones,
+        then refit the members on every labelled row, keeping the certified judge and
+        threshold (see :mod:`._calibration`)."""
+        labelled = split_labelled(y, self.unlabelled_label)[0]
+        fit_rows, held_out = calibration_split(y, labelled, groups, target.calibration,
+                                               self.random_state)
+        self._fit_rows(*subset_fit_data(X, y, sample_weight, groups, fit_params, fit_rows))
+        answers = held_out_answers(self, _safe_indexing(X, held_out), y[held_out])
+        self.epsilon_, promise = fit_guarantee(
+            *answers, target=target.accuracy, relative_to=target.relative_to,
+            delta=target.delta, calibration="held out")
+        # the user deploys, and compares with, members fitted on every labelled row: a
+        # certificate against the weaker large model of the fit rows fails against that one
+        self._fit_rows(X, y, sample_weight, groups, fit_params, members_only=True)
+        self.oof_confidence_ = None  # those of the first fit's rows, not of X's
+        self.guarantee_ = {**promise, **refit_statement(promise, len(labelled))}
+        return self
 
     def _fit_rows(self, X, y, sample_weight, groups, fit_params, *, members_only=False):
         """The fit on X, y (all of it, or the rows not held out to certify the threshold).
@@ -332,7 +358,8 @@ class KCMEnsemble(GuaranteeStage, DistillationStage, ClassifierMixin, BaseRouter
         """What the judge reads and learns, the judge, the threshold and the routing."""
         self.judge_input_, self.judge_target_ = plan.members.judge_input, plan.members.judge_target
         self._judge_preprocessing = members.judge_preprocessing
-        self._set_routing(members.judging, self._guaranteed_epsilon(members))
+        epsilon, self.guarantee_ = guaranteed_threshold(accuracy_target(self.epsilon), members)
+        self._set_routing(members.judging, epsilon)
         # C_x out of fold of each training row, which a KCMCascade reads to set thresholds
         judging = members.judging
         self.oof_confidence_ = None

@@ -11,13 +11,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, _fit_context
-from .._torch._base import (
-    BatchLoader,
-    LinearDecay,
-    SoftTargetNet,
+from .._torch._training import (
     _check_device,
+    is_first_call,
     probability_targets,
+    seeded_generator,
+    soft_target_net,
     softened,
+    start_lr_schedule,
 )
 from .._utils._hf import frozen_kwargs, load_model, load_tokenizer
 from .._utils._interrupts import restores_on_interrupt
@@ -151,9 +152,7 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
             The fitted classifier.
         """
         inputs, targets = self._training_data(X, y, sample_weight, hint, None, first=True)
-        if self.lr_schedule == "linear":
-            batches = -(-len(targets) // self.batch_size)
-            dict(self.net_.callbacks_)["lr_decay"].start(self.max_epochs * batches)
+        start_lr_schedule(self, len(targets))
         self._train(inputs, targets, self.max_epochs)
         return self
 
@@ -185,9 +184,7 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
         self : object
             The updated classifier.
         """
-        first = not hasattr(self, "net_")
-        if first and classes is None:
-            raise ValueError(f"{OWNER}.partial_fit needs `classes` on its first call.")
+        first = is_first_call(self, classes)
         inputs, targets = self._training_data(X, y, sample_weight, hint, classes, first=first)
         with softened(self.net_, temperature):
             self._train(inputs, targets, 1)
@@ -225,21 +222,15 @@ class TransformerClassifier(ClassifierMixin, BaseEstimator):
         self.n_frozen_ = len(layers) - n_top
         module = EncoderTop(layers[self.n_frozen_:], encoder.config.hidden_size,
                             len(self.classes_), self.dropout, self._generator())
-        self.net_ = SoftTargetNet(
-            module=module, criterion=torch.nn.CrossEntropyLoss, optimizer=torch.optim.Adam,
-            optimizer__weight_decay=self.weight_decay, lr=self.lr, max_epochs=self.max_epochs,
-            batch_size=self.batch_size, iterator_train=BatchLoader,
-            iterator_train__shuffle=True, iterator_valid=BatchLoader, train_split=None,
-            callbacks=[("lr_decay", LinearDecay())], predict_nonlinearity=None,
-            verbose=self.verbose, device=self.device,
-        ).initialize()
+        self.net_ = soft_target_net(module, self, max_epochs=self.max_epochs,
+                                    batch_size=self.batch_size)
 
     def _encoder(self):
         return load_model(self.model, self.device, frozen_kwargs(None), kind="encoder",
                           owner=OWNER)
 
     def _generator(self):
-        return torch.Generator().manual_seed(int(self._rng.randint(np.iinfo(np.int32).max)))
+        return seeded_generator(self._rng)
 
     def _hint_texts(self, hint, n_texts):
         """The first segment of each input: the small model's answer and confidence."""
