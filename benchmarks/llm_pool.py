@@ -42,11 +42,15 @@ CACHE_DIR = CACHE / "llm_answers" / "qwen2.5-coder-1.5b"
 MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 POOL = 2000
 CHUNK = 25  # prompts between two saves
+# the server's address is part of every answer's cache key (OpenAIChat.cache_key): a fixed
+# port keeps the keys the same from run to run
+PORT = 18437
+BASE_URL = f"http://127.0.0.1:{PORT}/v1"
 
 
 def pool_and_hints():
-    """The pool's texts and labels, and the hint: the small model's probabilities on them,
-    learnt from the snippets outside the pool."""
+    """The pool's texts and labels, the hint (the small model's probabilities on them), the
+    classes and the small model, learnt from the snippets outside the pool."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
@@ -55,7 +59,14 @@ def pool_and_hints():
     pool, rest = order[:POOL], order[POOL:]
     small = make_pipeline(_tfidf(), LogisticRegression(C=3, max_iter=2000))
     small.fit(texts[rest], labels[rest])
-    return texts[pool], labels[pool], small.predict_proba(texts[pool]), small.classes_
+    return (texts[pool], labels[pool], small.predict_proba(texts[pool]), small.classes_,
+            small)
+
+
+def pool_llm():
+    """The LLM classifier whose answers the pool keeps: asking it again reads them."""
+    return LLMClassifier(OpenAIChat(MODEL, base_url=BASE_URL, timeout=600),
+                         max_concurrency=1, cache=str(CACHE_DIR), on_error="uniform")
 
 
 def restore_cache(answers_file, cache_dir):
@@ -94,17 +105,19 @@ def main(argv=None):
     answers_file, summary_file = OUT / "answers.jsonl", OUT / "pool.json"
     saved = restore_cache(answers_file, CACHE_DIR)
     summary = json.loads(summary_file.read_text()) if summary_file.exists() else {}
-    texts, labels, hints, classes = pool_and_hints()
+    texts, labels, hints, _, _ = pool_and_hints()
     texts, labels, hints = texts[:args.snippets], labels[:args.snippets], hints[:args.snippets]
-    with LlamaServer(qwen_coder_path(), threads=args.threads, startup_timeout=300) as server:
-        llm = LLMClassifier(OpenAIChat(MODEL, base_url=server.base_url, timeout=600),
-                            max_concurrency=1, cache=str(CACHE_DIR), on_error="uniform")
+    with LlamaServer(qwen_coder_path(), threads=args.threads, port=PORT, startup_timeout=300):
+        llm = pool_llm()
         llm.fit(texts[:20], labels[:20])  # the label set only: no shots
-        for variant in args.variants.split(","):
-            record = summary.setdefault(variant, {"prompts": 0, "seconds": 0.0,
-                                                  "prompt_tokens": 0, "completion_tokens": 0})
-            for start in range(0, len(texts), CHUNK):
-                rows = slice(start, start + CHUNK)
+        variants = args.variants.split(",")
+        # chunk by chunk, every variant: the first n snippets are complete for any n
+        for start in range(0, len(texts), CHUNK):
+            rows = slice(start, start + CHUNK)
+            for variant in variants:
+                record = summary.setdefault(variant, {"prompts": 0, "seconds": 0.0,
+                                                      "prompt_tokens": 0,
+                                                      "completion_tokens": 0})
                 clf = clone(llm).fit(texts[:20], labels[:20])
                 began = time.perf_counter()
                 clf.predict(texts[rows], hint=hints[rows] if variant == "hinted" else None)
@@ -114,14 +127,14 @@ def main(argv=None):
                     record["seconds"] += time.perf_counter() - began
                     record["prompt_tokens"] += usage.get("prompt_tokens", 0)
                     record["completion_tokens"] += usage.get("completion_tokens", 0)
-                save_new_answers(answers_file, CACHE_DIR, saved)
-                summary_file.write_text(json.dumps(
-                    {**summary, "model": QWEN_CODER_FILE[0], "threads": args.threads,
-                     "machine": f"{platform.processor() or 'CPU'}, Python "
-                                f"{platform.python_version()}"}, indent=1))
-                print(f"{variant}: {min(start + CHUNK, len(texts))}/{len(texts)} "
-                      f"({record['seconds'] / max(record['prompts'], 1):.2f} s a prompt)",
-                      flush=True)
+            save_new_answers(answers_file, CACHE_DIR, saved)
+            summary_file.write_text(json.dumps(
+                {**summary, "model": QWEN_CODER_FILE[0], "threads": args.threads,
+                 "machine": f"{platform.processor() or 'CPU'}, Python "
+                            f"{platform.python_version()}"}, indent=1))
+            print(f"{min(start + CHUNK, len(texts))}/{len(texts)} snippets: " + ", ".join(
+                f"{v} {summary[v]['seconds'] / max(summary[v]['prompts'], 1):.2f} s a prompt"
+                for v in variants), flush=True)
 
 
 if __name__ == "__main__":

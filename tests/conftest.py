@@ -7,6 +7,8 @@ import pytest
 import torch
 from sklearn.datasets import load_iris
 
+from sklearn_kcm._ensemble._fit_cache import RECENT_FITS
+
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "cuda: needs a CUDA device; skipped without one")
@@ -19,6 +21,15 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "cuda" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def fresh_fit_cache():
+    """Each test starts with no first stage of an earlier test's fit in memory: a test that
+    patches what a fit does must see that fit run."""
+    RECENT_FITS.clear()
+    yield
+    RECENT_FITS.clear()
 
 
 @pytest.fixture(scope="session")

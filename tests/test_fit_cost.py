@@ -9,14 +9,17 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.datasets import make_classification
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from sklearn_kcm import Judge, KCMEnsemble, LargeShare, LLMClassifier
+from sklearn_kcm._ensemble._fit_cache import RECENT_FITS
 from sklearn_kcm._routing._signals import judge_features
 from sklearn_kcm._testing import fast_judge
 from sklearn_kcm._utils._threads import threads_for_work, torch_threads
@@ -240,3 +243,50 @@ def test_each_judge_learns_from_a_bounded_stratified_sample(monkeypatch):
     assert all(abs(share - np.mean(y == 1)) < 0.01 for _, share in seen)
     # the routing is still read on every row out of fold
     assert np.isfinite(kcm.oof_confidence_).sum() == len(y)
+
+
+class FitCounter(ClassifierMixin, BaseEstimator):
+    """A logistic regression that counts, across clones, how often it is fitted."""
+
+    fits = 0
+
+    def fit(self, X, y, sample_weight=None):
+        type(self).fits += 1
+        self.model_ = LogisticRegression(max_iter=1000).fit(X, y, sample_weight=sample_weight)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+
+def test_a_seeded_grid_over_the_threshold_fits_the_members_once_per_split(data):
+    X, y = data
+    kcm = KCMEnsemble(FitCounter(), _forest(), judge="small", cv=3, random_state=0)
+    RECENT_FITS.clear()
+    FitCounter.fits = 0
+    clone(kcm).fit(X, y)
+    per_fit = FitCounter.fits
+    RECENT_FITS.clear()
+    FitCounter.fits = 0
+    search = GridSearchCV(kcm, {"epsilon": [0.6, 0.8, 0.95]}, cv=2, refit=False).fit(X, y)
+    assert FitCounter.fits == 2 * per_fit  # once per split, for the three values
+    without = clone(kcm).set_params(random_state=None)  # not reproducible: fitted anew
+    FitCounter.fits = 0
+    GridSearchCV(without, {"epsilon": [0.6, 0.8]}, cv=2, refit=False).fit(X, y)
+    assert FitCounter.fits == 2 * 2 * per_fit
+    assert search.cv_results_["mean_test_score"].shape == (3,)
+
+
+def test_a_loaded_first_stage_is_a_fresh_copy_that_distillation_cannot_touch(data):
+    X, y = data
+    RECENT_FITS.clear()
+    y_semi = np.where(np.arange(len(y)) % 3 == 0, y, -1)
+    kcm = KCMEnsemble(LogisticRegression(max_iter=500), _forest(), judge="small",
+                      epsilon=0.9, cv=3, unlabelled_label=-1, random_state=0)
+    first = clone(kcm).fit(X, y_semi)
+    again = clone(kcm).fit(X, y_semi)  # loads the first stage, distils anew
+    np.testing.assert_array_equal(first.predict_proba(X), again.predict_proba(X))
+    assert first.small_ is not again.small_ and first.large_ is not again.large_
+    other = clone(kcm).fit(X[:-10], y_semi[:-10])  # other data: fitted anew
+    assert other.small_.coef_.shape == first.small_.coef_.shape

@@ -107,7 +107,10 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
         ``Pipeline(memory=...)`` caches its transformers: a fit that differs
         only in the threshold, the budget's values or the distillation's
         settings loads them, so that ``GridSearchCV`` over ``epsilon`` fits
-        the members once per split. The members must pickle.
+        the members once per split. None: with an integer ``random_state``,
+        the first stages of the last 8 fits (256 MB at most) are kept in
+        memory for the same purpose, within one process; unseeded fits are
+        fitted anew. The members must pickle.
     n_jobs : int or None, default=None
         Jobs that fit the out-of-fold models in parallel (the small model's,
         the judges', the large teachers'), through joblib: None means 1 unless

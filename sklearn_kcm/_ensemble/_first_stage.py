@@ -6,10 +6,12 @@ and on the :class:`~._plan.MemberPlan` alone, not on the parameters that act
 after them (the threshold, and the distillation that uses it). With
 ``memory=`` they are computed once per (plan, data) and loaded from disk
 afterwards, the way ``Pipeline(memory=...)`` caches its transformers, so that a
-grid over ``epsilon`` costs one member fit per split.
+grid over ``epsilon`` costs one member fit per split; without it, the latest
+seeded fits are kept in memory for the same purpose (:mod:`._fit_cache`).
 """
 
 import copy
+import functools
 
 import numpy as np
 from sklearn.base import clone
@@ -22,6 +24,7 @@ from .._routing._folds import out_of_fold_proba
 from .._routing._judging import fit_judge
 from .._routing._ledger import CostLedger
 from .._utils._metadata import labelled_part
+from ._fit_cache import cached_first_stage
 from ._labels import UNLABELLED_FIX, check_same_classes
 from ._large_calls import bills_its_calls, fit_large, learns_in_fit
 from ._soft_fit import RefitSet
@@ -29,7 +32,10 @@ from ._teachers import LargeTeachers
 
 
 def fit_members_cached(memory):
-    """:func:`fit_members`, cached in ``memory`` (None, a path or a ``joblib.Memory``)."""
+    """:func:`fit_members`, cached in ``memory`` (a path or a ``joblib.Memory``), or, for
+    None, among the latest seeded fits of this process (:mod:`._fit_cache`)."""
+    if memory is None:
+        return functools.partial(cached_first_stage, fit_members)
     return check_memory(memory).cache(fit_members, ignore=["verbose"])
 
 

@@ -22,6 +22,7 @@ from .._routing._signals import READS_X, TASK_TARGETS
 from .._utils._validation import is_numeric
 from .._utils._warnings import warn
 from ._distiller import distillation_of, teacher_sources, teaches_labelled
+from ._fit_cache import keeps_first_stage
 from ._large_calls import takes_hint
 
 
@@ -42,7 +43,7 @@ class MemberPlan:
     judge_fallback: bool
     judge_refit: bool
     small_oof: bool  # compute the small model's out-of-fold answers
-    judge_oof: bool  # keep the judge's out-of-fold C_x (epsilon="auto")
+    judge_oof: bool  # keep the judge's out-of-fold C_x (a budget fits the threshold on them)
     large_answers: bool  # the judge's fit reads the large model's out-of-fold answers
     guarantee: bool  # both members' out-of-fold answers certify an AccuracyTarget's threshold
     prefit_teachers: bool  # fit the out-of-fold teachers now, to cache them
@@ -113,7 +114,9 @@ def plan_fit(params, X, *, judge_for, has_unlabelled, members_only=False):
         large_answers=guarantee or judge is not None and knows_large_answers(
             fallback, params["large"], judge_target, distill.labelled),
         guarantee=guarantee,
-        prefit_teachers=params["memory"] is not None and distill.large,
+        # a cached first stage holds fitted teachers: they are not fitted on first use then
+        prefit_teachers=distill.large and keeps_first_stage(params["memory"],
+                                                            params["random_state"]),
         hint=params["hint"], cv=params["cv"], n_jobs=params["n_jobs"],
         random_state=params["random_state"])
     if members_only:

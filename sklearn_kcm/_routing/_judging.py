@@ -1,8 +1,8 @@
 """Fitting the judge on out-of-fold signals, and choosing what routes.
 
 The judge learns from answers the small (and large) model gave on rows they
-had not seen (see :mod:`._judge_signals`). Its own confidences on the training
-rows are taken out of fold too, for ``epsilon="auto"`` and for the fallback,
+had not seen (see :mod:`._signals`). Its own confidences on the training
+rows are taken out of fold too, for a budget (``LargeShare``) and for the fallback,
 which blends the judge with the small model's confidence, or routes by that
 alone, when the judge alone routes worse.
 """
@@ -23,7 +23,7 @@ from ._fallback import choose_routing, routing_name
 from ._folds import aligned_proba, out_of_fold_proba
 from ._signals import TASK_TARGETS, confidence_from_proba, judge_features, judge_labels
 
-# The judge's out-of-fold confidences (epsilon="auto", the fallback) come from the
+# The judge's out-of-fold confidences (a LargeShare budget, the fallback) come from the
 # first folds that hold this many rows: a share of 20% measured on 4,000 rows has a
 # standard error of 0.6 point, and on 20,000 rows one fold judge is fitted instead
 # of five.
@@ -82,7 +82,7 @@ def fit_judge(judge, X, y, *, small_oof, small_correct, large_correct, judge_inp
         fold (:func:`choose_routing`).
     need_confidence : bool
         Compute out-of-fold confidences even without ``fallback`` (for
-        ``epsilon="auto"``).
+        a ``LargeShare`` budget).
     fit_params : dict
         For the judge's ``fit``.
     ledger : CostLedger
