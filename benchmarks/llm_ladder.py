@@ -158,9 +158,12 @@ def render_markdown(results):
         record = pool.get(variant)
         if record and record["prompts"]:
             per = 1000 / record["prompts"]
+            chunks = record.get("seconds_per_prompt_by_chunk") or [record["seconds"] / record[
+                "prompts"]]
             bill.append(f"{variant.replace('_', '-')}: {record['prompt_tokens'] * per:,.0f} "
                         f"prompt and {record['completion_tokens'] * per:,.0f} completion tokens, "
-                        f"{record['seconds'] * per:,.0f} s per 1,000 snippets")
+                        f"{1000 * float(np.median(chunks)):,.0f} s per 1,000 snippets (the "
+                        f"median of {len(chunks)} chunks)")
     if bill:
         lines += ["", "The bill (the pool's run, one request at a time): " + "; ".join(bill)
                   + "."]

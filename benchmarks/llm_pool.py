@@ -18,7 +18,9 @@ Answers land in the classifier's disk cache and, as they come, in
 ``docs/benchmarks/llm/answers.jsonl`` (the cache file's name, i.e. the
 SHA-256 of the model and prompt, and the stored answer): a run that stops
 resumes from it, and a fresh machine rebuilds the cache from it. The seconds
-and tokens of each variant go to ``pool.json``. Needs ``make test-integration``'s
+and tokens of each variant go to ``pool.json`` (the seconds per prompt of every
+chunk too: the bill quotes the median chunk, which a paused or shared run does
+not move). Needs ``make test-integration``'s
 ``llama-cpp-python[server]``.
 """
 
@@ -123,8 +125,13 @@ def main(argv=None):
                 clf.predict(texts[rows], hint=hints[rows] if variant == "hinted" else None)
                 usage = clf.usage_.summary()
                 if usage["calls"]:
+                    seconds = time.perf_counter() - began
                     record["prompts"] += usage["calls"]
-                    record["seconds"] += time.perf_counter() - began
+                    record["seconds"] += seconds
+                    # per chunk too: a run that was paused (or shared the cores) has slow
+                    # chunks, and the bill quotes the median chunk
+                    record.setdefault("seconds_per_prompt_by_chunk", []).append(
+                        round(seconds / usage["calls"], 3))
                     record["prompt_tokens"] += usage.get("prompt_tokens", 0)
                     record["completion_tokens"] += usage.get("completion_tokens", 0)
             save_new_answers(answers_file, CACHE_DIR, saved)

@@ -85,7 +85,7 @@ def test_long_tailed_counts_and_groups():
 
 SUITES = sorted(p.parent.name for p in RESULTS.glob("*/results.json")
                 if p.parent.name not in ("judges", "judges_mpnet", "distill", "llm_calibration",
-                                          "llm_server", "retrieval", "cascade"))
+                                          "llm_server", "retrieval", "cascade", "llm"))
 
 
 @pytest.mark.parametrize("suite", SUITES)
@@ -128,6 +128,18 @@ def test_llm_server_table_matches_the_results_the_run_wrote():
     assert (folder / "results.md").read_text() == render_llm_server(results)
     page = RESULTS.parent / "user_guide" / "llm.md"
     assert "benchmarks/llm_server/results.md" in page.read_text()
+
+
+def test_llm_ladder_tables_match_the_answers_the_pool_kept():
+    from benchmarks.llm_ladder import render_markdown as render_llm_ladder
+
+    folder = RESULTS / "llm"
+    results = json.loads((folder / "results.json").read_text())
+    assert (folder / "results.md").read_text() == render_llm_ladder(results)
+    answers = (folder / "answers.jsonl").read_text().splitlines()
+    # every snippet of the ladder was asked zero-shot and with the hint, once
+    assert len(answers) >= 2 * results["snippets"]
+    assert "benchmarks/llm/results.md" in (RESULTS.parent / "benchmarks.md").read_text()
 
 
 def test_matched_mlp_has_about_the_parameters_of_the_kan_judge():
