@@ -46,6 +46,16 @@ def aggregate(rows):
     return summary
 
 
+def mean_std(values, missing="-"):
+    """``mean ± std`` of the values that are not None (the value alone for one; ``missing``
+    for none), three decimals."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return missing
+    return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if len(values) > 1 else \
+        f"{values[0]:.3f}"
+
+
 def _cell(value, kind, with_std):
     mean, std = value
     with_std = with_std and std > 0

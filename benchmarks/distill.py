@@ -68,6 +68,7 @@ from sklearn.preprocessing import StandardScaler
 
 from sklearn_kcm import Distillation, KANClassifier, KCMEnsemble, LargeShare
 
+from ._report import mean_std
 from ._tasks import TASKS
 
 OUT = Path(__file__).resolve().parents[1] / "docs" / "benchmarks" / "distill"
@@ -333,14 +334,6 @@ def llm_teacher(seed, n_labels=100, n_unlabelled=300, n_test=200, log=print):
                  **row) for row in rows]
 
 
-def _mean_std(values):
-    values = [v for v in values if v is not None]
-    if not values:
-        return "-"
-    return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if len(values) > 1 else \
-        f"{values[0]:.3f}"
-
-
 def _taught(rows):
     known = [r["taught"] for r in rows if r.get("taught") is not None]
     return f"{sum(known)}/{len(known)}" if known else "-"
@@ -378,9 +371,9 @@ def render_markdown(results):
                                   if r["labels"] != "every label"))
         for task, labels in keys:
             mine = [r for r in rows if r["task"] == task and r["labels"] == labels]
-            small = _mean_std([r["accuracy"] for r in mine if r["method"] == "small"])
-            large = _mean_std([r["accuracy"] for r in mine if r["method"] == "large"])
-            ceiling = _mean_std([r["accuracy"] for r in rows
+            small = mean_std([r["accuracy"] for r in mine if r["method"] == "small"])
+            large = mean_std([r["accuracy"] for r in mine if r["method"] == "large"])
+            ceiling = mean_std([r["accuracy"] for r in rows
                                  if r["task"] == task and r["labels"] == "every label"])
             for rung in RUNGS:
                 got = [r for r in mine if r["method"] == rung]
@@ -393,9 +386,9 @@ def render_markdown(results):
                 seeds = len({r["seed"] for r in got})
                 hurt = sum(r["accuracy"] < accuracy_of(task, labels, r["seed"]) for r in got)
                 lines.append(f"| {task} | {labels} | {seeds} | {small} | {large} | {ceiling} | "
-                             f"{rung} | {_mean_std([r['accuracy'] for r in got])} | "
-                             f"{_mean_std([r['closed'] for r in got])} | "
-                             f"{_mean_std([reachable_closed(r) for r in got])} | {taught} | "
+                             f"{rung} | {mean_std([r['accuracy'] for r in got])} | "
+                             f"{mean_std([r['closed'] for r in got])} | "
+                             f"{mean_std([reachable_closed(r) for r in got])} | {taught} | "
                              f"{hurt}/{len(got)} |")
         lines.append("")
     if results.get("stream"):
@@ -417,10 +410,10 @@ def render_markdown(results):
                       "small alone, test |", "|---|---|---|---|---|"]
             for index in range(n):
                 got = [r for r in rows if r["batch"] == index]
-                lines.append(f"| {index + 1} | {_mean_std([r['share'] for r in got])} | "
-                             f"{_mean_std([r['accuracy'] for r in got])} | "
-                             f"{_mean_std([r['test_accuracy'] for r in got])} | "
-                             f"{_mean_std([r['small_test_accuracy'] for r in got])} |")
+                lines.append(f"| {index + 1} | {mean_std([r['share'] for r in got])} | "
+                             f"{mean_std([r['accuracy'] for r in got])} | "
+                             f"{mean_std([r['test_accuracy'] for r in got])} | "
+                             f"{mean_std([r['small_test_accuracy'] for r in got])} |")
             early = [r for r in rows if r["batch"] < 5]
             late = [r for r in rows if r["batch"] >= n - 5]
             early_share, late_share = (np.mean([r["share"] for r in early]),
@@ -447,9 +440,9 @@ def render_markdown(results):
                        == (task, labels, rung)]
                 if got:
                     lines.append(
-                        f"| {task} | {labels} | {rung} | {len(got)} | {_mean_std(alone)} | "
-                        f"{_mean_std([r['accuracy'] for r in got])} | "
-                        f"{_mean_std([r['ensemble'] for r in got])} | "
+                        f"| {task} | {labels} | {rung} | {len(got)} | {mean_std(alone)} | "
+                        f"{mean_std([r['accuracy'] for r in got])} | "
+                        f"{mean_std([r['ensemble'] for r in got])} | "
                         f"{_taught(got)} | "
                         f"{np.mean([r['seconds'] for r in got]):.1f} |")
     if results.get("llm_teacher"):
@@ -470,7 +463,7 @@ def render_markdown(results):
                      else "")
             seconds = (f"{np.mean([r['seconds'] for r in got]):.0f}" if "seconds" in got[0]
                        else "")
-            lines.append(f"| {method} | {_mean_std([r['accuracy'] for r in got])} | {taught} | "
+            lines.append(f"| {method} | {mean_std([r['accuracy'] for r in got])} | {taught} | "
                          f"{calls} | {seconds} |")
     return "\n".join(lines) + "\n"
 

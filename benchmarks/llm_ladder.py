@@ -24,6 +24,7 @@ tokens and seconds per 1,000 snippets from the pool's run. Writes
 """
 
 import argparse
+import functools
 import json
 import platform
 import sys
@@ -43,11 +44,13 @@ from sklearn_kcm import (
 from sklearn_kcm._routing._curves import accuracy_at_share
 
 from ._ladder import curve_summary
+from ._report import mean_std
 from .llm_pool import OUT, pool_and_hints, pool_llm, restore_cache
 
 SHARES = (0.1, 0.2, 0.3)
 BUDGET = 0.2
 TARGET_OF_LLM = 0.99
+_cell = functools.partial(mean_std, missing="")  # a blank cell where a row has no value
 
 
 def routers(seed):
@@ -116,12 +119,13 @@ def run_seed(seed, pool):
     return rows, tables
 
 
-def _mean_std(values):
-    values = [v for v in values if v is not None]
-    if not values:
-        return ""
-    return f"{np.mean(values):.3f} ± {np.std(values):.3f}" if len(values) > 1 else \
-        f"{values[0]:.3f}"
+def _seconds_per_prompt(record):
+    """The LLM's seconds a prompt in the pool's run: the median chunk (a paused or shared
+    run's slow chunks do not move it); None without a record."""
+    if not record or not record.get("prompts"):
+        return None
+    chunks = record.get("seconds_per_prompt_by_chunk")
+    return float(np.median(chunks)) if chunks else record["seconds"] / record["prompts"]
 
 
 def render_markdown(results):
@@ -130,17 +134,25 @@ def render_markdown(results):
              f"{pool.get('model', '?')} behind llama.cpp's server, {pool.get('threads', 1)} "
              f"thread; {results['snippets']} pooled snippets, seeds {results['seeds']} "
              "(each: a judge-training half and a test half). Mean ± std over the seeds.", "",
-             "| method | accuracy | share sent | accuracy at 10% / 20% / 30% sent | share for "
-             "99% of the LLM | APGR |", "|---|---|---|---|---|---|"]
+             "| method | accuracy | share sent | LLM s / 1,000 inputs | accuracy at 10% / 20% / "
+             "30% sent | share for 99% of the LLM | APGR |", "|---|---|---|---|---|---|---|"]
+    seconds = {variant: _seconds_per_prompt(pool.get(variant)) for variant in
+               ("zero_shot", "hinted")}
     methods = list(dict.fromkeys(row["method"] for row in results["rows"]))
     for method in methods:
         got = [row for row in results["rows"] if row["method"] == method]
-        at = " / ".join(_mean_std([row.get(f"accuracy_at_{s:.0%}") for row in got])
+        at = " / ".join(_cell([row.get(f"accuracy_at_{s:.0%}") for row in got])
                         for s in SHARES) if "accuracy_at_10%" in got[0] else ""
-        lines.append(f"| {method} | {_mean_std([row.get('accuracy') for row in got])} | "
-                     f"{_mean_std([row.get('large_share') for row in got])} | {at} | "
-                     f"{_mean_std([row.get('share_for_99') for row in got])} | "
-                     f"{_mean_std([row.get('apgr') for row in got])} |")
+        # what a user pays the LLM: the share sent times its seconds a prompt (the hinted
+        # prompt for the routers, which send it)
+        per_prompt = seconds["zero_shot" if method == "LLM zero-shot" else "hinted"]
+        shares = [row["large_share"] for row in got if row.get("large_share") is not None]
+        bill = (f"{1000 * per_prompt * np.mean(shares):,.0f}"
+                if per_prompt is not None and shares else "")
+        lines.append(f"| {method} | {_cell([row.get('accuracy') for row in got])} | "
+                     f"{_cell([row.get('large_share') for row in got])} | {bill} | {at} | "
+                     f"{_cell([row.get('share_for_99') for row in got])} | "
+                     f"{_cell([row.get('apgr') for row in got])} |")
     lines += ["", "The hint, where it is right and where it is wrong (the LLM's accuracy "
               "without / with it; rows summed over the seeds):", "",
               "| rows | hint right: rows | without | with | hint wrong: rows | without | with |",
@@ -150,20 +162,19 @@ def render_markdown(results):
         for part in ("hint right", "hint wrong"):
             entries = [table[name][part] for table in results["tables"]]
             cells += [str(sum(e["rows"] for e in entries)),
-                      _mean_std([e["without"] for e in entries]),
-                      _mean_std([e["with"] for e in entries])]
+                      _cell([e["without"] for e in entries]),
+                      _cell([e["with"] for e in entries])]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     bill = []
     for variant in ("zero_shot", "hinted"):
         record = pool.get(variant)
         if record and record["prompts"]:
             per = 1000 / record["prompts"]
-            chunks = record.get("seconds_per_prompt_by_chunk") or [record["seconds"] / record[
-                "prompts"]]
+            chunks = record.get("seconds_per_prompt_by_chunk", [])
             bill.append(f"{variant.replace('_', '-')}: {record['prompt_tokens'] * per:,.0f} "
                         f"prompt and {record['completion_tokens'] * per:,.0f} completion tokens, "
-                        f"{1000 * float(np.median(chunks)):,.0f} s per 1,000 snippets (the "
-                        f"median of {len(chunks)} chunks)")
+                        f"{1000 * _seconds_per_prompt(record):,.0f} s per 1,000 snippets (the "
+                        f"median of {len(chunks) or 'all'} chunks)")
     if bill:
         lines += ["", "The bill (the pool's run, one request at a time): " + "; ".join(bill)
                   + "."]

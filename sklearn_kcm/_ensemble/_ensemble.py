@@ -1,5 +1,6 @@
 """KCMEnsemble: a judge routes each input to a small or a large classifier."""
 
+import functools
 from numbers import Integral
 
 import numpy as np
@@ -7,18 +8,26 @@ from sklearn.base import ClassifierMixin, clone
 from sklearn.utils import get_tags
 from sklearn.utils.validation import column_or_1d, indexable
 
-from .._compat import HasMethods, StrOptions, _fit_context, _routing_enabled, _safe_indexing
+from .._compat import (
+    HasMethods,
+    StrOptions,
+    _fit_context,
+    _num_samples,
+    _routing_enabled,
+    _safe_indexing,
+)
 from .._routing._base import BaseRouter
 from .._routing._budgets import EPSILON_CONSTRAINT, AccuracyTarget, accuracy_target, budget_of
 from .._routing._curves import top_probability
 from .._routing._guarantee import fit_guarantee
 from .._routing._judge import Judge, judge_spec
-from .._routing._judging import default_judge
+from .._routing._judging import default_judge, update_judge
 from .._routing._signals import confidence_from_proba, judge_features
 from .._utils._interrupts import restores_on_interrupt
 from .._utils._log_proba import log_of
 from .._utils._metadata import fit_router, route_fit_params
 from .._utils._threads import threads_per_job, torch_threads
+from .._utils._validation import check_known_labels
 from ._calibration import (
     calibration_split,
     guaranteed_threshold,
@@ -26,16 +35,16 @@ from ._calibration import (
     refit_statement,
     subset_fit_data,
 )
-from ._distillation import DistillationStage
-from ._distiller import TEACHERS, Distillation
+from ._distillation import Classroom, teach_batch, teach_in_fit
+from ._distiller import TEACHERS, Distillation, distillation_of
 from ._first_stage import fit_members_cached
-from ._labels import check_targets, split_labelled
+from ._labels import check_first_batch, check_targets, split_labelled
 from ._large_calls import add_usage, ask_large, bills_its_calls
-from ._plan import plan_fit, warn_if_routing_wastes
+from ._plan import distill_plan, plan_fit, warn_if_routing_wastes
 from ._recent import RecentAnswers
 
 
-class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
+class KCMEnsemble(ClassifierMixin, BaseRouter):
     """KAN-judged collaboration of a small and a large classifier (KCM).
 
     A judge scores every input with a confidence ``C_x``. Inputs with
@@ -59,10 +68,12 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
         does nothing) or a model that learns nothing in ``fit`` such as an
         ``LLMClassifier``.
     judge : classifier, Judge, "small" or None, default=None
-        Scores the inputs. None means the default KAN judge,
-        :class:`KANJudgeClassifier`, after a projection on 32 components (PCA,
-        or TruncatedSVD for sparse X) where it reads X alone and X has more
-        than 64 columns; an :class:`MLPJudgeClassifier` gives the paper's MCM;
+        Scores the inputs. None means ``KANJudgeClassifier()`` where the judge
+        reads X (it projects X wider than 64 columns and makes its other
+        data-dependent choices in its own ``fit``), and a judge of 16 cubic
+        units where it reads the small model's answer (text, or
+        ``Judge(input="small")``); an :class:`MLPJudgeClassifier` gives the
+        paper's MCM;
         a :class:`Judge` says what the judge reads and learns (its ``input``
         and ``target``) and whether the cascade may replace it (``fallback``);
         ``"small"`` uses the small model's own top probability (the classic
@@ -308,9 +319,8 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
         return self._fit_and_certify(target, X, y, sample_weight, groups, fit_params)
 
     def _fit_and_certify(self, target, X, y, sample_weight, groups, fit_params):
-        """Fit on the labelled rows not held out, certify ``target`` on the held-out ones,
-        then refit the members on every labelled row, keeping the certified judge and
-        threshold (see :mod:`._calibration`)."""
+        """Fit on the labelled rows not held out, certify ``target`` on the others, then refit
+        the members on every labelled row, keeping the judge and threshold certified."""
         labelled = split_labelled(y, self.unlabelled_label)[0]
         fit_rows, held_out = calibration_split(y, labelled, groups, target.calibration,
                                                self.random_state)
@@ -352,10 +362,83 @@ class KCMEnsemble(DistillationStage, ClassifierMixin, BaseRouter):
         self._recent_answers = RecentAnswers() if bills_its_calls(self.large_) else None
         if not members_only:
             self._set_fitted_routing(plan, members, labelled, len(y))
-        self._distil(plan.distill, members, X, y, labelled=labelled, unlabelled=unlabelled,
-                     sample_weight=sample_weight, small_fit_params=metadata.small.fit)
+        self.distillation_, self.unlabelled_teacher_, self.distill_mix_ = teach_in_fit(
+            self._classroom(), plan.distill, members, self.small, X, y, labelled=labelled,
+            unlabelled=unlabelled, sample_weight=sample_weight,
+            small_fit_params=metadata.small.fit)
         add_usage(self.large_, members.teachers.fitted())
         return self
+
+    # what a batch changes in place; the ledger keeps counting what was paid
+    @restores_on_interrupt("small_", "judge_", "distillation_", copied=("_refit_set",))
+    @_fit_context(prefer_skip_nested_validation=False)
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None):
+        """Improve the small model and the judge from one more batch of a stream.
+
+        The distillation loop on the batch: route it, ask the fitted large
+        model (to which the batch is new) about the routed rows, counted in
+        ``ledger_`` as fit calls (not again for rows :meth:`predict` sent to an
+        LLM), and train the small model on the batch's labels plus those
+        answers; rows without a label (``y`` None, or marked
+        ``unlabelled_label``) learn from the answers alone. A small model
+        without ``partial_fit`` is refitted on its ``fit`` rows plus the
+        stream's teacher rows, unless out of fold they break more of its
+        answers than they fix (the batch is refused, with a warning). The
+        judge, when it has ``partial_fit``, learns whether the small model is
+        right. Ctrl-C leaves the ensemble as it was. On an unfitted ensemble
+        the first call fits it on the batch (every class in it).
+
+        Parameters
+        ----------
+        X : array-like, sparse matrix, DataFrame or list of str
+            Inputs, in whatever form the members accept.
+        y : array-like of shape (n_samples,), default=None
+            True labels, ``unlabelled_label`` for rows without one; None: no
+            row has a label.
+        classes : array-like, default=None
+            Every class of the stream; checked against the batch on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the batch's samples, for the small model and the judge.
+
+        Returns
+        -------
+        self : object
+            The fitted ensemble.
+        """
+        if not hasattr(self, "small_"):
+            y = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
+            check_first_batch(y, classes, self.unlabelled_label)
+            return self.fit(X, y, sample_weight=sample_weight)
+        X, sample_weight = indexable(X, sample_weight)
+        n_samples = _num_samples(X)
+        if y is None:
+            y = np.full(n_samples, self.unlabelled_label, dtype=object)
+            labelled, unlabelled = np.empty(0, dtype=int), np.arange(n_samples)
+        else:
+            y = check_targets(X, y, "KCMEnsemble", self.unlabelled_label)
+            labelled, unlabelled = split_labelled(y, self.unlabelled_label, batch=True)
+        check_known_labels(y[labelled], self.classes_, "The ensemble was fitted on `classes_`: "
+                           "refit it on data holding every class of the stream.")
+        plan = distill_plan(distillation_of(self.distill), has_unlabelled=True)
+        record, small_proba, large_answers = teach_batch(
+            self._classroom(), plan, self.distill_mix_, X, y, unlabelled=unlabelled,
+            sample_weight=sample_weight)
+        self.distillation_.append({"round": len(self.distillation_), **record})
+        if self.judge_ is not None and hasattr(self.judge_, "partial_fit"):
+            update_judge(self.judge_, self._judge_view(X), y, labelled=labelled,
+                         small_proba=small_proba, large_answers=large_answers,
+                         classes=self.classes_, judge_input=self.judge_input_,
+                         judge_target=self.judge_target_, sample_weight=sample_weight,
+                         ledger=self.ledger_)
+        return self
+
+    def _classroom(self):
+        """What distillation reads of this fitted ensemble (see :mod:`._distillation`)."""
+        return Classroom(self.small_, self.large_, self.classes_, self.epsilon_, self.hint,
+                         self.ledger_, self._refit_set,
+                         confidence=functools.partial(self._confidence, phase="fit"),
+                         judge_proba=self._judge_proba, recent=self._recent_answers,
+                         verbose=self.verbose)
 
     def _set_fitted_routing(self, plan, members, labelled, n_rows):
         """What the judge reads and learns, the judge, the threshold and the routing."""
