@@ -15,8 +15,9 @@ confidences on the test half with the pool's answers.
 
 Rows: the small model, the LLM zero-shot and hinted, then the cascade (the small
 model's confidence), MCM (an MLP judge) and KCM (the default KAN judge), each
-sending the hinted prompt to the LLM: accuracy at 10/20/30% sent, the share for
-99% of the zero-shot LLM's accuracy, APGR; the oracle bound. The hint table:
+sending the hinted prompt to the LLM, and each sending the plain one: accuracy at
+the 20% budget and at 10/20/30% sent, the share for 99% of the zero-shot LLM's
+accuracy, APGR; the oracle bound of each. The hint table:
 the LLM's accuracy with and without the hint, where the hint is right and where
 it is wrong, on the whole test half and on the rows each router sends. The bill:
 tokens and seconds per 1,000 snippets from the pool's run. Writes
@@ -88,6 +89,7 @@ def run_seed(seed, pool):
             dict(seed=seed, method="LLM with the hint", accuracy=float(hinted_right.mean()),
                  large_share=1.0)]
     tables = {"all test rows": hint_table(small_right, zero_right, hinted_right)}
+    answers = {"the hint": hinted_right, "no hint": zero_right}
     for name, judge in routers(seed).items():
         start = time.perf_counter()
         kcm = KCMEnsemble(FrozenEstimator(small), pool_llm(), judge,
@@ -96,14 +98,16 @@ def run_seed(seed, pool):
         fit_s = time.perf_counter() - start
         assert kcm.ledger_.summary()["fit_large_calls"] == 0  # the LLM was not asked
         confidence = kcm.routing_confidence(texts[test])
-        _, share, accuracy = routing_curve(confidence, small_right, hinted_right)
-        at = accuracy_at_share(share, accuracy, list(SHARES))
         sent = confidence <= kcm.epsilon_
-        budget_accuracy = np.where(sent, hinted_right, small_right).mean()
-        rows.append(dict(seed=seed, method=name, fit_s=fit_s,
-                         **{f"accuracy_at_{s:.0%}": float(a) for s, a in zip(SHARES, at)},
-                         accuracy=float(budget_accuracy), large_share=float(sent.mean()),
-                         **curve_summary(share, accuracy, target)))
+        for prompt, large_right in answers.items():
+            _, share, accuracy = routing_curve(confidence, small_right, large_right)
+            at = accuracy_at_share(share, accuracy, list(SHARES))
+            rows.append(dict(seed=seed, method=f"{name}, {prompt}", fit_s=fit_s,
+                             routing_by=kcm.routing_by_,
+                             **{f"accuracy_at_{s:.0%}": float(a) for s, a in zip(SHARES, at)},
+                             accuracy=float(np.where(sent, large_right, small_right).mean()),
+                             large_share=float(sent.mean()),
+                             **curve_summary(share, accuracy, target)))
         order = np.argsort(confidence, kind="stable")
         for s in SHARES:
             routed = np.zeros(len(y), bool)
@@ -111,11 +115,12 @@ def run_seed(seed, pool):
             tables[f"{name}, {s:.0%} sent"] = hint_table(small_right[routed],
                                                           zero_right[routed],
                                                           hinted_right[routed])
-    _, share, accuracy = oracle_routing_curve(small_right, hinted_right)
-    rows.append(dict(seed=seed, method="oracle (bound)",
-                     **{f"accuracy_at_{s:.0%}": float(a) for s, a in
-                        zip(SHARES, accuracy_at_share(share, accuracy, list(SHARES)))},
-                     **curve_summary(share, accuracy, target)))
+    for prompt, large_right in answers.items():
+        _, share, accuracy = oracle_routing_curve(small_right, large_right)
+        rows.append(dict(seed=seed, method=f"oracle (bound), {prompt}",
+                         **{f"accuracy_at_{s:.0%}": float(a) for s, a in
+                            zip(SHARES, accuracy_at_share(share, accuracy, list(SHARES)))},
+                         **curve_summary(share, accuracy, target)))
     return rows, tables
 
 
@@ -126,6 +131,18 @@ def _seconds_per_prompt(record):
         return None
     chunks = record.get("seconds_per_prompt_by_chunk")
     return float(np.median(chunks)) if chunks else record["seconds"] / record["prompts"]
+
+
+def _share_for_99(values):
+    """The share for 99% of the LLM over the seeds; "not reached" where a curve never got
+    there (NaN), with how often."""
+    values = [v for v in values if v is not None]
+    reached = [v for v in values if np.isfinite(v)]
+    if not values:
+        return ""
+    if len(reached) < len(values):
+        return f"not reached in {len(values) - len(reached)} of {len(values)}"
+    return _cell(reached)
 
 
 def render_markdown(results):
@@ -145,13 +162,14 @@ def render_markdown(results):
                         for s in SHARES) if "accuracy_at_10%" in got[0] else ""
         # what a user pays the LLM: the share sent times its seconds a prompt (the hinted
         # prompt for the routers, which send it)
-        per_prompt = seconds["zero_shot" if method == "LLM zero-shot" else "hinted"]
+        per_prompt = seconds["zero_shot" if method == "LLM zero-shot" or method.endswith(
+            "no hint") else "hinted"]
         shares = [row["large_share"] for row in got if row.get("large_share") is not None]
         bill = (f"{1000 * per_prompt * np.mean(shares):,.0f}"
                 if per_prompt is not None and shares else "")
         lines.append(f"| {method} | {_cell([row.get('accuracy') for row in got])} | "
                      f"{_cell([row.get('large_share') for row in got])} | {bill} | {at} | "
-                     f"{_cell([row.get('share_for_99') for row in got])} | "
+                     f"{_share_for_99([row.get('share_for_99') for row in got])} | "
                      f"{_cell([row.get('apgr') for row in got])} |")
     lines += ["", "The hint, where it is right and where it is wrong (the LLM's accuracy "
               "without / with it; rows summed over the seeds):", "",
